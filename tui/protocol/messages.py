@@ -1,0 +1,136 @@
+"""Message types of the hascreen protocol and their validation.
+
+Every frame is a JSON object with a string field `t` (its type). Client→server messages are validated here
+before the server acts on them, so a malformed one is rejected with a reason instead of raising deep inside
+the server. Server→client messages are built with the `make_*` helpers so both sides agree on field names.
+
+A run of cells is `[text, fg, bg, attrs]`: fg/bg are "default", a colour name ("red", "brightblue") or six hex
+digits ("ff8700"); attrs is a bitmask of the ATTR_* flags below. A wide character appears once in `text` and
+covers two cells.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from tui.protocol.framing import PROTOCOL_VERSION
+
+ATTR_BOLD = 1
+ATTR_DIM = 2
+ATTR_ITALIC = 4
+ATTR_UNDERLINE = 8
+ATTR_REVERSE = 16
+ATTR_STRIKE = 32
+ATTR_BLINK = 64
+
+
+class MessageError(ValueError):
+    """A well-framed message whose content is wrong (unknown type, missing or mistyped field)."""
+
+
+# Client → server: type -> {field: required python type}
+CLIENT_MESSAGES: dict[str, dict[str, type | tuple[type, ...]]] = {
+    # first message on every connection
+    "hello": {"version": int, "cols": int, "rows": int, "term": str, "mode": str},
+    # raw bytes for the focused pane, base64 in `data`
+    "input": {"data": str},
+    # a named command from tui.commands, e.g. {"name": "split", "args": ["-v"]}
+    "command": {"name": str, "args": list},
+    # the size of the client's pane area (without tab bar, status line and side panels)
+    "resize": {"cols": int, "rows": int},
+    # mouse event over a pane, coordinates relative to the pane
+    "mouse": {"pane": int, "kind": str, "button": int, "x": int, "y": int},
+    # text to paste into the focused pane (bracketed if the program asked for it)
+    "paste": {"text": str},
+    # copy mode asks for scrollback lines [start, start+count) of a pane; 0 is the oldest line
+    "scrollback": {"pane": int, "start": int, "count": int},
+    # unlock attempt: the client already verified the user's password through PAM as that user
+    "unlock": {"method": str},
+    "ping": {},
+}
+
+HELLO_MODES = ("attach", "new", "multi")  # -r, a fresh session, -x
+
+
+def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
+    kind = message.get("t")
+    fields = CLIENT_MESSAGES.get(kind)  # type: ignore[arg-type]
+    if fields is None:
+        raise MessageError(f"unknown message type {kind!r}")
+    for name, expected in fields.items():
+        if name not in message:
+            raise MessageError(f"{kind}: missing field {name!r}")
+        value = message[name]
+        if isinstance(value, bool) and expected is int:
+            raise MessageError(f"{kind}: field {name!r} must be int, not bool")
+        if not isinstance(value, expected):
+            raise MessageError(f"{kind}: field {name!r} must be {getattr(expected, '__name__', expected)}")
+    if kind == "hello" and message["mode"] not in HELLO_MODES:
+        raise MessageError(f"hello: mode must be one of {', '.join(HELLO_MODES)}")
+    if kind in ("hello", "resize") and not (1 <= message["cols"] <= 1000 and 1 <= message["rows"] <= 1000):
+        raise MessageError(f"{kind}: size {message['cols']}x{message['rows']} out of range 1..1000")
+    if kind == "command" and not all(isinstance(arg, str) for arg in message["args"]):
+        raise MessageError("command: args must be strings")
+    if kind == "input":
+        decode_bytes(message["data"])
+    return message
+
+
+def encode_bytes(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def decode_bytes(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise MessageError(f"input: data is not base64: {exc}") from None
+
+
+# ---- client-side builders -------------------------------------------------------------------------------
+
+
+def make_hello(cols: int, rows: int, term: str, mode: str, **extra: Any) -> dict[str, Any]:
+    """extra: session (str), user (str), detach_others (bool), readonly (bool), client_pid (int)."""
+    return {"t": "hello", "version": PROTOCOL_VERSION, "cols": cols, "rows": rows, "term": term, "mode": mode,
+            **extra}
+
+
+def make_input(data: bytes) -> dict[str, Any]:
+    return {"t": "input", "data": encode_bytes(data)}
+
+
+def make_command(name: str, *args: str, request_id: int | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"t": "command", "name": name, "args": list(args)}
+    if request_id is not None:
+        message["id"] = request_id
+    return message
+
+
+# ---- server → client ------------------------------------------------------------------------------------
+# welcome   {session, version, server_pid, user, holder}
+# error     {message, fatal}                      fatal: the server closes the connection after it
+# layout    {windows: [{index, name, active, activity, bell, title}], active_window,
+#            regions: [{pane, x, y, w, h, focused}], cols, rows}   regions tile the pane area of the client
+# rows      {pane, rows: {"y": [run, ...]}, cursor: [x, y, visible], full, throttled, modes: {...}}
+# result    {id, ok, message}                     answer to a command that carried an id
+# notice    {text, level}                          level: info|warn|crit, shown in the status line
+# scrollback {pane, start, total, lines: [[run, ...], ...]}
+# health    {clusters: [...], events: [...]}       see tui.health
+# procedure {run: {...}}                           see tui.procedures
+# lock      {locked, by, since}                    while locked no `rows` frames are sent
+# detached  {reason}                               the server is done with this client
+# pong      {}
+
+
+def make_error(message: str, fatal: bool = False) -> dict[str, Any]:
+    return {"t": "error", "message": message, "fatal": fatal}
+
+
+def make_notice(text: str, level: str = "info") -> dict[str, Any]:
+    return {"t": "notice", "text": text, "level": level}
+
+
+def make_result(request_id: Any, ok: bool, message: str = "") -> dict[str, Any]:
+    return {"t": "result", "id": request_id, "ok": ok, "message": message}

@@ -1,0 +1,57 @@
+"""The `Runner` contract: run an argv on a named host and get back exit code, stdout and stderr.
+
+Domain packages (`tui.health`, `tui.procedures`) receive a Runner and never open connections themselves.
+`tui.ssh` implements it over asyncssh; tests may implement it over recorded outputs or the lab.
+This module is stdlib-only so that every layer may import it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one command produced on one host."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class HostUnreachable(Exception):
+    """The host could not be reached (connect refused, timeout, host key refused ...)."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class Runner(Protocol):
+    """Runs argv (a list, never a shell string) on a host known to hosts.yaml."""
+
+    async def run(
+        self,
+        host: str,
+        argv: Sequence[str],
+        *,
+        timeout: float = 10.0,
+        stdin: bytes | None = None,
+    ) -> RunResult:
+        """Run argv on host. Raises HostUnreachable when the host cannot be reached; a command that
+        times out returns exit_code 124 (like coreutils `timeout`)."""
+        ...
+
+
+def render_argv(argv: Sequence[str]) -> str:
+    """The exact shell line for argv, every argument quoted; what plans and audit logs show."""
+    return shlex.join(list(argv))
