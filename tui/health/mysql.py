@@ -1,0 +1,332 @@
+"""MySQL/MariaDB replication parsers and their health verdicts.
+
+Reads the `mysql` client's outputs: vertical (`\\G`) rows of SHOW SLAVE/REPLICA STATUS and SHOW ALL SLAVES
+STATUS (multi-line values, the 5.0 layout, Slave_/Master_ and Replica_/Source_ names), SHOW MASTER STATUS /
+SHOW BINLOG STATUS (vertical, boxed table or tab-separated batch output) and `SELECT @@read_only`.
+`evaluate_replica` and `evaluate_master` give rows; Seconds_Behind_Master NULL is never read as 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tui.health.model import HealthRow, State
+
+_ROW_HEADER = re.compile(r"^\s*\*+\s*\d+\.\s*row\s*\*+\s*$")
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z_@][A-Za-z0-9_@.]*):(?: (.*)|)$")
+_FOOTER = re.compile(r"^\s*(\d+ rows? in set|Empty set)\b")
+
+
+def parse_vertical(text: str) -> list[dict[str, str]]:
+    """Rows of a `\\G` output as dicts of raw string values (trailing blanks stripped, NULL kept as "NULL").
+
+    The mysql client right-aligns the keys of one row, so every key of a row ends at the same column: a line
+    whose colon is elsewhere ("Query: 'UPDATE ..." inside Last_Error) continues the previous value.
+    """
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if _ROW_HEADER.match(line):
+            current = []
+            blocks.append(current)
+        elif _FOOTER.match(line):
+            current = None
+        elif current is not None:
+            current.append(line)
+        elif line.strip() and _KEY_LINE.match(line):
+            current = [line]  # output without a row header (mysql -E of some versions)
+            blocks.append(current)
+    return [_parse_block(block) for block in blocks]
+
+
+def _parse_block(lines: list[str]) -> dict[str, str]:
+    matches = [(_KEY_LINE.match(line), line) for line in lines]
+    columns = Counter(len(m.group(1)) + len(m.group(2)) for m, _ in matches if m)
+    colon = columns.most_common(1)[0][0] if columns else None
+    row: dict[str, str] = {}
+    last_key: str | None = None
+    for match, line in matches:
+        if match and len(match.group(1)) + len(match.group(2)) == colon:
+            last_key = match.group(2)
+            row[last_key] = (match.group(3) or "").rstrip()
+        elif last_key is not None:
+            row[last_key] = (row[last_key] + "\n" + line).rstrip()
+    return row
+
+
+# Canonical field -> the names different server versions use (first found wins).
+_ALIASES = {
+    "io_state": ("Slave_IO_State", "Replica_IO_State"),
+    "io_running": ("Slave_IO_Running", "Replica_IO_Running"),
+    "sql_running": ("Slave_SQL_Running", "Replica_SQL_Running"),
+    "seconds_behind": ("Seconds_Behind_Master", "Seconds_Behind_Source"),
+    "master_host": ("Master_Host", "Source_Host"),
+    "master_port": ("Master_Port", "Source_Port"),
+    "master_log_file": ("Master_Log_File", "Source_Log_File"),
+    "read_master_log_pos": ("Read_Master_Log_Pos", "Read_Source_Log_Pos"),
+    "relay_master_log_file": ("Relay_Master_Log_File", "Relay_Source_Log_File"),
+    "exec_master_log_pos": ("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"),
+    "sql_state": ("Slave_SQL_Running_State", "Replica_SQL_Running_State"),
+    "master_server_id": ("Master_Server_Id", "Source_Server_Id"),
+}
+
+
+@dataclass
+class ReplicaChannel:
+    """One replication channel (one row of SHOW SLAVE/REPLICA STATUS or SHOW ALL SLAVES STATUS)."""
+
+    io_running: str  # Yes | No | Connecting | "" when the field is missing
+    sql_running: str
+    seconds_behind: int | None  # None when NULL or missing: lag unknown, never 0
+    seconds_behind_raw: str | None
+    last_errno: int
+    last_error: str
+    last_io_errno: int
+    last_io_error: str
+    last_sql_errno: int
+    last_sql_error: str
+    master_host: str
+    master_port: str
+    master_log_file: str
+    read_master_log_pos: int | None
+    relay_master_log_file: str
+    exec_master_log_pos: int | None
+    io_state: str
+    sql_state: str
+    connection_name: str
+    naming: str  # "slave" (Slave_/Master_) or "replica" (Replica_/Source_)
+    raw: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.io_running == "Yes" and self.sql_running == "Yes"
+
+
+@dataclass
+class ReplicaStatus:
+    channels: list[ReplicaChannel] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.channels)
+
+
+def _get(row: dict[str, str], name: str) -> str | None:
+    for key in _ALIASES[name]:
+        if key in row:
+            return row[key]
+    return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def parse_replica_status(text: str) -> ReplicaStatus:
+    """SHOW SLAVE STATUS\\G, SHOW REPLICA STATUS\\G or SHOW ALL SLAVES STATUS\\G. Empty output = not a replica."""
+    status = ReplicaStatus()
+    rows = parse_vertical(text)
+    if not rows and text.strip() and not _FOOTER.match(text.strip()):
+        status.errors.append(f"not a vertical (\\G) result: {text.strip().splitlines()[0][:80]}")
+    for row in rows:
+        if _get(row, "io_running") is None and _get(row, "sql_running") is None:
+            status.errors.append("row without Slave_IO_Running/Replica_IO_Running")
+            continue
+        sbm_raw = _get(row, "seconds_behind")
+        status.channels.append(ReplicaChannel(
+            io_running=_get(row, "io_running") or "",
+            sql_running=_get(row, "sql_running") or "",
+            seconds_behind=_int(sbm_raw),
+            seconds_behind_raw=sbm_raw,
+            last_errno=_int(row.get("Last_Errno")) or 0,
+            last_error=row.get("Last_Error", ""),
+            last_io_errno=_int(row.get("Last_IO_Errno")) or 0,
+            last_io_error=row.get("Last_IO_Error", ""),
+            last_sql_errno=_int(row.get("Last_SQL_Errno")) or 0,
+            last_sql_error=row.get("Last_SQL_Error", ""),
+            master_host=_get(row, "master_host") or "",
+            master_port=_get(row, "master_port") or "",
+            master_log_file=_get(row, "master_log_file") or "",
+            read_master_log_pos=_int(_get(row, "read_master_log_pos")),
+            relay_master_log_file=_get(row, "relay_master_log_file") or "",
+            exec_master_log_pos=_int(_get(row, "exec_master_log_pos")),
+            io_state=_get(row, "io_state") or "",
+            sql_state=_get(row, "sql_state") or "",
+            connection_name=row.get("Connection_name", row.get("Channel_Name", "")),
+            naming="replica" if "Replica_IO_Running" in row else "slave",
+            raw=row,
+        ))
+    return status
+
+
+@dataclass
+class MasterStatus:
+    file: str | None = None
+    position: int | None = None
+    binlog_do_db: str = ""
+    binlog_ignore_db: str = ""
+    executed_gtid_set: str = ""
+    gtid_binlog_pos: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def binlog_enabled(self) -> bool:
+        return self.file is not None
+
+
+def _parse_table(text: str) -> list[dict[str, str]]:
+    """Boxed (`+---+`) or tab-separated batch output with a header line."""
+    lines = [line for line in text.splitlines() if line.strip() and not _FOOTER.match(line)]
+    if any(line.startswith("|") for line in lines):
+        cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines if line.startswith("|")]
+    elif lines and "\t" in lines[0]:
+        cells = [line.split("\t") for line in lines]
+    else:
+        return []
+    header, *body = cells
+    return [dict(zip(header, row, strict=False)) for row in body if len(row) == len(header)]
+
+
+def parse_master_status(text: str) -> MasterStatus:
+    """SHOW MASTER STATUS / SHOW BINLOG STATUS: vertical, boxed table or batch (tab-separated) output."""
+    rows = parse_vertical(text) or _parse_table(text)
+    status = MasterStatus()
+    if not rows:
+        if text.strip():
+            status.errors.append(f"unrecognised output: {text.strip().splitlines()[0][:80]}")
+        return status  # empty result: binary logging is off
+    row = rows[0]
+    if "File" not in row:
+        status.errors.append("no File column")
+        return status
+    status.file = row.get("File") or None
+    status.position = _int(row.get("Position"))
+    status.binlog_do_db = row.get("Binlog_Do_DB", "")
+    status.binlog_ignore_db = row.get("Binlog_Ignore_DB", "")
+    status.executed_gtid_set = row.get("Executed_Gtid_Set", "").replace("\n", "")
+    status.gtid_binlog_pos = row.get("Gtid_Binlog_Pos", "")
+    return status
+
+
+def parse_read_only(text: str) -> bool | None:
+    """`SELECT @@read_only` in any output mode (-N -B, with header, boxed, \\G). None when unreadable."""
+    for token in reversed(re.split(r"[\s|:]+", text.strip())):
+        if token in ("1", "ON"):
+            return True
+        if token in ("0", "OFF"):
+            return False
+    return None
+
+
+# ------------------------------------------------------------------------------------------- evaluation
+@dataclass(frozen=True)
+class MysqlThresholds:
+    lag_warn: int = 60
+    lag_crit: int = 300
+
+
+def summarize_error(error: str) -> str:
+    """The useful part of a replication error, on one line: "Duplicate entry '3' for key 'PRIMARY'"."""
+    text = " ".join(error.split())
+    match = re.search(r"Error '(.*)' on query", text)
+    if match:
+        return match.group(1)
+    for part in text.split("; "):
+        if "Error_code" in part:
+            return re.sub(r",?\s*Error_code:\s*\d+", "", part).strip()
+    return text[:160]
+
+
+def describe_channel(chan: ReplicaChannel) -> str:
+    lag = f"{chan.seconds_behind}s" if chan.seconds_behind is not None else (chan.seconds_behind_raw or "?")
+    text = f"IO {chan.io_running or '?'} SQL {chan.sql_running or '?'} lag {lag}"
+    if chan.relay_master_log_file:
+        text += f" exec {chan.relay_master_log_file}:{chan.exec_master_log_pos}"
+    return text
+
+
+def judge_channel(chan: ReplicaChannel, thresholds: MysqlThresholds = MysqlThresholds()) -> tuple[State, str]:
+    if chan.io_running == "No" or chan.sql_running == "No":
+        reasons = []
+        state = State.CRIT
+        if chan.io_running == "No":
+            err = chan.last_io_error
+            reasons.append("replica IO thread stopped"
+                           + (f": {summarize_error(err)} ({chan.last_io_errno})" if chan.last_io_errno else ""))
+        if chan.sql_running == "No":
+            errno = chan.last_sql_errno or chan.last_errno
+            err = chan.last_sql_error or chan.last_error
+            if errno:
+                reasons.append(f"replica SQL thread stopped: {summarize_error(err)} ({errno})")
+            else:
+                reasons.append("replica SQL thread stopped without an error (STOP SLAVE?)")
+                if chan.io_running != "No":
+                    state = State.WARN
+        return state, "; ".join(reasons)
+    if chan.io_running == "Connecting":
+        reason = f"replica IO thread connecting to {chan.master_host}:{chan.master_port}"
+        if chan.last_io_errno:
+            reason += f": {summarize_error(chan.last_io_error)} ({chan.last_io_errno})"
+        return State.WARN, reason
+    if not chan.running:
+        return State.UNKNOWN, f"replica threads in unexpected states IO={chan.io_running!r} SQL={chan.sql_running!r}"
+    if chan.seconds_behind is None:
+        return State.UNKNOWN, f"lag unknown: Seconds_Behind_Master is {chan.seconds_behind_raw or 'missing'}"
+    if chan.seconds_behind >= thresholds.lag_crit:
+        return State.CRIT, f"replica {chan.seconds_behind}s behind master (crit at {thresholds.lag_crit}s)"
+    if chan.seconds_behind >= thresholds.lag_warn:
+        return State.WARN, f"replica {chan.seconds_behind}s behind master (warn at {thresholds.lag_warn}s)"
+    return State.OK, ""
+
+
+def evaluate_replica(
+    status: ReplicaStatus, cluster: str, node: str, *, observed_at: float, read_only: bool | None = None,
+    master: MasterStatus | None = None, thresholds: MysqlThresholds = MysqlThresholds(),
+) -> list[HealthRow]:
+    """Rows for a node that should replicate: one per channel, plus read_only and position findings."""
+    if status.errors and not status.channels:
+        return [HealthRow(cluster, node, "mysql", State.UNKNOWN, "unknown", "; ".join(status.errors), observed_at)]
+    if not status.channels:
+        return [HealthRow(cluster, node, "mysql", State.CRIT, "not replicating",
+                          "replication not configured on this replica (SHOW SLAVE STATUS is empty)", observed_at)]
+    rows = []
+    for chan in status.channels:
+        state, reason = judge_channel(chan, thresholds)
+        value = describe_channel(chan)
+        if master is not None and master.file and chan.relay_master_log_file == master.file \
+                and chan.exec_master_log_pos is not None and master.position is not None:
+            behind = master.position - chan.exec_master_log_pos
+            value += f" ({behind} bytes behind master)" if behind > 0 else " (at master position)"
+        if read_only is False and state in (State.OK, State.UNKNOWN):
+            state, reason = State.WARN, "replica is writable (read_only=OFF): writes here will diverge"
+        rows.append(HealthRow(cluster, node, "mysql", state, value, reason, observed_at, chan.connection_name))
+    return rows
+
+
+def evaluate_master(
+    master: MasterStatus, cluster: str, node: str, *, observed_at: float, read_only: bool | None,
+    replica: ReplicaStatus | None = None,
+) -> list[HealthRow]:
+    """The row of the node that should be the writable master."""
+    if master.errors:
+        return [HealthRow(cluster, node, "mysql", State.UNKNOWN, "unknown", "; ".join(master.errors), observed_at)]
+    value = f"master {master.file}:{master.position}" if master.binlog_enabled else "master (binlog off)"
+    value += " rw" if read_only is False else " ro" if read_only else ""
+    if read_only is None:
+        return [HealthRow(cluster, node, "mysql", State.UNKNOWN, value, "read_only unknown", observed_at)]
+    if read_only:
+        return [HealthRow(cluster, node, "mysql", State.WARN, value,
+                          "master is read-only (read_only=ON): applications cannot write", observed_at)]
+    if not master.binlog_enabled:
+        return [HealthRow(cluster, node, "mysql", State.WARN, value,
+                          "binary log is off: replicas cannot follow this master", observed_at)]
+    if replica is not None and any(chan.running for chan in replica.channels):
+        return [HealthRow(cluster, node, "mysql", State.WARN, value,
+                          "master is also replicating from another server", observed_at)]
+    return [HealthRow(cluster, node, "mysql", State.OK, value, "", observed_at)]
