@@ -65,10 +65,12 @@ COMMANDS: dict[str, CommandSpec] = _specs(
     # session
     CommandSpec("detach", "detach this client; everything keeps running"),
     CommandSpec("lock", "lock the session for every attached client"),
-    CommandSpec("send-prefix", "send a literal prefix key (C-a) to the program in the window"),
+    CommandSpec("send-prefix", "send a literal prefix key (C-a) to the program in the window", scope="client"),
     CommandSpec("stuff", "type the given text into the current window", min_args=1, max_args=1,
                 usage="stuff TEXT"),
     CommandSpec("redraw", "redraw the whole screen"),
+    CommandSpec("select-pane", "focus the region that shows the given pane (mouse click)", min_args=1, max_args=1,
+                usage="select-pane PANE"),
     CommandSpec("list-windows", "list the windows of the session"),
     CommandSpec("kill-server", "kill every window and end the session"),
     CommandSpec("reconnect", "reconnect the SSH connection of the current pane now"),

@@ -50,7 +50,7 @@ CLIENT_MESSAGES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "ping": {},
 }
 
-HELLO_MODES = ("attach", "new", "multi")  # -r, a fresh session, -x
+HELLO_MODES = ("attach", "new", "multi", "control")  # -r, a fresh session, -x, -X/-ls (no display)
 
 
 def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:

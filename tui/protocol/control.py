@@ -1,0 +1,64 @@
+"""A control connection: handshake as a non-display client, run commands, read results.
+
+Used by `hascreen -ls` (to ask each server whether it is attached), `hascreen -X` and `-d`. It never
+receives pane contents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.protocol.framing import encode_frame, read_frame
+from tui.protocol.messages import make_command, make_hello
+
+
+class ControlError(Exception):
+    """The server could not be reached or refused us; the message says which."""
+
+
+@dataclass
+class ControlResult:
+    welcome: dict[str, Any]
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def control_session(socket_path: Path, commands: list[tuple[str, list[str]]] | None = None,
+                          timeout: float = 5.0) -> ControlResult:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path)), timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ControlError(f"cannot connect to {socket_path}: {exc}") from None
+    try:
+        writer.write(encode_frame(make_hello(80, 24, "control", "control", user=getpass.getuser())))
+        welcome = await asyncio.wait_for(read_frame(reader), timeout)
+        if welcome is None:
+            raise ControlError("the server closed the connection during the handshake")
+        if welcome.get("t") == "error":
+            raise ControlError(welcome.get("message", "refused"))
+        result = ControlResult(welcome)
+        for request_id, (name, args) in enumerate(commands or [], start=1):
+            writer.write(encode_frame(make_command(name, *args, request_id=request_id)))
+            while True:
+                reply = await asyncio.wait_for(read_frame(reader), timeout)
+                if reply is None:
+                    # a command like kill-server or detach may end the connection: that is its answer
+                    result.results.append({"t": "result", "id": request_id, "ok": True, "message": ""})
+                    return result
+                if reply.get("t") == "result" and reply.get("id") == request_id:
+                    result.results.append(reply)
+                    break
+                if reply.get("t") == "error" and reply.get("fatal"):
+                    raise ControlError(reply.get("message", "refused"))
+        return result
+    except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
+        raise ControlError(f"{socket_path.name}: no answer ({exc.__class__.__name__})") from None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass

@@ -1,0 +1,1 @@
+"""The hascreen daemon: sessions, panes, emulators, clients; see tui.server.daemon."""

@@ -1,0 +1,36 @@
+"""`python -m tui.server`: the daemon process the CLI starts for each session (not for direct use)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tui.server.daemon import ServerOptions, configure_logging, serve
+from tui.server.socketdir import socket_name
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tui.server")
+    parser.add_argument("--session", required=True)
+    parser.add_argument("--socket-dir", required=True, type=Path)
+    parser.add_argument("--log", type=Path)
+    parser.add_argument("--scrollback", type=int, default=10_000)
+    parser.add_argument("--initial", default="[]", help="JSON list of command lines to run at start")
+    parser.add_argument("--hosts", type=Path, help="hosts.yaml for SSH panes, health and procedures")
+    parser.add_argument("shell", nargs="*")
+    args = parser.parse_args(argv)
+    if args.log:
+        configure_logging(args.log)
+    if args.hosts:
+        os.environ["HASCREEN_HOSTS"] = str(args.hosts)
+    socket_path = args.socket_dir / socket_name(os.getpid(), args.session)
+    options = ServerOptions(session=args.session, socket_path=socket_path, shell=args.shell or None,
+                            scrollback=args.scrollback, cwd=os.getcwd(), initial_commands=json.loads(args.initial))
+    return serve(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

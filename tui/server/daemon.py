@@ -1,0 +1,605 @@
+"""The hascreen server: the single owner of a session's state, and the only terminal emulator.
+
+It owns the session model, every pane, the attached clients and the loops that tie them together:
+- the feeder parses pane output in bounded slices, round robin, yielding between slices so keystrokes,
+  attaches and health updates stay responsive while one pane floods;
+- the frame pump sends changed rows of visible panes to clients, coalesced to at most 60 frames/s;
+- each client connection is checked (SO_PEERCRED uid), handshaken (protocol version) and validated; a bad
+  frame or message drops that client with a logged reason and never the server.
+Commands arrive by name (see tui.commands) and are carried out by `CommandHandler` in tui.server.commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pwd
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui.model import ModelError, Session
+from tui.protocol.framing import PROTOCOL_VERSION, FrameError, encode_frame, read_frame
+from tui.protocol.messages import (
+    MessageError,
+    decode_bytes,
+    make_error,
+    make_notice,
+    make_result,
+    validate_client_message,
+)
+from tui.server.panes import Pane, PaneBackend, PtyBackend
+from tui.server.socketdir import peer_credentials
+
+log = logging.getLogger("hascreen.server")
+
+FRAME_INTERVAL = 1 / 60
+FEED_SLICE = 64 * 1024
+HELLO_TIMEOUT = 10.0
+# a client whose socket buffer grows past this is sent no rows until it drains, then a full snapshot
+CLIENT_BUFFER_LIMIT = 4 << 20
+
+
+@dataclass(eq=False)
+class Client:
+    id: int
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    uid: int
+    user: str
+    mode: str = "control"
+    cols: int = 80
+    rows: int = 24
+    readonly: bool = False
+    last_active: float = field(default_factory=time.monotonic)
+    stalled: bool = False
+    locked_view: bool = False
+
+    @property
+    def is_display(self) -> bool:
+        return self.mode != "control"
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.writer.is_closing():
+            return
+        try:
+            self.writer.write(encode_frame(message))
+        except (FrameError, ConnectionError, RuntimeError) as exc:
+            log.warning("client %d: cannot send %s: %s", self.id, message.get("t"), exc)
+
+    @property
+    def buffered(self) -> int:
+        transport = self.writer.transport
+        return transport.get_write_buffer_size() if transport and not transport.is_closing() else 0
+
+
+@dataclass
+class ServerOptions:
+    session: str
+    socket_path: Path
+    shell: list[str] | None = None
+    scrollback: int = 10_000
+    cwd: str | None = None
+    initial_commands: list[str] = field(default_factory=list)
+    allowed_uids: dict[int, str] = field(default_factory=dict)  # uid → "full" | "read-only" (multi-user ACL)
+
+
+class Server:
+    def __init__(self, options: ServerOptions) -> None:
+        self.options = options
+        self.session = Session(options.session)
+        self.created = time.time()
+        self.owner_uid = os.getuid()
+        self.owner = _user_name(self.owner_uid)
+        self.holder = self.owner
+        self.panes: dict[int, Pane] = {}
+        self.clients: dict[int, Client] = {}
+        self.cols, self.rows = 80, 24
+        self._next_pane = 1
+        self._next_client = 1
+        self._feed_wakeup = asyncio.Event()
+        self._frame_handle: asyncio.TimerHandle | None = None
+        self._last_frame = 0.0
+        self._layout_version_sent = -1
+        self._geometry: dict[int, tuple[int, int, int, int]] = {}  # pane → (x, y, w, h) last sent
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self.extensions: list[Any] = []  # objects with optional hooks: on_client_attached(client), close()
+        from tui.server.commands import CommandHandler  # late import: commands need the Server type
+
+        self.commands = CommandHandler(self)
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: None)
+        old_umask = os.umask(0o177)
+        try:
+            server = await asyncio.start_unix_server(self._accept, path=str(self.options.socket_path),
+                                                     limit=1 << 20)
+        finally:
+            os.umask(old_umask)
+        self._spawn(self._feed_loop())
+        try:
+            if self.options.initial_commands:
+                for line in self.options.initial_commands:
+                    reply = await self.commands.run_line(line, None)
+                    if not reply.ok:
+                        log.warning("initial command %r: %s", line, reply.message)
+            if not self.session.windows:
+                await self.new_window()
+            await self._stopping.wait()
+        finally:
+            server.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.options.socket_path.unlink()
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        for client in list(self.clients.values()):
+            client.send({"t": "detached", "reason": "session ended", "ended": True})
+            await self._close_client(client)
+        for pane in list(self.panes.values()):
+            await pane.backend.close()
+        for extension in self.extensions:
+            close = getattr(extension, "close", None)
+            if close:
+                with contextlib.suppress(Exception):
+                    await close()
+        for task in self._tasks:
+            task.cancel()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task failed", exc_info=task.exception())
+
+    # ---- panes and windows -------------------------------------------------------------------------------
+    def _pane_size(self) -> tuple[int, int]:
+        rect = next((rect for region, rect in self.session.layout(self.cols, self.rows)
+                     if region is self.session.focused), None)
+        return (rect.w, rect.h) if rect and rect.w > 0 and rect.h > 0 else (self.cols, self.rows)
+
+    def default_shell(self) -> list[str]:
+        if self.options.shell:
+            return list(self.options.shell)
+        shell = os.environ.get("SHELL") or pwd.getpwuid(os.getuid()).pw_shell or "/bin/sh"
+        return [shell]
+
+    def pane_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(TERM="xterm-256color", HASCREEN=self.options.session, STY=self.options.socket_path.name)
+        env.pop("TMUX", None)
+        return env
+
+    async def new_window(self, argv: list[str] | None = None, name: str | None = None,
+                         backend: PaneBackend | None = None) -> int:
+        if backend is None:
+            argv = argv or self.default_shell()
+            backend = PtyBackend(argv, env=self.pane_env(), cwd=self.options.cwd)
+        cols, rows = self._pane_size()
+        pane_id = self._next_pane
+        self._next_pane += 1
+        pane = Pane(pane_id, backend, cols, rows, self.options.scrollback, self._feed_wakeup.set)
+        backend.on_exit = lambda reason, pane_id=pane_id: self._pane_exited(pane_id, reason)
+        await backend.start(cols, rows)
+        self.panes[pane_id] = pane
+        window = self.session.add_window(pane_id, name or backend.label, user_named=bool(name))
+        self.layout_changed()
+        return window.number
+
+    def _pane_exited(self, pane_id: int, reason: str) -> None:
+        pane = self.panes.get(pane_id)
+        if pane is None:
+            return
+        pane.exited = reason
+        # the last output may still be queued: let the feeder drain it before the window goes
+        self._spawn(self._remove_pane_when_drained(pane))
+
+    async def _remove_pane_when_drained(self, pane: Pane) -> None:
+        for _ in range(200):
+            if not pane.pending:
+                break
+            await asyncio.sleep(0.01)
+        window = self.session.window_by_pane(pane.id)
+        self.panes.pop(pane.id, None)
+        if window is not None:
+            self.session.remove_window(window.number)
+            self.broadcast(make_notice(f"window {window.number} ({window.name}) closed: {pane.exited}"))
+        if not self.session.windows:
+            log.info("last window closed; the session ends")
+            self.stop()
+        else:
+            self.layout_changed()
+
+    async def kill_pane(self, pane_id: int) -> None:
+        pane = self.panes.get(pane_id)
+        if pane:
+            await pane.backend.close()
+            self._pane_exited(pane_id, "killed")
+
+    def focused_pane(self) -> Pane | None:
+        window = self.session.current_window
+        return self.panes.get(window.pane) if window else None
+
+    # ---- feeding: pane output → emulators, in bounded slices ------------------------------------------------
+    async def _feed_loop(self) -> None:
+        while True:
+            await self._feed_wakeup.wait()
+            self._feed_wakeup.clear()
+            while True:
+                busy = [pane for pane in self.panes.values() if pane.pending]
+                if not busy:
+                    break
+                for pane in busy:
+                    try:
+                        pane.feed_slice(FEED_SLICE)
+                    except Exception:  # the emulator must never take the server down
+                        log.exception("pane %d: emulator error; output skipped", pane.id)
+                        pane.pending.clear()
+                        pane.pending_bytes = 0
+                    self._after_feed(pane)
+                await asyncio.sleep(0)  # let keystrokes, attaches and other panes run between slices
+
+    def _after_feed(self, pane: Pane) -> None:
+        terminal = pane.terminal
+        window = self.session.window_by_pane(pane.id)
+        if window is not None:
+            title = terminal.title
+            if title and not window.user_named and title != window.name:
+                with contextlib.suppress(ModelError):
+                    self.session.rename(window.number, title[:40], user=False)
+            bell = terminal.take_bell()
+            if window.number not in self.session.visible_windows():
+                self.session.mark(pane.id, activity=True, bell=bell)
+            elif bell:
+                for client in self.display_clients():
+                    client.send({"t": "bell", "pane": pane.id})
+        self.schedule_frame()
+
+    # ---- frames: dirty rows → clients, ≤ 60/s --------------------------------------------------------------
+    def schedule_frame(self) -> None:
+        if self._frame_handle is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._last_frame + FRAME_INTERVAL - loop.time())
+        self._frame_handle = loop.call_later(delay, self._flush_frame)
+
+    def layout_changed(self) -> None:
+        self.schedule_frame()
+
+    def display_clients(self) -> list[Client]:
+        return [c for c in self.clients.values() if c.is_display]
+
+    def visible_panes(self) -> dict[int, tuple[int, int, int, int]]:
+        result = {}
+        for region, rect in self.session.layout(self.cols, self.rows):
+            if region.window is not None and region.window in self.session.windows:
+                pane_id = self.session.windows[region.window].pane
+                # a window shown in two regions takes the size of the focused one
+                if pane_id not in result or region is self.session.focused:
+                    result[pane_id] = (rect.x, rect.y, rect.w, rect.h)
+        return result
+
+    def _flush_frame(self) -> None:
+        self._frame_handle = None
+        self._last_frame = asyncio.get_running_loop().time()
+        visible = self.visible_panes()
+        full_panes: set[int] = set()
+        if self.session.version != self._layout_version_sent or visible != self._geometry:
+            for pane_id, (_, _, w, h) in visible.items():
+                pane = self.panes.get(pane_id)
+                if pane and (w, h) != pane.size:
+                    pane.resize(w, h)
+                if self._geometry.get(pane_id) != visible[pane_id]:
+                    full_panes.add(pane_id)
+            self._geometry = visible
+            self._layout_version_sent = self.session.version
+            layout = self.layout_message()
+            for client in self.display_clients():
+                client.send(layout)
+        for pane_id in visible:
+            pane = self.panes.get(pane_id)
+            if pane is None:
+                continue
+            dirty = pane.terminal.take_dirty()
+            full = pane_id in full_panes
+            if not dirty and not full:
+                continue
+            message = self.rows_message(pane, None if full else dirty)
+            for client in self.display_clients():
+                self._send_rows(client, pane, message)
+
+    def _send_rows(self, client: Client, pane: Pane, message: dict[str, Any]) -> None:
+        if client.locked_view:
+            return  # a locked client receives no pane contents at all
+        if client.stalled:
+            if client.buffered > CLIENT_BUFFER_LIMIT // 4:
+                return
+            client.stalled = False
+            self.send_snapshot(client)
+            return
+        if client.buffered > CLIENT_BUFFER_LIMIT:
+            client.stalled = True  # resent in full once the client has drained
+            return
+        client.send(message)
+
+    def rows_message(self, pane: Pane, rows: set[int] | None) -> dict[str, Any]:
+        terminal = pane.terminal
+        wanted = range(terminal.rows) if rows is None else sorted(y for y in rows if 0 <= y < terminal.rows)
+        modes = terminal.modes
+        return {
+            "t": "rows",
+            "pane": pane.id,
+            "rows": {str(y): [list(run) for run in terminal.render_row(y)] for y in wanted},
+            "cursor": [terminal.cursor[0], terminal.cursor[1], terminal.cursor_visible],
+            "full": rows is None,
+            "throttled": pane.throttled,
+            "size": [terminal.cols, terminal.rows],
+            "modes": {
+                "app_cursor": modes.app_cursor,
+                "app_keypad": modes.app_keypad,
+                "bracketed_paste": modes.bracketed_paste,
+                "mouse": modes.mouse,
+                "mouse_sgr": modes.mouse_sgr,
+                "alt_screen": modes.alt_screen,
+            },
+        }
+
+    def layout_message(self) -> dict[str, Any]:
+        session = self.session
+        focused_window = session.focused.window
+        windows = [
+            {"number": w.number, "name": w.name, "active": w.number == focused_window,
+             "activity": w.activity, "bell": w.bell, "pane": w.pane,
+             "throttled": self.panes[w.pane].throttled if w.pane in self.panes else False}
+            for w in sorted(session.windows.values(), key=lambda w: w.number)
+        ]
+        regions = []
+        for region, rect in session.layout(self.cols, self.rows):
+            pane = session.windows[region.window].pane if region.window in session.windows else None
+            regions.append({"region": region.id, "pane": pane, "window": region.window, "x": rect.x,
+                            "y": rect.y, "w": rect.w, "h": rect.h, "focused": region is session.focused})
+        return {"t": "layout", "session": session.name, "windows": windows, "active_window": focused_window,
+                "regions": regions, "cols": self.cols, "rows": self.rows, "holder": self.holder}
+
+    def send_snapshot(self, client: Client) -> None:
+        client.send(self.layout_message())
+        for pane_id in self.visible_panes():
+            pane = self.panes.get(pane_id)
+            if pane is not None:
+                self._send_rows(client, pane, self.rows_message(pane, None))
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        for client in self.display_clients():
+            client.send(message)
+
+    # ---- sizing: the most recently active client decides (tmux's `latest`) ----------------------------------
+    def _adopt_size_of(self, client: Client) -> None:
+        client.last_active = time.monotonic()
+        if (client.cols, client.rows) != (self.cols, self.rows):
+            self.cols, self.rows = client.cols, client.rows
+            self.layout_changed()
+
+    # ---- clients -------------------------------------------------------------------------------------------
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock: socket.socket = writer.get_extra_info("socket")
+        try:
+            credentials = peer_credentials(sock)
+        except OSError as exc:
+            log.warning("refusing a client whose credentials cannot be read: %s", exc)
+            writer.close()
+            return
+        client = Client(self._next_client, reader, writer, credentials.uid, _user_name(credentials.uid))
+        self._next_client += 1
+        access = self.access_for(credentials.uid)
+        if access is None:
+            log.warning("refused uid %d (%s): not the owner and not in the ACL", client.uid, client.user)
+            client.send(make_error(f"user {client.user} may not attach to {self.owner}'s session "
+                                   f"{self.session.name}", fatal=True))
+            await self._close_client(client)
+            return
+        client.readonly = access == "read-only"
+        try:
+            await self._serve_client(client)
+        except (FrameError, MessageError) as exc:
+            log.warning("client %d (%s): dropped: %s", client.id, client.user, exc)
+            client.send(make_error(f"protocol error: {exc}", fatal=True))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            log.info("client %d (%s): connection lost", client.id, client.user)
+        except Exception:
+            log.exception("client %d: unexpected error; dropping the client", client.id)
+            client.send(make_error("internal server error; see the server log", fatal=True))
+        finally:
+            await self._close_client(client)
+
+    def access_for(self, uid: int) -> str | None:
+        if uid == self.owner_uid:
+            return "full"
+        return self.options.allowed_uids.get(uid)
+
+    async def _serve_client(self, client: Client) -> None:
+        try:
+            hello = await asyncio.wait_for(read_frame(client.reader), HELLO_TIMEOUT)
+        except TimeoutError:
+            raise MessageError("no hello within 10 s") from None
+        if hello is None:
+            return
+        if hello.get("t") == "hello" and hello.get("version") != PROTOCOL_VERSION:
+            client.send(make_error(
+                f"protocol version mismatch: this client speaks {hello.get('version')!r}, the server "
+                f"{PROTOCOL_VERSION}; use the same hascreen version for both", fatal=True))
+            return
+        validate_client_message(hello)
+        if hello["t"] != "hello":
+            raise MessageError(f"expected hello, got {hello['t']!r}")
+        client.mode = hello["mode"]
+        client.cols, client.rows = hello["cols"], hello["rows"]
+        client.readonly = client.readonly or bool(hello.get("readonly"))
+        others = [c for c in self.display_clients() if c is not client]
+        if client.mode == "attach" and others:
+            if not hello.get("detach_others"):
+                client.send(make_error(
+                    f"There is a session on: {self.options.socket_path.name} (Attached). Use -x to join it "
+                    f"or -d -r to detach the other client first.", fatal=True))
+                return
+            for other in others:
+                other.send({"t": "detached", "reason": f"detached by a new attach from {client.user}"})
+                await self._close_client(other)
+        self.clients[client.id] = client
+        client.send(self.welcome_message(client))
+        if client.is_display:
+            log.info("client %d (%s) attached, %dx%d", client.id, client.user, client.cols, client.rows)
+            self._adopt_size_of(client)
+            for extension in self.extensions:
+                hook = getattr(extension, "on_client_attached", None)
+                if hook:
+                    hook(client)
+            self.send_snapshot(client)
+        while True:
+            message = await read_frame(client.reader)
+            if message is None:
+                return
+            try:
+                validate_client_message(message)
+                await self._dispatch(client, message)
+            except MessageError as exc:
+                # a well-framed but wrong message is answered, not fatal: the client keeps its session
+                log.warning("client %d: bad message: %s", client.id, exc)
+                client.send(make_error(str(exc)))
+            if client.writer.is_closing():
+                return
+
+    def welcome_message(self, client: Client) -> dict[str, Any]:
+        return {
+            "t": "welcome", "version": PROTOCOL_VERSION, "session": self.session.name,
+            "socket": self.options.socket_path.name, "server_pid": os.getpid(), "user": client.user,
+            "owner": self.owner, "holder": self.holder, "readonly": client.readonly,
+            "created": self.created, "windows": len(self.session.windows),
+            "attached": len([c for c in self.display_clients() if c is not client]),
+            **self.commands.welcome_extras(),
+        }
+
+    async def _dispatch(self, client: Client, message: dict[str, Any]) -> None:
+        kind = message["t"]
+        if kind == "ping":
+            client.send({"t": "pong"})
+            return
+        if kind == "scrollback":
+            client.send(self.scrollback_message(message))
+            return
+        if kind == "resize":
+            client.cols, client.rows = message["cols"], message["rows"]
+            self._adopt_size_of(client)
+            return
+        if kind == "hello":
+            raise MessageError("hello sent twice")
+        if not self.commands.may_act(client, message):
+            client.send(make_notice("read-only: your keys do not reach the panes", "warn"))
+            return
+        if kind == "input":
+            pane = self.focused_pane()
+            if pane is not None:
+                pane.backend.write(decode_bytes(message["data"]))
+            self._adopt_size_of(client)
+        elif kind == "paste":
+            pane = self.focused_pane()
+            if pane is not None:
+                pane.backend.write(pane.terminal.encode_paste(message["text"]))
+        elif kind == "mouse":
+            pane = self.panes.get(message["pane"])
+            if pane is not None:
+                data = pane.terminal.encode_mouse(message["kind"], message["button"], message["x"], message["y"])
+                if data:
+                    pane.backend.write(data)
+        elif kind == "command":
+            reply = await self.commands.run(message["name"], message["args"], client)
+            if "id" in message:
+                client.send(make_result(message["id"], reply.ok, reply.message))
+            elif not reply.ok:
+                client.send(make_notice(reply.message, "warn"))
+            elif reply.message:
+                client.send(make_notice(reply.message))
+        elif kind == "unlock":
+            await self.commands.unlock(client, message)
+
+    def scrollback_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        pane = self.panes.get(message["pane"])
+        if pane is None:
+            return {"t": "scrollback", "pane": message["pane"], "start": 0, "total": 0, "lines": []}
+        terminal = pane.terminal
+        history = terminal.scrollback_len
+        total = history + terminal.rows
+        start = max(0, min(message["start"], total))
+        count = max(0, min(message["count"], 1000, total - start))
+        lines = []
+        if start < history:
+            lines.extend(terminal.scrollback_rows(start, min(count, history - start)))
+        for y in range(max(start, history) - history, start + count - history):
+            lines.append(terminal.render_row(y))
+        return {"t": "scrollback", "pane": pane.id, "start": start, "total": total,
+                "lines": [[list(run) for run in line] for line in lines]}
+
+    async def detach_client(self, client: Client, reason: str = "detached") -> None:
+        client.send({"t": "detached", "reason": reason})
+        await self._close_client(client)
+
+    async def _close_client(self, client: Client) -> None:
+        self.clients.pop(client.id, None)
+        if not client.writer.is_closing():
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await asyncio.wait_for(client.writer.drain(), 2.0)
+            client.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.writer.wait_closed(), 2.0)
+        remaining = self.display_clients()
+        if client.is_display and remaining:
+            self._adopt_size_of(max(remaining, key=lambda c: c.last_active))
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def configure_logging(path: Path) -> None:
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("hascreen")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def serve(options: ServerOptions, on_ready: Callable[[], None] | None = None) -> int:
+    """Run a server in this process until its session ends."""
+
+    async def main() -> None:
+        server = Server(options)
+        from tui.server.integrations import install_integrations
+
+        install_integrations(server)
+        if on_ready:
+            asyncio.get_running_loop().call_soon(on_ready)
+        await server.run()
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,249 @@
+"""Pane backends and the server-side pane: a program (local pty or SSH channel) plus its emulator.
+
+`PtyBackend` runs a local program on a pseudo-terminal. `Pane` joins a backend to a `tui.term.Terminal` and
+owns back-pressure: output is queued, the scheduler in `tui.server.daemon` feeds it to the emulator in bounded
+slices, and while too much is queued the backend stops reading, so the program blocks instead of the server
+drowning. Nothing is dropped: every byte read is eventually fed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import os
+import signal
+import struct
+import subprocess
+import termios
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from tui.term import Terminal
+
+READ_SIZE = 65536
+# back-pressure thresholds for bytes read but not yet parsed
+HIGH_WATER = 1 << 20
+LOW_WATER = 1 << 18
+
+
+class PaneBackend(Protocol):
+    on_output: Callable[[bytes], None]
+    on_exit: Callable[[str], None]
+    label: str
+
+    async def start(self, cols: int, rows: int) -> None: ...
+    def write(self, data: bytes) -> None: ...
+    def resize(self, cols: int, rows: int) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def _set_winsize(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _make_controlling_tty() -> None:  # runs in the child between fork and exec
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class PtyBackend:
+    """A local program on a pty. The program gets SIGWINCH from the kernel when the pty is resized."""
+
+    def __init__(self, argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None,
+                 label: str | None = None) -> None:
+        self.argv = list(argv)
+        self.env = env
+        self.cwd = cwd
+        self.label = label or os.path.basename(self.argv[0])
+        self.on_output: Callable[[bytes], None] = lambda data: None
+        self.on_exit: Callable[[str], None] = lambda reason: None
+        self._master = -1
+        self._process: subprocess.Popen | None = None
+        self._reading = False
+        self._write_buffer = bytearray()
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def start(self, cols: int, rows: int) -> None:
+        master, slave = os.openpty()
+        _set_winsize(master, cols, rows)
+        try:
+            self._process = subprocess.Popen(
+                self.argv, stdin=slave, stdout=slave, stderr=slave, env=self.env, cwd=self.cwd,
+                start_new_session=True, preexec_fn=_make_controlling_tty, close_fds=True,
+            )
+        except OSError:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+        os.set_blocking(master, False)
+        self._master = master
+        self.resume_reading()
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._master, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EIO:  # EIO: the slave side closed, i.e. the program is gone
+                self.on_output(f"\r\n[hascreen] read error: {exc}\r\n".encode())
+            data = b""
+        if data:
+            self.on_output(data)
+        else:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._closed:
+            return
+        self.pause_reading()
+        asyncio.get_running_loop().create_task(self._reap())
+
+    async def _reap(self) -> None:
+        status = None
+        for _ in range(50):  # the program closed its pty; give it up to ~1 s to exit
+            status = self._process.poll() if self._process else 0
+            if status is not None:
+                break
+            await asyncio.sleep(0.02)
+        self._close_fd()
+        if status is None:
+            reason = "pty closed"
+        elif status < 0:
+            reason = f"killed by {signal.Signals(-status).name}"
+        else:
+            reason = f"exit status {status}"
+        self.on_exit(reason)
+
+    def write(self, data: bytes) -> None:
+        if self._master < 0 or not data:
+            return
+        if self._write_buffer:
+            self._write_buffer += data
+            return
+        try:
+            written = os.write(self._master, data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            return
+        if written < len(data):
+            self._write_buffer += data[written:]
+            asyncio.get_running_loop().add_writer(self._master, self._flush_writes)
+
+    def _flush_writes(self) -> None:
+        try:
+            written = os.write(self._master, self._write_buffer)
+        except BlockingIOError:
+            return
+        except OSError:
+            written = len(self._write_buffer)
+        del self._write_buffer[:written]
+        if not self._write_buffer:
+            asyncio.get_running_loop().remove_writer(self._master)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if self._master >= 0:
+            try:
+                _set_winsize(self._master, cols, rows)
+            except OSError:
+                pass
+
+    def pause_reading(self) -> None:
+        if self._reading and self._master >= 0:
+            asyncio.get_running_loop().remove_reader(self._master)
+        self._reading = False
+
+    def resume_reading(self) -> None:
+        if not self._reading and self._master >= 0 and not self._closed:
+            asyncio.get_running_loop().add_reader(self._master, self._on_readable)
+            self._reading = True
+
+    def _close_fd(self) -> None:
+        if self._master >= 0:
+            loop = asyncio.get_running_loop()
+            self.pause_reading()
+            if self._write_buffer:
+                loop.remove_writer(self._master)
+            os.close(self._master)
+            self._master = -1
+
+    async def close(self) -> None:
+        """Hang up the program (SIGHUP to its session, SIGKILL if it lingers)."""
+        if self._closed:
+            return
+        self._closed = True
+        process = self._process
+        if process and process.poll() is None:
+            for sig, wait in ((signal.SIGHUP, 0.5), (signal.SIGKILL, 0.5)):
+                try:
+                    os.killpg(process.pid, sig)
+                except ProcessLookupError:
+                    break
+                for _ in range(int(wait / 0.02)):
+                    if process.poll() is not None:
+                        break
+                    await asyncio.sleep(0.02)
+                if process.poll() is not None:
+                    break
+        self._close_fd()
+
+
+class Pane:
+    """A backend plus its emulator and the queue of output not yet parsed."""
+
+    def __init__(self, pane_id: int, backend: PaneBackend, cols: int, rows: int, scrollback: int,
+                 wake_feeder: Callable[[], None]) -> None:
+        self.id = pane_id
+        self.backend = backend
+        self.terminal = Terminal(cols, rows, scrollback=scrollback)
+        self.pending: deque[bytes] = deque()
+        self.pending_bytes = 0
+        self.throttled = False
+        self.exited: str | None = None
+        self._wake_feeder = wake_feeder
+        backend.on_output = self._queue_output
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.terminal.cols, self.terminal.rows
+
+    def _queue_output(self, data: bytes) -> None:
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+        if self.pending_bytes > HIGH_WATER and not self.throttled:
+            self.throttled = True
+            self.backend.pause_reading()
+        self._wake_feeder()
+
+    def feed_slice(self, budget: int) -> int:
+        """Parse up to `budget` queued bytes; returns how many were parsed."""
+        fed = 0
+        while self.pending and fed < budget:
+            chunk = self.pending.popleft()
+            if len(chunk) > budget - fed:
+                self.pending.appendleft(chunk[budget - fed :])
+                chunk = chunk[: budget - fed]
+            self.terminal.feed(chunk)
+            fed += len(chunk)
+        self.pending_bytes -= fed
+        replies = self.terminal.take_replies()
+        if replies:
+            self.backend.write(replies)
+        if self.throttled and self.pending_bytes < LOW_WATER:
+            self.throttled = False
+            self.backend.resume_reading()
+        return fed
+
+    def resize(self, cols: int, rows: int) -> None:
+        if (cols, rows) != self.size and cols > 0 and rows > 0:
+            self.terminal.resize(cols, rows)
+            self.backend.resize(cols, rows)
