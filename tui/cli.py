@@ -296,7 +296,7 @@ def new_session(directory: Path, args: argparse.Namespace) -> int:
 
 
 def _hosts_for_server(explicit: Path | None) -> Path | None:
-    from tui.config.hosts import find_hosts_file
+    from tui.config.paths import find_hosts_file
 
     return find_hosts_file(explicit)
 

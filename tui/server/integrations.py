@@ -1,6 +1,6 @@
 """Wires optional subsystems into a running server: SSH panes from hosts.yaml, the health poller,
 procedures and the lock. Each installer adds command handlers and hooks to `server.commands`; a subsystem
-whose configuration is absent is simply not installed, and its commands say so when used.
+whose configuration is absent still installs, and its commands answer with the reason.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hascreen.server")
 
-INSTALLERS: list = []
-
 
 def install_integrations(server: Server) -> None:
-    for installer in INSTALLERS:
+    from tui.server.hosts_integration import install_hosts
+
+    for installer in (install_hosts,):
         try:
             installer(server)
         except Exception:  # a broken subsystem must not keep the console from starting
-            log.exception("cannot install %s", getattr(installer, "__name__", installer))
+            log.exception("cannot install %s", installer.__name__)
