@@ -61,8 +61,10 @@ def trusted_keys_for(known: asyncssh.SSHKnownHosts, settings: HostSettings) -> l
     """The host keys and CA keys known_hosts holds for this host (matched as OpenSSH matches)."""
     port = None if settings.port == 22 else settings.port
     matched = known.match(settings.address, _ip_or_empty(settings.address), port)
-    host_keys, ca_keys = matched[0], matched[1]
-    return list(host_keys) + list(ca_keys)
+    unique: dict[bytes, asyncssh.SSHKey] = {}
+    for key in [*matched[0], *matched[1]]:  # host and address may both match the same entry
+        unique.setdefault(key.public_data, key)
+    return list(unique.values())
 
 
 async def fetch_offered_key(

@@ -221,12 +221,13 @@ class SshPool:
             raise HostUnreachable(
                 name, f"jump host could not reach {settings.endpoint}: {exc.reason}"
             ) from exc
-        except (OSError, asyncssh.Error, ValueError) as exc:
+        except OSError as exc:
+            # asyncio says "Connect call failed (addr)"; the errno says why (refused, no route ...).
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise HostUnreachable(name, f"{settings.endpoint}: {why}") from exc
+        except (asyncssh.Error, ValueError) as exc:
             # ValueError: asyncssh's way to report an unreadable IdentityFile and similar.
-            raise HostUnreachable(
-                name,
-                f"{settings.endpoint}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}",
-            ) from exc
+            raise HostUnreachable(name, f"{settings.endpoint}: {exc}") from exc
 
     def _connection_lost(self, key: str, conn: object, exc: Exception | None) -> None:
         entry = self._entries.get(key)
