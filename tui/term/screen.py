@@ -1,0 +1,806 @@
+"""The screen model of one pane: pyte's `Screen`, extended where a real terminal needs more.
+
+Owns cell storage and the semantics of every screen operation. Additions over stock pyte 0.8.2:
+- a `Cell` that also carries `dim` (SGR 2), and an SGR parser with 256-colour/truecolour clamping;
+- a fast `draw` for printable ASCII that reuses one cell object per (character, style) instead of building a
+  namedtuple per cell, and a slow path that never drops the rest of a chunk on an unprintable or
+  zero-width character (stock pyte stops drawing there);
+- the alternate screen (modes 47/1047/1049, 1049 with cursor save/restore) and the private modes a pane
+  must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
+- scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
+  `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
+- DA/DSR replies collected for the server, BEL and OSC title capture, CSI S/T/b/Z/I/s/u and DECSTR;
+- a resize that keeps the cursor's line (rows below it go first, then the top rows go to scrollback).
+Row rendering to protocol runs lives here too because it needs the cell layout.
+"""
+
+from __future__ import annotations
+
+import copy
+import unicodedata
+from collections import defaultdict
+from typing import Any, NamedTuple
+
+import pyte
+from pyte import charsets as pyte_charsets
+from pyte import graphics as pyte_graphics
+from pyte import modes as pyte_modes
+from pyte.screens import Margins, StaticDefaultDict, wcwidth
+
+from tui.protocol.messages import (
+    ATTR_BLINK,
+    ATTR_BOLD,
+    ATTR_DIM,
+    ATTR_ITALIC,
+    ATTR_REVERSE,
+    ATTR_STRIKE,
+    ATTR_UNDERLINE,
+)
+from tui.term.scrollback import Run, Scrollback, Style
+
+DECAWM = pyte_modes.DECAWM
+IRM = pyte_modes.IRM
+DECSCNM = pyte_modes.DECSCNM
+DECOM = pyte_modes.DECOM
+DECCOLM = pyte_modes.DECCOLM
+
+MOUSE_TRACKING_MODES = (1000, 1002, 1003)
+ALT_SCREEN_MODES = (47, 1047, 1049)
+
+# pyte's names for the 16 ANSI colours (kept, so cells compare equal with stock pyte's)
+FG_ANSI = {30: "black", 31: "red", 32: "green", 33: "brown", 34: "blue", 35: "magenta", 36: "cyan",
+           37: "white"}
+BRIGHT = {k + 60: "bright" + v for k, v in FG_ANSI.items()}
+PALETTE_256 = pyte_graphics.FG_BG_256
+
+MAX_REPLY_BYTES = 64 * 1024
+MAX_TITLE_CHARS = 1024
+CELL_CACHE_STYLES = 512  # distinct styles whose per-character cell dicts are kept
+SGR_CACHE_SIZE = 4096
+
+
+class Cell(NamedTuple):
+    """One screen cell: pyte's `Char` fields in the same order, plus `dim`."""
+
+    data: str
+    fg: str = "default"
+    bg: str = "default"
+    bold: bool = False
+    italics: bool = False
+    underscore: bool = False
+    strikethrough: bool = False
+    reverse: bool = False
+    blink: bool = False
+    dim: bool = False
+
+
+DEFAULT_CELL = Cell(" ")
+DEFAULT_STYLE_KEY = DEFAULT_CELL[1:]
+
+
+def style_of(cell_style: tuple[Any, ...]) -> Style:
+    """(fg, bg, bold, italics, underscore, strike, reverse, blink, dim) -> (fg, bg, ATTR bits)."""
+    fg, bg, bold, italics, underscore, strike, reverse, blink, dim = cell_style
+    attrs = ((ATTR_BOLD if bold else 0) | (ATTR_DIM if dim else 0) | (ATTR_ITALIC if italics else 0)
+             | (ATTR_UNDERLINE if underscore else 0) | (ATTR_REVERSE if reverse else 0)
+             | (ATTR_STRIKE if strike else 0) | (ATTR_BLINK if blink else 0))
+    return (fg, bg, attrs)
+
+
+class StyleCache(dict):  # type: ignore[type-arg]
+    """cell-style tuple -> protocol Style, computed once per distinct style."""
+
+    def __missing__(self, key: tuple[Any, ...]) -> Style:
+        if len(self) > 4096:
+            self.clear()
+        value = self[key] = style_of(key)
+        return value
+
+
+class CellsOfStyle(dict):  # type: ignore[type-arg]
+    """character -> the shared Cell drawing it in one style."""
+
+    __slots__ = ("attrs",)
+
+    def __init__(self, attrs: Cell) -> None:
+        super().__init__()
+        self.attrs = attrs
+
+    def __missing__(self, char: str) -> Cell:
+        cell = self[char] = self.attrs._replace(data=char)
+        return cell
+
+
+def _clamp_byte(value: int) -> int:
+    return 0 if value < 0 else 255 if value > 255 else value
+
+
+class TermScreen(pyte.Screen):
+    """pyte.Screen plus the alternate screen, scrollback, replies, modes and the fast paths."""
+
+    def __init__(self, columns: int, lines: int, scrollback: int = 10_000) -> None:
+        self.history = Scrollback(scrollback)
+        self.style_cache = StyleCache()
+        self._cells_by_style: dict[Cell, CellsOfStyle] = {}
+        self._sgr_cache: dict[tuple[Cell, tuple[int, ...]], Cell] = {}
+        self.replies = bytearray()
+        self.bell_pending = False
+        self.osc_title: str | None = None
+        super().__init__(max(1, columns), max(1, lines))
+
+    # ---- state ------------------------------------------------------------------------------------------
+
+    @property
+    def default_char(self) -> Cell:  # type: ignore[override]
+        return Cell(" ", reverse=DECSCNM in self.mode)
+
+    def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:
+        return defaultdict(lambda: StaticDefaultDict(self.default_char))
+
+    def reset(self) -> None:
+        super().reset()
+        self.cursor.attrs = self.default_char
+        self.alt_active = False
+        self._main_buffer: defaultdict[int, StaticDefaultDict[int, Cell]] | None = None
+        self._alt_saved: tuple[pyte.screens.Cursor, str, str, int, bool, bool] | None = None
+        self.app_cursor = False
+        self.app_keypad = False
+        self.bracketed_paste = False
+        self.mouse_mode = 0
+        self.mouse_sgr = False
+        self.savepoints = []
+        self.last_char = " "
+        self._charset_is_plain = True
+
+    def _update_charset_flag(self) -> None:
+        active = self.g1_charset if self.charset else self.g0_charset
+        self._charset_is_plain = active is pyte_charsets.LAT1_MAP
+
+    def define_charset(self, code: str, mode: str) -> None:
+        super().define_charset(code, mode)
+        self._update_charset_flag()
+
+    def shift_in(self) -> None:
+        super().shift_in()
+        self._update_charset_flag()
+
+    def shift_out(self) -> None:
+        super().shift_out()
+        self._update_charset_flag()
+
+    def cells_for(self, attrs: Cell) -> CellsOfStyle:
+        cells = self._cells_by_style.get(attrs)
+        if cells is None:
+            if len(self._cells_by_style) >= CELL_CACHE_STYLES:
+                self._cells_by_style.clear()
+            cells = self._cells_by_style[attrs] = CellsOfStyle(attrs)
+        return cells
+
+    # ---- drawing ----------------------------------------------------------------------------------------
+
+    def draw(self, data: str) -> None:
+        if not (data.isascii() and data.isprintable() and self._charset_is_plain and IRM not in self.mode):
+            self._draw_slow(data)
+            return
+        cursor = self.cursor
+        columns = self.columns
+        cells = self.cells_for(cursor.attrs)
+        get_cell = cells.__getitem__
+        buffer = self.buffer
+        dirty = self.dirty
+        length = len(data)
+        done = 0
+        x = cursor.x
+        while done < length:
+            if x >= columns:
+                if DECAWM in self.mode:
+                    dirty.add(cursor.y)
+                    cursor.x = 0
+                    self.linefeed()
+                    x = cursor.x
+                else:
+                    # without autowrap every further character overwrites the last column
+                    buffer[cursor.y][columns - 1] = get_cell(data[-1])
+                    x = columns
+                    break
+            take = min(length - done, columns - x)
+            buffer[cursor.y].update(zip(range(x, x + take), map(get_cell, data[done:done + take])))
+            x += take
+            done += take
+        cursor.x = x
+        self.last_char = data[-1]
+        dirty.add(cursor.y)
+
+    def _draw_slow(self, data: str) -> None:
+        """pyte's per-character draw, except that unprintable and zero-width characters never stop it and
+        a wide character that does not fit in the last column wraps first."""
+        data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        cursor = self.cursor
+        for char in data:
+            width = wcwidth(char)
+            if width < 0:
+                continue
+            if width == 0:
+                self._combine(char)
+                continue
+            if cursor.x == self.columns or (width == 2 and cursor.x == self.columns - 1):
+                if DECAWM in self.mode:
+                    if cursor.x < self.columns:
+                        self.buffer[cursor.y][cursor.x] = cursor.attrs
+                    self.dirty.add(cursor.y)
+                    self.carriage_return()
+                    self.linefeed()
+                else:
+                    cursor.x = self.columns - width
+            if IRM in self.mode:
+                self.insert_characters(width)
+            line = self.buffer[cursor.y]
+            line[cursor.x] = cursor.attrs._replace(data=char)
+            if width == 2 and cursor.x + 1 < self.columns:
+                line[cursor.x + 1] = cursor.attrs._replace(data="")
+            cursor.x = min(cursor.x + width, self.columns)
+            self.last_char = char
+        self.dirty.add(cursor.y)
+
+    def _combine(self, char: str) -> None:
+        """Attach a zero-width character to the previous cell (this line, or the end of the one above)."""
+        cursor = self.cursor
+        if cursor.x:
+            line = self.buffer[cursor.y]
+            x = cursor.x - 1
+            if line[x].data == "" and x:  # the stub of a wide character: combine with the character itself
+                x -= 1
+        elif cursor.y:
+            line = self.buffer[cursor.y - 1]
+            x = self.columns - 1
+        else:
+            return
+        last = line[x]
+        if len(last.data) > 32:  # bound a cell's length against floods of combining marks
+            return
+        combined = last.data + char
+        if unicodedata.combining(char):
+            combined = unicodedata.normalize("NFC", combined)
+        line[x] = last._replace(data=combined)
+        self.dirty.add(cursor.y if cursor.x else cursor.y - 1)
+
+    def repeat_last_character(self, count: int | None = None) -> None:
+        """REP (CSI n b): draw the last graphic character again, n times."""
+        count = min(count or 1, self.columns * self.lines)
+        self.draw(self.last_char * count)
+
+    # ---- scrolling and scrollback -------------------------------------------------------------------
+
+    def index(self) -> None:
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if self.cursor.y != bottom:
+            self.cursor_down()
+            return
+        buffer = self.buffer
+        if top == 0 and bottom == self.lines - 1 and not self.alt_active:
+            self.push_history(buffer.get(0))
+        self.dirty.update(range(top, bottom + 1))
+        for y in range(top, bottom):
+            following = buffer.get(y + 1)
+            if following is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = following
+        buffer.pop(bottom, None)
+
+    def push_history(self, line: StaticDefaultDict[int, Cell] | None) -> None:
+        history = self.history
+        if not history.limit:
+            return
+        if not line:
+            history.append_plain("")
+            return
+        segments = self.line_segments(line)
+        if len(segments) == 1 and segments[0][1] == ("default", "default", 0):
+            history.append_plain(segments[0][0])
+        else:
+            history.append_styled(segments)
+
+    def scroll_up(self, count: int | None = None) -> None:
+        """SU (CSI n S): scroll the region up; the cursor stays."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        saved = self.cursor.y
+        self.cursor.y = bottom
+        for _ in range(min(count or 1, bottom - top + 1)):
+            self.index()
+        self.cursor.y = saved
+
+    def scroll_down(self, count: int | None = None) -> None:
+        """SD (CSI n T): scroll the region down; the cursor stays."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        saved = self.cursor.y
+        self.cursor.y = top
+        for _ in range(min(count or 1, bottom - top + 1)):
+            self.reverse_index()
+        self.cursor.y = saved
+
+    def ready_for_block(self) -> bool:
+        """True when the next complete lines could go straight to scrollback: the cursor sits at the start
+        of an empty bottom row of a full-screen scroll region on the main screen, in plain modes."""
+        cursor = self.cursor
+        return (cursor.x == 0 and cursor.y == self.lines - 1 and self.margins is None
+                and not self.alt_active and not self.buffer.get(cursor.y)
+                and self._charset_is_plain and DECAWM in self.mode and IRM not in self.mode
+                and DECSCNM not in self.mode)
+
+    def absorb_rows(self, rows: list[list[tuple[str, Cell]]]) -> None:
+        """Apply rows that were each drawn on the bottom row and then scrolled by CR LF, as if done one by
+        one through `draw` and `linefeed` (requires `ready_for_block()`). Each row is a list of (ASCII
+        text, cell attrs) segments at most `columns` characters long. Rows that scroll past the top go to
+        scrollback without ever becoming cells; only the rows still visible afterwards are built."""
+        count = len(rows)
+        if not count:
+            return
+        lines = self.lines
+        buffer = self.buffer
+        keep_old = lines - 1  # old rows 0..lines-2 sit above the (empty) bottom row
+        history = self.history
+        for y in range(min(count, keep_old)):
+            self.push_history(buffer.get(y))
+        style_cache = self.style_cache
+        if count > keep_old and history.limit:
+            first_visible = count - keep_old
+            start = max(0, first_visible - history.limit)  # older rows would fall out at once
+            for row in rows[start:first_visible]:
+                if len(row) == 1:
+                    text, attrs = row[0]
+                    style = style_cache[attrs[1:]]
+                    if style == ("default", "default", 0):
+                        history.append_plain(text)
+                        continue
+                history.append_styled([(text, style_cache[attrs[1:]]) for text, attrs in row])
+        new_buffer = self._new_buffer()
+        for y in range(lines):
+            source = count + y
+            if source < keep_old:
+                old = buffer.get(source)
+                if old:
+                    new_buffer[y] = old
+            elif source - keep_old < count:
+                row = rows[source - keep_old]
+                line = None
+                x = 0
+                for text, attrs in row:
+                    if text:
+                        if line is None:
+                            line = new_buffer[y]
+                        line.update(zip(range(x, x + len(text)), map(self.cells_for(attrs).__getitem__, text)))
+                        x += len(text)
+        self.buffer = new_buffer
+        for row in reversed(rows):
+            texts = [text for text, _ in row if text]
+            if texts:
+                self.last_char = texts[-1][-1]
+                break
+        self.dirty.update(range(lines))
+
+    # ---- rendering --------------------------------------------------------------------------------------
+
+    def line_segments(self, line: StaticDefaultDict[int, Cell]) -> list[tuple[str, Style]]:
+        """A row as (text, style) segments, wide characters once, trailing default blanks dropped."""
+        columns = self.columns
+        default = line.default
+        last = -1
+        for x in line:
+            if x > last and x < columns:
+                last = x
+        style_cache = self.style_cache
+        default_key = default[1:]
+        segments: list[tuple[str, Style]] = []
+        chars: list[str] = []
+        current_key: tuple[Any, ...] | None = None
+        skip_stub = False
+        x = 0
+        get = line.get
+        while x <= last:
+            cell = get(x, default)
+            data = cell[0]
+            x += 1
+            if data == "":
+                if skip_stub:
+                    skip_stub = False
+                    continue
+                data = " "
+            elif data >= "\u1100" and wcwidth(data[0]) == 2:
+                if x >= columns:  # a wide character cut by a resize no longer fits
+                    data = " "
+                else:
+                    skip_stub = True
+            else:
+                skip_stub = False
+            key = cell[1:]
+            if key != current_key:
+                if chars:
+                    segments.append(("".join(chars), style_cache[current_key]))
+                    chars = []
+                current_key = key
+            chars.append(data)
+        if chars:
+            segments.append(("".join(chars), style_cache[current_key]))
+        if default_key != DEFAULT_STYLE_KEY:
+            # DECSCNM: the blank tail is reverse video and must stay visible
+            used = sum(len(text) + sum(1 for ch in text if ch >= "\u1100" and wcwidth(ch[0]) == 2)
+                       for text, _ in segments)
+            if used < columns:
+                segments.append((" " * (columns - used), style_cache[default_key]))
+            return segments
+        while segments and segments[-1][1] == ("default", "default", 0):
+            stripped = segments[-1][0].rstrip(" ")
+            if stripped:
+                segments[-1] = (stripped, segments[-1][1])
+                break
+            segments.pop()
+        return segments or [("", ("default", "default", 0))]
+
+    def render_row(self, y: int) -> list[Run]:
+        """Row y as runs covering exactly `columns` cells (blank default runs pad the end)."""
+        if not 0 <= y < self.lines:
+            return []
+        line = self.buffer.get(y)
+        if not line:
+            segments: list[tuple[str, Style]] = []
+            default_key = self.default_char[1:]
+            if default_key != DEFAULT_STYLE_KEY:
+                return [(" " * self.columns, *self.style_cache[default_key])]
+        else:
+            segments = self.line_segments(line)
+        runs: list[Run] = [(text, fg, bg, attrs) for text, (fg, bg, attrs) in segments if text]
+        used = 0
+        for text, *_ in runs:
+            used += len(text)
+            if not text.isascii():
+                used += sum(1 for ch in text if ch >= "\u1100" and wcwidth(ch[0]) == 2)
+        if used < self.columns:
+            pad = " " * (self.columns - used)
+            if runs and runs[-1][1:] == ("default", "default", 0):
+                runs[-1] = (runs[-1][0] + pad, "default", "default", 0)
+            else:
+                runs.append((pad, "default", "default", 0))
+        return runs
+
+    def row_text(self, y: int) -> str:
+        return "".join(run[0] for run in self.render_row(y))
+
+    # ---- SGR --------------------------------------------------------------------------------------------
+
+    def select_graphic_rendition(self, *attrs: int) -> None:
+        if not attrs or attrs == (0,):
+            self.cursor.attrs = self.default_char
+            return
+        key = (self.cursor.attrs, attrs)
+        found = self._sgr_cache.get(key)
+        if found is None:
+            if len(self._sgr_cache) >= SGR_CACHE_SIZE:
+                self._sgr_cache.clear()
+            found = self._sgr_cache[key] = self._apply_sgr(self.cursor.attrs, attrs)
+        self.cursor.attrs = found
+
+    def _apply_sgr(self, current: Cell, attrs: tuple[int, ...]) -> Cell:
+        replace: dict[str, Any] = {}
+        params = list(attrs)
+        i = 0
+        count = len(params)
+        while i < count:
+            code = params[i]
+            i += 1
+            if code == 0:
+                replace = self.default_char._asdict()
+                del replace["data"]
+            elif code == 1:
+                replace["bold"] = True
+            elif code == 2:
+                replace["dim"] = True
+            elif code == 3:
+                replace["italics"] = True
+            elif code in (4, 21):
+                replace["underscore"] = True
+            elif code in (5, 6):
+                replace["blink"] = True
+            elif code == 7:
+                replace["reverse"] = True
+            elif code == 9:
+                replace["strikethrough"] = True
+            elif code == 22:
+                replace["bold"] = replace["dim"] = False
+            elif code == 23:
+                replace["italics"] = False
+            elif code == 24:
+                replace["underscore"] = False
+            elif code == 25:
+                replace["blink"] = False
+            elif code == 27:
+                replace["reverse"] = False
+            elif code == 29:
+                replace["strikethrough"] = False
+            elif 30 <= code <= 37:
+                replace["fg"] = FG_ANSI[code]
+            elif code == 39:
+                replace["fg"] = "default"
+            elif 40 <= code <= 47:
+                replace["bg"] = FG_ANSI[code - 10]
+            elif code == 49:
+                replace["bg"] = "default"
+            elif 90 <= code <= 97:
+                replace["fg"] = BRIGHT[code]
+            elif 100 <= code <= 107:
+                replace["bg"] = BRIGHT[code - 10]
+            elif code in (38, 48, 58):
+                if i >= count:
+                    break
+                kind = params[i]
+                i += 1
+                colour = None
+                if kind == 5:
+                    if i >= count:
+                        break
+                    if 0 <= params[i] <= 255:
+                        colour = PALETTE_256[params[i]]
+                    i += 1
+                elif kind == 2:
+                    if i + 3 > count:
+                        break
+                    r, g, b = (_clamp_byte(v) for v in params[i:i + 3])
+                    colour = f"{r:02x}{g:02x}{b:02x}"
+                    i += 3
+                else:
+                    break
+                if colour is not None and code != 58:  # 58 (underline colour) is parsed, not shown
+                    replace["fg" if code == 38 else "bg"] = colour
+        return current._replace(**replace) if replace else current
+
+    # ---- modes ------------------------------------------------------------------------------------------
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private"):
+            rest = []
+            for mode in modes:
+                if mode in ALT_SCREEN_MODES:
+                    self.enter_alternate_screen(mode)
+                elif mode in MOUSE_TRACKING_MODES:
+                    self.mouse_mode = mode
+                elif mode == 1006:
+                    self.mouse_sgr = True
+                elif mode == 2004:
+                    self.bracketed_paste = True
+                elif mode == 1:
+                    self.app_cursor = True
+                elif mode == 66:
+                    self.app_keypad = True
+                elif mode == 1048:
+                    self.save_cursor()
+                elif mode in (3, 5, 6, 7, 25):  # the private modes pyte implements; DECCOLM is ignored
+                    if mode != 3:
+                        rest.append(mode)
+            if rest:
+                super().set_mode(*rest, private=True)
+        else:
+            super().set_mode(*[m for m in modes if m in (4, 20)])
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        if kwargs.get("private"):
+            rest = []
+            for mode in modes:
+                if mode in ALT_SCREEN_MODES:
+                    self.exit_alternate_screen(mode)
+                elif mode in MOUSE_TRACKING_MODES:
+                    if self.mouse_mode == mode:
+                        self.mouse_mode = 0
+                elif mode == 1006:
+                    self.mouse_sgr = False
+                elif mode == 2004:
+                    self.bracketed_paste = False
+                elif mode == 1:
+                    self.app_cursor = False
+                elif mode == 66:
+                    self.app_keypad = False
+                elif mode == 1048:
+                    self.restore_cursor()
+                elif mode in (5, 6, 7, 25):
+                    rest.append(mode)
+            if rest:
+                super().reset_mode(*rest, private=True)
+        else:
+            super().reset_mode(*[m for m in modes if m in (4, 20)])
+
+    def set_keypad_application(self) -> None:
+        self.app_keypad = True
+
+    def set_keypad_numeric(self) -> None:
+        self.app_keypad = False
+
+    def enter_alternate_screen(self, mode: int) -> None:
+        if self.alt_active:
+            if mode != 47:
+                self.buffer.clear()
+                self.dirty.update(range(self.lines))
+            return
+        if mode == 1049:
+            self._alt_saved = (copy.copy(self.cursor), self.g0_charset, self.g1_charset, self.charset,
+                               DECOM in self.mode, DECAWM in self.mode)
+        self._main_buffer = self.buffer
+        self.buffer = self._new_buffer()
+        self.alt_active = True
+        self.dirty.update(range(self.lines))
+
+    def exit_alternate_screen(self, mode: int) -> None:
+        if not self.alt_active or self._main_buffer is None:
+            return
+        self.buffer = self._main_buffer
+        self._main_buffer = None
+        self.alt_active = False
+        if mode == 1049 and self._alt_saved is not None:
+            cursor, self.g0_charset, self.g1_charset, self.charset, origin, wrap = self._alt_saved
+            self._update_charset_flag()
+            self.mode.discard(DECOM)
+            self.mode.discard(DECAWM)
+            if origin:
+                self.mode.add(DECOM)
+            if wrap:
+                self.mode.add(DECAWM)
+            self.cursor = cursor
+            self.ensure_hbounds()
+            self.ensure_vbounds()
+        self._alt_saved = None
+        self.dirty.update(range(self.lines))
+
+    def soft_reset(self) -> None:
+        """DECSTR (CSI ! p)."""
+        self.mode.discard(IRM)
+        self.mode.discard(DECOM)
+        self.mode.add(DECAWM)
+        self.mode.add(pyte_modes.DECTCEM)
+        self.cursor.hidden = False
+        self.margins = None
+        self.app_cursor = self.app_keypad = False
+        self.cursor.attrs = self.default_char
+        self.g0_charset = self.g1_charset = pyte_charsets.LAT1_MAP
+        self.charset = 0
+        self._update_charset_flag()
+
+    # ---- erasing ----------------------------------------------------------------------------------------
+
+    def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        """Like pyte's, but erased rows take the current background in full (pyte only recolours cells
+        that were written before), and erasing to the default style simply drops rows."""
+        if how == 0:
+            rows = range(self.cursor.y + 1, self.lines)
+        elif how == 1:
+            rows = range(self.cursor.y)
+        elif how in (2, 3):
+            rows = range(self.lines)
+        else:
+            return
+        self.dirty.update(rows)
+        attrs = self.cursor.attrs
+        if attrs[1:] == self.default_char[1:]:
+            for y in rows:
+                self.buffer.pop(y, None)
+        else:
+            for y in rows:
+                self.buffer[y] = line = StaticDefaultDict(self.default_char)
+                line.update(dict.fromkeys(range(self.columns), attrs))
+        if how in (0, 1):
+            self.erase_in_line(how)
+
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        if how not in (0, 1, 2):
+            return
+        super().erase_in_line(how, private)
+
+    # ---- cursor and tabs --------------------------------------------------------------------------------
+
+    def save_cursor(self) -> None:
+        super().save_cursor()
+        del self.savepoints[:-16]  # DECSC floods must not grow memory
+
+    def tab_forward(self, count: int | None = None) -> None:
+        for _ in range(min(count or 1, self.columns)):
+            self.tab()
+
+    def tab_backward(self, count: int | None = None) -> None:
+        for _ in range(min(count or 1, self.columns)):
+            stops = [stop for stop in self.tabstops if stop < self.cursor.x]
+            self.cursor.x = max(stops) if stops else 0
+
+    def save_cursor_sco(self, *params: int) -> None:
+        if not any(params):
+            self.save_cursor()
+
+    # ---- replies, bell, title ---------------------------------------------------------------------------
+
+    def write_process_input(self, data: str) -> None:
+        if len(self.replies) < MAX_REPLY_BYTES:
+            self.replies += data.encode()
+
+    def report_device_attributes(self, mode: int = 0, **kwargs: Any) -> None:
+        if mode == 0:
+            self.write_process_input("\x1b[?1;2c")  # VT100 with advanced video, as tmux answers
+
+    def report_secondary_attributes(self) -> None:
+        self.write_process_input("\x1b[>0;0;0c")
+
+    def report_device_status(self, mode: int = 0, **kwargs: Any) -> None:
+        if mode == 5:
+            self.write_process_input("\x1b[0n")
+        elif mode == 6:
+            x = min(self.cursor.x, self.columns - 1) + 1
+            y = self.cursor.y + 1
+            if DECOM in self.mode and self.margins is not None:
+                y -= self.margins.top
+            self.write_process_input(f"\x1b[{y};{x}R")
+
+    def bell(self, *args: Any) -> None:
+        self.bell_pending = True
+
+    def set_title(self, param: str) -> None:
+        cleaned = "".join(ch for ch in param if ch.isprintable())[:MAX_TITLE_CHARS]
+        self.title = self.osc_title = cleaned
+
+    def set_icon_name(self, param: str) -> None:
+        self.icon_name = param[:MAX_TITLE_CHARS]
+
+    # ---- resize -----------------------------------------------------------------------------------------
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        """Keep the cursor's line: when rows go, empty rows below the cursor go first, then the top rows
+        (into scrollback on the main screen). Columns are cut or added on the right."""
+        lines = max(1, lines or self.lines)
+        columns = max(1, columns or self.columns)
+        if lines == self.lines and columns == self.columns:
+            return
+        if lines < self.lines:
+            if self._main_buffer is not None:
+                saved_y = self._alt_saved[0].y if self._alt_saved else self.cursor.y
+                main_shift = self._shrink_rows(self._main_buffer, saved_y, lines, to_history=True)
+                if self._alt_saved:
+                    self._alt_saved[0].y = max(0, saved_y - main_shift)
+            shift = self._shrink_rows(self.buffer, self.cursor.y, lines, to_history=not self.alt_active)
+            self.cursor.y -= shift
+        if columns < self.columns:
+            for buffer in (self.buffer, self._main_buffer):
+                for line in (buffer or {}).values():
+                    for x in [x for x in line if x >= columns]:
+                        del line[x]
+        elif columns > self.columns:
+            self.tabstops.update(range((self.columns // 8 + 1) * 8, columns, 8))
+        self.tabstops = {stop for stop in self.tabstops if stop < columns}
+        self.lines, self.columns = lines, columns
+        self.margins = None
+        self.cursor.x = min(self.cursor.x, columns - 1)
+        self.cursor.y = min(max(0, self.cursor.y), lines - 1)
+        if self._alt_saved:
+            saved = self._alt_saved[0]
+            saved.x = min(saved.x, columns - 1)
+            saved.y = min(saved.y, lines - 1)
+        for savepoint in self.savepoints:
+            savepoint.cursor.x = min(savepoint.cursor.x, columns - 1)
+            savepoint.cursor.y = min(savepoint.cursor.y, lines - 1)
+        self.dirty.update(range(lines))
+
+    def _shrink_rows(self, buffer: dict[int, Any], cursor_y: int, lines: int, to_history: bool) -> int:
+        """Cut `buffer` from self.lines to `lines` rows; return how far the rows moved up. Empty rows
+        below the cursor go first, then top rows (never the cursor's own), then whatever is left below."""
+        excess = self.lines - lines
+        bottom = self.lines - 1
+        while excess and bottom > cursor_y and not buffer.get(bottom):
+            buffer.pop(bottom, None)
+            bottom -= 1
+            excess -= 1
+        shift = min(excess, cursor_y)
+        if shift:
+            for y in range(shift):
+                line = buffer.pop(y, None)
+                if to_history:
+                    self.push_history(line)
+            for y in range(shift, self.lines):
+                line = buffer.pop(y, None)
+                if line is not None:
+                    buffer[y - shift] = line
+        for y in [y for y in buffer if y >= lines]:
+            del buffer[y]
+        return shift

@@ -1,0 +1,343 @@
+"""The byte parser of one pane: pyte's `ByteStream`, with a tokenizer that takes whole sequences at once.
+
+Owns turning bytes into calls on a `TermScreen`. Stock pyte feeds every escape-sequence character through a
+generator one by one and raises on some malformed input (e.g. `CSI 1;2 A`). This stream instead:
+- decodes with a persistent incremental UTF-8 decoder (errors="replace"), so invalid bytes and characters
+  split across reads are safe;
+- matches complete CSI/ESC/OSC/DCS sequences with regular expressions and dispatches them to the screen's
+  (pyte) methods with the right number of arguments; an incomplete sequence at the end of a read is kept
+  (bounded) and finished by the next read; overlong strings are skipped, never buffered without limit;
+- has a block path: while the screen is `ready_for_block()`, a run of complete lines made of printable
+  ASCII and SGR sequences (`...\\r\\n`) is cut into rows and handed to `TermScreen.absorb_rows`, so lines
+  that scroll away straight into scrollback never become per-cell objects.
+Colon sub-parameters of SGR (38:2::r:g:b, 4:3) are understood; private/secondary variants that are not
+implemented (e.g. `CSI > 4;2 m`, xterm's modifyOtherKeys) are ignored instead of misread as plain SGR.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pyte
+
+from tui.term.screen import TermScreen
+
+TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
+CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
+CSI_ANY_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+CSI_PREFIX_RE = re.compile(r"\x1b\[[0-?]*[ -/]*")
+ESC_RE = re.compile(r"\x1b([ -/]*)([0-~])")
+ESC_PARTIAL_RE = re.compile(r"\x1b[ -/]*\Z")
+STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")
+BLOCK_RE = re.compile(r"(?:(?:[ -~]|\x1b\[[0-9;]*m)*\r\n)+")
+SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
+
+MAX_PENDING_SEQUENCE = 512  # a CSI/ESC sequence longer than this is garbage
+MAX_STRING = 8192  # OSC/DCS payloads beyond this are skipped, not kept
+MAX_PARAM = 9999
+
+
+def _int(text: str) -> int:
+    if not text:
+        return 0
+    if not text.isdigit() or len(text) > 5:
+        return MAX_PARAM if text.isdigit() else 0
+    value = int(text)
+    return value if value < MAX_PARAM else MAX_PARAM
+
+
+def parse_params(text: str) -> list[int]:
+    """CSI parameters; a colon sub-parameter keeps only its first part."""
+    if not text:
+        return []
+    return [_int(part.split(":", 1)[0]) for part in text.split(";")]
+
+
+def parse_sgr(text: str) -> tuple[int, ...]:
+    """SGR parameters with colon forms rewritten to their semicolon equivalents."""
+    if not text:
+        return (0,)
+    if ":" not in text:
+        return tuple(_int(part) for part in text.split(";"))
+    result: list[int] = []
+    for part in text.split(";"):
+        if ":" not in part:
+            result.append(_int(part))
+            continue
+        sub = part.split(":")
+        head = _int(sub[0])
+        if head in (38, 48, 58) and len(sub) >= 2:
+            kind = _int(sub[1])
+            if kind == 5 and len(sub) >= 3:
+                result += [head, 5, _int(sub[2])]
+            elif kind == 2 and len(sub) >= 5:
+                rgb = sub[-3:]
+                result += [head, 2, *(_int(v) for v in rgb)]
+        elif head == 4:
+            result.append(24 if len(sub) > 1 and _int(sub[1]) == 0 else 4)
+        else:
+            result.append(head)
+    return tuple(result) or (0,)
+
+
+class TermStream(pyte.ByteStream):
+    """Feeds bytes into a TermScreen; never raises on malformed input."""
+
+    def __init__(self, screen: TermScreen) -> None:
+        super().__init__(screen)
+        self.screen = screen
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""  # an unfinished escape sequence from the previous read
+        self._string: str | None = None  # OSC/DCS/... kind while inside a string
+        self._string_data: list[str] = []
+        self._string_len = 0
+        self._skipping_string = False
+        s = screen
+        # final byte -> (method, how many parameters it takes)
+        self._csi: dict[str, tuple[Callable[..., Any], int]] = {
+            "@": (s.insert_characters, 1), "A": (s.cursor_up, 1), "B": (s.cursor_down, 1),
+            "C": (s.cursor_forward, 1), "D": (s.cursor_back, 1), "E": (s.cursor_down1, 1),
+            "F": (s.cursor_up1, 1), "G": (s.cursor_to_column, 1), "H": (s.cursor_position, 2),
+            "I": (s.tab_forward, 1), "J": (s.erase_in_display, 1), "K": (s.erase_in_line, 1),
+            "L": (s.insert_lines, 1), "M": (s.delete_lines, 1), "P": (s.delete_characters, 1),
+            "S": (s.scroll_up, 1), "T": (s.scroll_down, 1), "X": (s.erase_characters, 1),
+            "Z": (s.tab_backward, 1), "`": (s.cursor_to_column, 1), "a": (s.cursor_forward, 1),
+            "b": (s.repeat_last_character, 1), "c": (s.report_device_attributes, 1),
+            "d": (s.cursor_to_line, 1), "e": (s.cursor_down, 1), "f": (s.cursor_position, 2),
+            "g": (s.clear_tab_stop, 1), "h": (s.set_mode, 16), "l": (s.reset_mode, 16),
+            "n": (s.report_device_status, 1), "r": (s.set_margins, 2), "s": (s.save_cursor_sco, 2),
+            "u": (s.restore_cursor, 0),
+        }
+        self._esc: dict[str, Callable[[], None]] = {
+            "c": s.reset, "D": s.index, "E": self._next_line, "M": s.reverse_index, "H": s.set_tab_stop,
+            "7": s.save_cursor, "8": s.restore_cursor, "=": s.set_keypad_application,
+            ">": s.set_keypad_numeric,
+        }
+
+    # ---- entry points -----------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:  # type: ignore[override]
+        self.feed_text(self.decoder.decode(data))
+
+    def feed_text(self, data: str) -> None:
+        if self._pending:
+            data = self._pending + data
+            self._pending = ""
+        start = 0
+        if self._string is not None:
+            start = self._continue_string(data, 0)
+            if start < 0:
+                return
+        self._parse(data, start)
+
+    # ---- the tokenizer ----------------------------------------------------------------------------------
+
+    def _parse(self, data: str, pos: int) -> None:
+        screen = self.screen
+        draw = screen.draw
+        text_match = TEXT_RE.match
+        csi_match = CSI_RE.match
+        length = len(data)
+        if screen.ready_for_block():
+            pos = self._try_block(data, pos)
+        while pos < length:
+            char = data[pos]
+            if char >= " " and not ("\x7f" <= char <= "\x9f"):
+                match = text_match(data, pos)
+                draw(match.group())  # type: ignore[union-attr]
+                pos = match.end()  # type: ignore[union-attr]
+                continue
+            if char == "\x1b":
+                match = csi_match(data, pos)
+                if match is not None:
+                    pos = match.end()
+                    self._dispatch_csi(*match.groups())
+                    continue
+                pos = self._escape(data, pos)
+                if pos < 0:
+                    return  # the rest is pending or inside a string
+                continue
+            pos += 1
+            if char == "\n" or char == "\x0b" or char == "\x0c":
+                screen.linefeed()
+                if screen.ready_for_block():
+                    pos = self._try_block(data, pos)
+            elif char == "\r":
+                screen.carriage_return()
+            elif char == "\x08":
+                screen.backspace()
+            elif char == "\t":
+                screen.tab()
+            elif char == "\x07":
+                screen.bell()
+            elif char == "\x0e":
+                screen.shift_out()
+            elif char == "\x0f":
+                screen.shift_in()
+            # other C0 controls, NUL, DEL and the C1 range are ignored (a UTF-8 pane uses 7-bit forms)
+
+    def _escape(self, data: str, pos: int) -> int:
+        """Handle an ESC at `pos` that is not a complete CSI; return the next position, or -1 when the
+        rest of `data` was consumed into the pending buffer or a string."""
+        length = len(data)
+        if pos + 1 >= length:
+            self._pending = data[pos:]
+            return -1
+        second = data[pos + 1]
+        if second == "[":
+            if CSI_ANY_RE.match(data, pos):  # well-formed but with parameters we do not know: ignore
+                return CSI_ANY_RE.match(data, pos).end()  # type: ignore[union-attr]
+            prefix = CSI_PREFIX_RE.match(data, pos)
+            assert prefix is not None
+            if prefix.end() == length:
+                if length - pos <= MAX_PENDING_SEQUENCE:
+                    self._pending = data[pos:]
+                    return -1
+                return length  # overlong garbage
+            return prefix.end()  # broken by a control or non-ASCII character: drop it, go on from there
+        if second in "]PX^_":
+            self._string = second
+            self._string_data = []
+            self._string_len = 0
+            self._skipping_string = False
+            return self._continue_string(data, pos + 2)
+        match = ESC_RE.match(data, pos)
+        if match is not None:
+            intermediates, final = match.groups()
+            self._dispatch_escape(intermediates, final)
+            return match.end()
+        if ESC_PARTIAL_RE.match(data, pos):
+            if length - pos <= MAX_PENDING_SEQUENCE:
+                self._pending = data[pos:]
+                return -1
+            return length
+        return pos + 1  # ESC followed by a control or non-ASCII character: drop the ESC
+
+    def _continue_string(self, data: str, start: int) -> int:
+        """Collect an OSC/DCS/SOS/PM/APC payload; return the position after its terminator, or -1 if the
+        payload goes on past `data` (its end is awaited in the next read)."""
+        match = STRING_END_RE.search(data, start)
+        end = match.start() if match else len(data)
+        if not match and data.endswith("\x1b"):
+            end -= 1  # maybe the first half of ESC \
+        piece = data[start:end]
+        if not self._skipping_string:
+            self._string_len += len(piece)
+            if self._string_len > MAX_STRING:
+                self._skipping_string = True
+                self._string_data = []
+            else:
+                self._string_data.append(piece)
+        if match is None:
+            self._pending = data[end:]
+            return -1
+        kind = self._string
+        payload = "".join(self._string_data)
+        self._string = None
+        self._string_data = []
+        if kind == "]" and not self._skipping_string:
+            self._osc(payload)
+        self._skipping_string = False
+        return match.end()
+
+    # ---- dispatch ---------------------------------------------------------------------------------------
+
+    def _dispatch_csi(self, marker: str, params: str, intermediates: str, final: str) -> None:
+        screen = self.screen
+        if intermediates:
+            if intermediates == "!" and final == "p":
+                screen.soft_reset()
+            return  # DECSCUSR, DECRQM ...: not implemented
+        if not marker:
+            if final == "m":
+                screen.select_graphic_rendition(*parse_sgr(params))
+                return
+            entry = self._csi.get(final)
+            if entry is None:
+                return
+            method, arity = entry
+            method(*parse_params(params)[:arity])
+            return
+        if marker == "?":
+            if final == "h":
+                screen.set_mode(*parse_params(params)[:16], private=True)
+            elif final == "l":
+                screen.reset_mode(*parse_params(params)[:16], private=True)
+            elif final == "J":
+                screen.erase_in_display(*parse_params(params)[:1])
+            elif final == "K":
+                screen.erase_in_line(*parse_params(params)[:1])
+            elif final == "n":
+                screen.report_device_status(*parse_params(params)[:1])
+        elif marker == ">":
+            if final == "c" and not any(parse_params(params)):
+                screen.report_secondary_attributes()
+
+    def _dispatch_escape(self, intermediates: str, final: str) -> None:
+        screen = self.screen
+        if not intermediates:
+            handler = self._esc.get(final)
+            if handler is not None:
+                handler()
+            return
+        if intermediates in ("(", ")") and len(intermediates) == 1:
+            screen.define_charset(final, intermediates)
+        elif intermediates == "#" and final == "8":
+            screen.alignment_display()
+        # ESC % (charset switching) and others: ignored, the pane always speaks UTF-8
+
+    def _next_line(self) -> None:
+        self.screen.carriage_return()
+        self.screen.linefeed()
+
+    def _osc(self, payload: str) -> None:
+        code, _, text = payload.partition(";")
+        if code in ("0", "2"):
+            self.screen.set_title(text)
+        if code in ("0", "1"):
+            self.screen.set_icon_name(text)
+
+    # ---- block path -------------------------------------------------------------------------------------
+
+    def _try_block(self, data: str, pos: int) -> int:
+        """At an empty bottom row: swallow the complete plain/SGR lines that follow in one step."""
+        match = BLOCK_RE.match(data, pos)
+        if match is None:
+            return pos
+        screen = self.screen
+        columns = screen.columns
+        rows: list[list[tuple[str, Any]]] = []
+        append = rows.append
+        lines = match.group().split("\r\n")
+        lines.pop()
+        for line in lines:
+            if "\x1b" not in line:
+                attrs = screen.cursor.attrs
+                if len(line) <= columns:
+                    append([(line, attrs)])
+                else:
+                    for start in range(0, len(line), columns):
+                        append([(line[start:start + columns], attrs)])
+                continue
+            row: list[tuple[str, Any]] = []
+            used = 0
+            parts = SGR_SPLIT_RE.split(line)
+            for index, part in enumerate(parts):
+                if index % 2:
+                    screen.select_graphic_rendition(*parse_sgr(part))
+                    continue
+                while part:
+                    if used == columns:
+                        append(row)
+                        row = []
+                        used = 0
+                    take = part[:columns - used]
+                    row.append((take, screen.cursor.attrs))
+                    used += len(take)
+                    part = part[len(take):]
+            append(row)
+        screen.absorb_rows(rows)
+        return match.end()
