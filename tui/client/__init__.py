@@ -1,0 +1,36 @@
+"""The Textual client: `run_client` is what the CLI calls to attach a terminal to a session.
+
+Only this package imports Textual. It talks to the server only through tui.protocol.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def run_client(socket_path: Path, *, keymap: Any, mode: str, session: str, detach_others: bool = False,
+               readonly: bool = False, health_panel: str = "right") -> int:
+    """Run the console on this terminal until detach or the end of the session; returns the exit code.
+
+    After the app has left the alternate screen it prints screen's line: `[detached from NAME]`,
+    `[session NAME ended]`, or the server's error on stderr (exit code 1).
+    """
+    from tui.client.app import HascreenApp
+    from tui.client.raw_input import RawInputDriver
+
+    app = HascreenApp(socket_path, keymap, mode, session, detach_others=detach_others, readonly=readonly,
+                      health_panel=health_panel, driver_class=RawInputDriver)
+    app.run()
+    info = app.exit_info
+    if info is None:
+        if app.return_code:
+            print(f"[hascreen client failed with code {app.return_code}]", file=sys.stderr)
+            return app.return_code
+        return 0
+    print(info.message, file=sys.stderr if info.stderr else sys.stdout, flush=True)
+    return info.code
+
+
+__all__ = ["run_client"]

@@ -1,0 +1,520 @@
+"""HascreenApp: the Textual client of one hascreen session.
+
+It owns the connection to the server (hello → welcome, then frames in both directions), applies server
+messages to its widgets (tab bar, pane area, status line, health panel), runs terminal bytes through the
+prefix state machine, and opens the client-side UI elements (window list, prompts, confirmations, help, copy
+mode). It keeps no session state of its own beyond what the server last sent and the paste buffer, so a
+reattach loses nothing.
+
+Keys: with the raw driver (tui.client.raw_input) terminal bytes arrive as `RawInput` messages; Pilot tests
+and other drivers deliver Textual key events, which the pane area encodes back to bytes (`KeyBytes`). Both go
+through `feed_pane_bytes` while the main screen is showing; while a UI element is open, raw bytes are decoded
+into Textual key events instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+
+from tui.client.bars import StatusLine, TabBar
+from tui.client.copy_mode import CopyMode
+from tui.client.dialogs import Confirm, HelpScreen, Prompt, WindowList
+from tui.client.health_panel import HealthPanel, crit_count
+from tui.client.keys import decode_keys, describe_key
+from tui.client.pane_area import PaneArea
+from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
+from tui.client.raw_input import RawInput
+from tui.commands import COMMANDS, CommandError, Invocation, parse_command_line
+from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
+from tui.protocol.messages import make_command, make_hello, make_input
+
+NOTICE_SECONDS = 6.0
+HANDSHAKE_TIMEOUT = 10.0
+
+
+@dataclass
+class ExitInfo:
+    code: int
+    message: str  # printed after the app has left the alternate screen
+    stderr: bool = False
+
+
+class MainScreen(Screen[None], inherit_bindings=False):
+    """The console: tab bar, pane area (+ health panel), status line. No bindings: keys belong to panes."""
+
+    BINDINGS: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield TabBar(id="tabbar")
+        with Horizontal(id="body"):
+            yield PaneArea(id="panes")
+            yield HealthPanel(id="health")
+        yield StatusLine(id="status")
+
+    def on_mount(self) -> None:
+        self.query_one(PaneArea).focus()
+        self.app.main_screen_ready()  # type: ignore[attr-defined]
+
+
+class HascreenApp(App[ExitInfo], inherit_bindings=False):
+    CSS_PATH = "hascreen.tcss"
+    TITLE = "hascreen"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: list[Any] = []
+
+    def __init__(self, socket_path: Path, keymap: Any, mode: str, session: str, detach_others: bool = False,
+                 readonly: bool = False, health_panel: str = "right", driver_class: Any = None) -> None:
+        super().__init__(driver_class=driver_class)
+        self.socket_path = Path(socket_path)
+        self.keymap = keymap
+        self.mode = mode
+        self.session_name = session
+        self.detach_others = detach_others
+        self.readonly = readonly
+        self.health_side = health_panel if health_panel in ("left", "right", "bottom") else "right"
+        self.machine = PrefixMachine(prefix_byte_of(keymap), binding_table(keymap))
+        self.paste_buffer = ""
+        self.welcome: dict[str, Any] = {}
+        self.windows: list[dict[str, Any]] = []
+        self.holder = ""
+        self.health: dict[str, Any] | None = None
+        self.procedures: list[Any] = []
+        self.connected = asyncio.Event()
+        self.exit_info: ExitInfo | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._sent_size: tuple[int, int] | None = None
+        self._notice_timer: Any = None
+        self._notice_count = 0
+        self.notices: list[str] = []  # every notice shown, newest last (tests and the message history)
+
+    # ---- widgets --------------------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen[Any]:
+        self._main_screen = MainScreen()
+        return self._main_screen
+
+    @property
+    def main_screen(self) -> MainScreen:
+        return self._main_screen
+
+    @property
+    def pane_area(self) -> PaneArea:
+        return self.main_screen.query_one(PaneArea)
+
+    @property
+    def tab_bar(self) -> TabBar:
+        return self.main_screen.query_one(TabBar)
+
+    @property
+    def status_line(self) -> StatusLine:
+        return self.main_screen.query_one(StatusLine)
+
+    @property
+    def health_panel(self) -> HealthPanel:
+        return self.main_screen.query_one(HealthPanel)
+
+    @property
+    def ui_open(self) -> bool:
+        """True while a UI element (not the pane area) should get the keys."""
+        return len(self.screen_stack) > 1
+
+    def main_screen_ready(self) -> None:
+        if self._reader_task is not None:
+            return
+        self.status_line.show(prefix_name=getattr(self.keymap, "prefix", "C-a"), readonly=self.readonly)
+        self.health_panel.add_class(self.health_side)
+        self._reader_task = asyncio.create_task(self._connect_and_read())
+
+    # ---- connection -------------------------------------------------------------------------------------
+    def _pane_area_size(self) -> tuple[int, int]:
+        size = self.pane_area.size
+        if size.width > 0 and size.height > 0:
+            return size.width, size.height
+        return max(self.size.width, 1), max(self.size.height - 2, 1)
+
+    async def _connect_and_read(self) -> None:
+        try:
+            reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+        except OSError as exc:
+            self.finish(1, f"cannot connect to session {self.session_name} at {self.socket_path}: "
+                           f"{exc.strerror or exc}", stderr=True)
+            return
+        self._writer = writer
+        for _ in range(50):  # let the first layout pass give the pane area its size
+            if self.pane_area.size.width > 0:
+                break
+            await asyncio.sleep(0.01)
+        cols, rows = self._pane_area_size()
+        self._sent_size = (cols, rows)
+        hello_extra: dict[str, Any] = {"session": self.session_name, "user": getpass.getuser(),
+                                       "client_pid": os.getpid()}
+        if self.detach_others:
+            hello_extra["detach_others"] = True
+        if self.readonly:
+            hello_extra["readonly"] = True
+        self.send(make_hello(cols, rows, os.environ.get("TERM", "xterm-256color"), self.mode, **hello_extra))
+        decoder = FrameDecoder()
+        try:
+            while True:
+                data = await reader.read(256 * 1024)
+                if not data:
+                    break
+                for message in decoder.feed(data):
+                    self.apply_message(message)
+                    if self.exit_info is not None:
+                        return
+        except FrameError as exc:
+            self.finish(1, f"bad data from the server of session {self.session_name}: {exc}", stderr=True)
+            return
+        except (ConnectionError, OSError) as exc:
+            self._lost_connection(str(exc))
+            return
+        self._lost_connection("the server closed the connection")
+
+    def _lost_connection(self, why: str) -> None:
+        if self.exit_info is not None:
+            return
+        if not self.socket_path.exists():
+            self.finish(0, f"[session {self.session_name} ended]")
+        else:
+            self.finish(1, f"[lost the connection to session {self.session_name}: {why}; if its server still "
+                           f"runs, `hascreen -r {self.session_name}` reattaches]", stderr=True)
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._writer is None or self._writer.is_closing():
+            return
+        try:
+            self._writer.write(encode_frame(message))
+        except (FrameError, ConnectionError, OSError) as exc:
+            self.show_notice(f"cannot send to the server: {exc}", "crit")
+
+    def finish(self, code: int, message: str, stderr: bool = False) -> None:
+        if self.exit_info is None:
+            self.exit_info = ExitInfo(code, message, stderr)
+        if self._writer is not None:
+            self._writer.close()
+        self.exit(self.exit_info, return_code=code)
+
+    async def on_unmount(self) -> None:
+        if self._reader_task is not None and not self._reader_task.done():
+            self._reader_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader_task
+        if self._writer is not None:
+            self._writer.close()
+
+    # ---- server messages --------------------------------------------------------------------------------
+    def apply_message(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, f"_on_server_{message.get('t')}", None)
+        if handler is None:
+            return  # a newer server's message type: ignore rather than crash
+        try:
+            handler(message)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.show_notice(f"ignored a malformed {message.get('t')} message: {exc}", "warn")
+
+    def _on_server_welcome(self, message: dict[str, Any]) -> None:
+        self.welcome = message
+        self.session_name = str(message.get("session") or self.session_name)
+        self.connected.set()
+        self._set_holder(message.get("holder"))
+        if message.get("readonly"):
+            self.readonly = True
+            self.status_line.show(readonly=True)
+
+    def _on_server_error(self, message: dict[str, Any]) -> None:
+        text = str(message.get("message", "error"))
+        if message.get("fatal") or not self.connected.is_set():
+            self.finish(1, text, stderr=True)
+        else:
+            self.show_notice(text, "crit")
+
+    def _on_server_layout(self, message: dict[str, Any]) -> None:
+        windows = [dict(window, index=window.get("index", window.get("number")))
+                   for window in message.get("windows") or [] if isinstance(window, dict)]
+        self.windows = windows
+        self.tab_bar.show(windows)
+        self.pane_area.apply_layout(message)
+        if "holder" in message:
+            self._set_holder(message.get("holder"))
+        self._update_throttled()
+
+    def _on_server_rows(self, message: dict[str, Any]) -> None:
+        self.pane_area.apply_rows(message)
+        self._update_throttled()
+
+    def _on_server_notice(self, message: dict[str, Any]) -> None:
+        self.show_notice(str(message.get("text", "")), str(message.get("level", "info")))
+
+    def _on_server_result(self, message: dict[str, Any]) -> None:
+        if message.get("message"):
+            self.show_notice(str(message["message"]), "info" if message.get("ok") else "warn")
+
+    def _on_server_scrollback(self, message: dict[str, Any]) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, CopyMode) and screen.pane == message.get("pane"):
+                screen.apply_scrollback(message)
+
+    def _on_server_health(self, message: dict[str, Any]) -> None:
+        self.health = message
+        self.health_panel.show(message)
+        self.tab_bar.show(crit=crit_count(message))
+
+    def _on_server_procedure(self, message: dict[str, Any]) -> None:
+        run = message.get("run")
+        if isinstance(run, dict):
+            self.procedures = [p for p in self.procedures if p.get("id") != run.get("id")] + [run]
+            self.show_notice(f"procedure {run.get('name', '?')}: {run.get('state', '')}")
+
+    def _on_server_lock(self, message: dict[str, Any]) -> None:
+        if message.get("locked"):
+            self.show_notice(f"session locked by {message.get('by', '?')}", "warn")
+
+    def _on_server_bell(self, message: dict[str, Any]) -> None:
+        self.bell()
+
+    def _on_server_detached(self, message: dict[str, Any]) -> None:
+        if message.get("ended"):
+            self.finish(0, f"[session {self.session_name} ended]")
+            return
+        reason = str(message.get("reason") or "detached")
+        suffix = "" if reason == "detached" else f" ({reason})"
+        self.finish(0, f"[detached from {self.session_name}]{suffix}")
+
+    def _on_server_pong(self, message: dict[str, Any]) -> None:
+        pass
+
+    def _set_holder(self, holder: Any) -> None:
+        self.holder = str(holder or "")
+        self.status_line.show(holder=f"held by {self.holder}" if self.holder else "")
+
+    def _update_throttled(self) -> None:
+        pane = self.pane_area.focused_pane
+        throttled = bool(pane and pane.throttled)
+        if throttled != self.status_line.throttled:
+            self.status_line.show(throttled=throttled)
+
+    def show_notice(self, text: str, level: str = "info") -> None:
+        text = text.replace("\n", "  ")
+        self.notices.append(text)
+        del self.notices[:-50]
+        self.status_line.show(notice=text, notice_level=level)
+        self._notice_count += 1
+        ticket = self._notice_count
+
+        def clear() -> None:
+            if ticket == self._notice_count:
+                self.status_line.show(notice="")
+
+        self.set_timer(NOTICE_SECONDS, clear)
+
+    # ---- sizes ------------------------------------------------------------------------------------------
+    def on_pane_area_resized(self, message: PaneArea.Resized) -> None:
+        size = (message.cols, message.rows)
+        if self._writer is not None and size != self._sent_size and self.connected.is_set():
+            self._sent_size = size
+            self.send({"t": "resize", "cols": size[0], "rows": size[1]})
+
+    # ---- keys -------------------------------------------------------------------------------------------
+    def on_raw_input(self, message: RawInput) -> None:
+        self.feed_terminal_bytes(message.data)
+
+    def on_pane_area_key_bytes(self, message: PaneArea.KeyBytes) -> None:
+        self.feed_pane_bytes(message.data)
+
+    def feed_terminal_bytes(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.ui_open:
+            for key, character in decode_keys(data):
+                self.post_message(events.Key(key, character))
+        else:
+            self.feed_pane_bytes(data)
+
+    def feed_pane_bytes(self, data: bytes) -> None:
+        result = self.machine.feed(data)
+        if result.forward:
+            self.send_input(result.forward)
+        if result.binding is not None:
+            self.run_command_line(result.binding.command_line)
+        elif result.unbound is not None:
+            prefix = getattr(self.keymap, "prefix", "C-a")
+            self.show_notice(f"{prefix} {describe_key(result.unbound)}: not bound (C-a ? lists the keys)", "warn")
+        self.status_line.show(prefix_waiting=result.waiting)
+        if result.rest:
+            self.feed_terminal_bytes(result.rest)
+
+    def send_input(self, data: bytes) -> None:
+        if self.readonly:
+            self.show_notice("read-only: your keys do not reach the panes", "warn")
+            return
+        self.send(make_input(data))
+
+    def on_paste(self, event: events.Paste) -> None:
+        if not self.ui_open:
+            self.send({"t": "paste", "text": event.text})
+
+    # ---- commands ---------------------------------------------------------------------------------------
+    def run_command_line(self, line: str) -> None:
+        try:
+            invocation = parse_command_line(line)
+        except CommandError as exc:
+            self.show_notice(str(exc), "warn")
+            return
+        self.run_invocation(invocation)
+
+    def run_invocation(self, invocation: Invocation) -> None:
+        if invocation.name == "send-prefix":
+            # the prefix belongs to this client's keymap, so the client sends it
+            self.send_input(bytes([self.machine.prefix_byte]))
+            return
+        if invocation.spec.scope == "server":
+            self.send(make_command(invocation.name, *invocation.args))
+            return
+        handler = getattr(self, "client_" + invocation.name.replace("-", "_"), None)
+        if handler is None:
+            self.show_notice(f"{invocation.name}: not available in this client", "warn")
+        else:
+            handler(*invocation.args)
+
+    def client_window_list(self) -> None:
+        def chosen(number: int | None) -> None:
+            if number is not None:
+                self.send(make_command("select-window", str(number)))
+
+        self.push_screen(WindowList(self.windows), chosen)
+
+    def client_select_prompt(self) -> None:
+        def chosen(value: str | None) -> None:
+            if value and value.strip():
+                self.send(make_command("select-window", value.strip()))
+
+        self.push_screen(Prompt("Switch to window:", complete=self.complete_window), chosen)
+
+    def client_rename_prompt(self) -> None:
+        current = next((str(w.get("name", "")) for w in self.windows if w.get("active")), "")
+
+        def chosen(value: str | None) -> None:
+            if value and value.strip():
+                self.send(make_command("rename-window", value.strip()))
+
+        self.push_screen(Prompt("Set window's title to:", value=current), chosen)
+
+    def client_kill_confirm(self) -> None:
+        current = next((w for w in self.windows if w.get("active")), {})
+
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self.send(make_command("kill-window"))
+
+        self.push_screen(Confirm(f"Really kill this window {current.get('index', '')} "
+                                 f"({current.get('name', '')}) [y/n]"), chosen)
+
+    def client_copy_mode(self) -> None:
+        region = self.pane_area.focused_region
+        if region is None:
+            self.show_notice("no pane to copy from", "warn")
+            return
+
+        def request(pane: int, start: int, count: int) -> None:
+            self.send({"t": "scrollback", "pane": pane, "start": start, "count": count})
+
+        def copied(text: str) -> None:
+            self.paste_buffer = text
+            self.show_notice(f"copied {len(text)} characters to the paste buffer")
+
+        self.push_screen(CopyMode(region.pane, request, copied))
+
+    def client_paste(self) -> None:
+        if not self.paste_buffer:
+            self.show_notice("the paste buffer is empty (copy with C-a [ first)", "warn")
+            return
+        self.send({"t": "paste", "text": self.paste_buffer})
+
+    def client_help(self) -> None:
+        self.push_screen(HelpScreen(self.keymap))
+
+    def client_command_prompt(self) -> None:
+        def chosen(value: str | None) -> None:
+            if value and value.strip():
+                self.run_command_line(value.strip())
+
+        self.push_screen(Prompt(":", complete=self.complete_command_line), chosen)
+
+    def client_ssh_prompt(self) -> None:
+        def chosen(value: str | None) -> None:
+            if value and value.strip():
+                self.send(make_command("ssh", value.strip()))
+
+        self.push_screen(Prompt("ssh to host:", complete=lambda text: [h for h in self.hosts if h.startswith(text)]),
+                         chosen)
+
+    def client_toggle_health(self) -> None:
+        self.health_panel.toggle_class("shown")
+        if self.health is None:
+            self.show_notice("no health data from the server yet")
+
+    def client_procedures(self) -> None:
+        names = self.welcome.get("procedures") or [run.get("name") for run in self.procedures]
+        if names:
+            self.show_notice("procedures: " + ", ".join(str(name) for name in names))
+        else:
+            self.show_notice("no procedures in this session")
+
+    # ---- completion -------------------------------------------------------------------------------------
+    @property
+    def hosts(self) -> list[str]:
+        return sorted(str(h) for h in self.welcome.get("hosts") or [])
+
+    @property
+    def clusters(self) -> list[str]:
+        return sorted(str(c) for c in self.welcome.get("clusters") or [])
+
+    def complete_window(self, text: str) -> list[str]:
+        return [str(w.get("name")) for w in self.windows if str(w.get("name", "")).startswith(text)]
+
+    def complete_command_line(self, text: str) -> list[str]:
+        words = text.split(" ")
+        if len(words) == 1:
+            return sorted(name for name in COMMANDS if name.startswith(text))
+        choices: list[str] = []
+        command = words[0]
+        if command == "ssh":
+            choices = self.hosts
+        elif command == "open-cluster" and len(words) == 2 or command == "run-procedure" and len(words) == 3:
+            choices = self.clusters
+        elif command == "select-window":
+            choices = [str(w.get("name")) for w in self.windows]
+        head = " ".join(words[:-1])
+        return [f"{head} {choice}" for choice in choices if choice.startswith(words[-1])]
+
+    # ---- mouse ------------------------------------------------------------------------------------------
+    def on_pane_area_pane_mouse(self, message: PaneArea.PaneMouse) -> None:
+        if message.wants_mouse and not self.readonly:
+            self.send({"t": "mouse", "pane": message.pane, "kind": message.kind, "button": message.button,
+                       "x": message.x, "y": message.y})
+            return
+        region = self.pane_area.focused_region
+        if message.kind == "press" and region is not None and region.pane != message.pane:
+            self.send(make_command("select-pane", str(message.pane)))
+        elif message.kind in ("wheel-up", "wheel-down"):
+            back = "wheel-down" if getattr(self.keymap, "scroll", "normal") == "natural" else "wheel-up"
+            if message.kind == back:
+                if region is not None and region.pane != message.pane:
+                    self.send(make_command("select-pane", str(message.pane)))
+                self.client_copy_mode()
+
+    def on_pane_area_separator_drag(self, message: PaneArea.SeparatorDrag) -> None:
+        self.send(make_command("select-pane", str(message.pane)))
+        self.send(make_command("resize-region", f"{message.delta:+d}"))

@@ -1,0 +1,158 @@
+"""The client's small UI elements, each a modal screen that returns a value through dismiss():
+
+- WindowList: windows of the session, arrows + Enter (screen's C-a ").
+- Prompt: one line of input with Tab completion (C-a ', A, :, and the ssh prompt).
+- Confirm: a y/n question ("Really kill this window [y/n]").
+- HelpScreen: every binding of the loaded keymap with its note (C-a ?).
+
+While one of these is open the app routes terminal bytes through tui.client.keys into Textual key events,
+so they behave like any Textual widget.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class WindowList(ModalScreen[int | None]):
+    DEFAULT_CSS = """
+    WindowList { align: center middle; }
+    WindowList > Vertical { width: 60; height: auto; max-height: 80%; border: round $accent; background: $surface; }
+    WindowList OptionList { height: auto; max-height: 20; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "close"), Binding("q", "cancel", show=False)]
+
+    def __init__(self, windows: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.windows = windows
+
+    def compose(self) -> ComposeResult:
+        options = [Option(f"{window.get('index')}{'*' if window.get('active') else ' '} {window.get('name', '')}"
+                          f"  {window.get('title') or ''}", id=f"w{window.get('index')}")
+                   for window in self.windows]
+        with Vertical():
+            yield Label(" Num Name                          (Enter selects, Esc leaves)")
+            yield OptionList(*options)
+
+    def on_mount(self) -> None:
+        option_list = self.query_one(OptionList)
+        active = next((i for i, window in enumerate(self.windows) if window.get("active")), 0)
+        option_list.highlighted = active
+        option_list.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id[1:]) if event.option.id else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def longest_common_prefix(words: list[str]) -> str:
+    return os.path.commonprefix(words) if words else ""
+
+
+class Prompt(ModalScreen[str | None]):
+    """A one-line prompt at the bottom, like screen's. `complete(text)` returns candidate full lines."""
+
+    DEFAULT_CSS = """
+    Prompt { align: left bottom; background: $background 0%; }
+    Prompt > Vertical { height: auto; width: 1fr; background: $surface; }
+    Prompt #candidates { height: auto; max-height: 6; color: $text-muted; }
+    Prompt Input { border: none; height: 1; padding: 0; }
+    """
+    BINDINGS = [Binding("tab", "complete", "complete", priority=True), Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, label: str, value: str = "", complete: Callable[[str], list[str]] | None = None) -> None:
+        super().__init__()
+        self.label = label
+        self.initial = value
+        self.completer = complete
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("", id="candidates")
+            yield Input(value=self.initial, placeholder=self.label)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def action_complete(self) -> None:
+        if self.completer is None:
+            return
+        field = self.query_one(Input)
+        candidates = self.completer(field.value)
+        candidates_view = self.query_one("#candidates", Static)
+        if not candidates:
+            candidates_view.update(Text("no completion", style="dim"))
+            return
+        common = longest_common_prefix(candidates)
+        if len(candidates) == 1:
+            common = candidates[0] + " "
+        if len(common) > len(field.value):
+            field.value = common
+            field.cursor_position = len(common)
+        candidates_view.update("  ".join(candidate.split(" ")[-1] for candidate in candidates[:60]))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(ModalScreen[bool]):
+    DEFAULT_CSS = """
+    Confirm { align: left bottom; background: $background 0%; }
+    Confirm > Label { width: 1fr; background: $warning; color: $text; }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.question)
+
+    def on_key(self, event: Any) -> None:
+        event.stop()
+        self.dismiss(event.character in ("y", "Y"))
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent; background: $surface; }
+    """
+    BINDINGS = [Binding("escape", "close", "close"), Binding("q", "close", show=False),
+                Binding("enter", "close", show=False), Binding("space", "close", show=False)]
+
+    def __init__(self, keymap: Any) -> None:
+        super().__init__()
+        self.keymap = keymap
+
+    def help_text(self) -> Text:
+        prefix = getattr(self.keymap, "prefix", "C-a")
+        text = Text()
+        text.append(f"Key bindings (prefix {prefix}) — Esc leaves\n\n", style="bold")
+        for key, binding in self.keymap.bindings.items():
+            text.append(f"{prefix} {key:<10}", style="bold cyan")
+            text.append(f" {binding.command_line:<28} ", style="bold")
+            text.append(f"{binding.note}\n")
+        return text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.help_text(), id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

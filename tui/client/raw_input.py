@@ -1,0 +1,170 @@
+"""The client's terminal input as raw bytes: a splitter and a Textual driver built on it.
+
+Textual's key parser is lossy for a terminal multiplexer (slow or lost Esc, broken alt combinations, pastes
+split at ESC, a crash on invalid UTF-8: see ARCHITECTURE.md "Keys: raw bytes to the panes"). So the driver
+reads stdin itself and `RawInputSplitter` cuts the stream into:
+
+- key bytes, posted to the app unchanged as `RawInput` (the app forwards them to the pane, or decodes them
+  with tui.client.keys while a UI element has the focus);
+- bracketed pastes, posted as Textual `Paste` events with their text intact (ESC included);
+- mouse reports, focus reports and terminal replies, which go through Textual's parser so widgets get
+  ordinary mouse events.
+
+The driver also keeps ISIG, IXON and IEXTEN off (Textual's LinuxDriver does that already) and turns off the
+kitty keyboard protocol, so keys arrive as the legacy bytes programs in the panes expect.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+from dataclasses import dataclass
+
+from textual import constants, events
+from textual._xterm_parser import XTermParser
+from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
+
+PASTE_START = b"\x1b[200~"
+PASTE_END = b"\x1b[201~"
+MAX_PASTE = 4 * 1024 * 1024
+
+# Sequences the terminal sends that are not keys: SGR and X10 mouse, focus in/out, DECRPM and in-band resize
+# replies. Everything else is a key and goes to the pane untouched.
+_NOT_KEYS = re.compile(
+    rb"\x1b\[<\d+;\d+;\d+[Mm]"  # SGR mouse
+    rb"|\x1b\[M[\x20-\xff]{3}"  # X10 mouse
+    rb"|\x1b\[[IO]"  # focus in / out
+    rb"|\x1b\[\?\d+;\d+\$y"  # DECRPM reply (sync output / in-band resize support)
+    rb"|\x1b\[48;\d+;\d+(?:;\d+;\d+)?t"  # in-band window resize
+)
+# A prefix of one of the above (or of the paste start) that may complete in the next read.
+_INCOMPLETE = re.compile(rb"\x1b(?:\[(?:<[\d;]*|M.{0,2}|\?[\d;$]*|48[\d;]*|2(?:0(?:0)?)?)?)?\Z", re.S)
+
+
+@dataclass(frozen=True)
+class Piece:
+    kind: str  # "keys" | "paste" | "terminal"
+    data: bytes
+
+
+class RawInputSplitter:
+    """Incremental: feed() whatever read() returned; pieces come out in order, held bytes wait for more."""
+
+    def __init__(self) -> None:
+        self._held = b""
+        self._paste: bytearray | None = None
+
+    def feed(self, data: bytes) -> list[Piece]:
+        data = self._held + data
+        self._held = b""
+        pieces: list[Piece] = []
+        keys = bytearray()
+        i = 0
+        while i < len(data):
+            if self._paste is not None:
+                end = data.find(PASTE_END, i)
+                if end < 0:
+                    # keep a possible partial end marker for the next read
+                    tail = _partial_suffix(data[i:], PASTE_END)
+                    self._paste += data[i : len(data) - tail]
+                    self._held = data[len(data) - tail :]
+                    if len(self._paste) > MAX_PASTE:  # a runaway paste: deliver what we have
+                        pieces.append(Piece("paste", bytes(self._paste)))
+                        self._paste = bytearray()
+                    return pieces
+                self._paste += data[i:end]
+                pieces.append(Piece("paste", bytes(self._paste)))
+                self._paste = None
+                i = end + len(PASTE_END)
+                continue
+            escape = data.find(b"\x1b", i)
+            if escape < 0:
+                keys += data[i:]
+                break
+            keys += data[i:escape]
+            rest = data[escape:]
+            if rest.startswith(PASTE_START):
+                if keys:
+                    pieces.append(Piece("keys", bytes(keys)))
+                    keys.clear()
+                self._paste = bytearray()
+                i = escape + len(PASTE_START)
+                continue
+            match = _NOT_KEYS.match(rest)
+            if match:
+                if keys:
+                    pieces.append(Piece("keys", bytes(keys)))
+                    keys.clear()
+                pieces.append(Piece("terminal", match.group()))
+                i = escape + match.end()
+                continue
+            if len(rest) > 1 and _INCOMPLETE.match(rest) and rest != b"\x1b[":
+                self._held = rest  # e.g. "\x1b[<35;1" cut by the read; wait for the rest
+                break
+            keys += b"\x1b"
+            i = escape + 1
+        if keys:
+            pieces.append(Piece("keys", bytes(keys)))
+        return pieces
+
+    def flush(self) -> list[Piece]:
+        """Give up waiting for the rest of a held sequence (called after a quiet read timeout)."""
+        held, self._held = self._held, b""
+        if self._paste is not None:
+            return []
+        return [Piece("keys", held)] if held else []
+
+
+def _partial_suffix(data: bytes, marker: bytes) -> int:
+    for length in range(min(len(marker) - 1, len(data)), 0, -1):
+        if data.endswith(marker[:length]):
+            return length
+    return 0
+
+
+class RawInput(Message):
+    """Key bytes from the terminal, exactly as read."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.data = data
+
+
+class RawInputDriver(LinuxDriver):
+    """LinuxDriver with its own input loop: raw key bytes for the panes, Textual events for the rest."""
+
+    def start_application_mode(self) -> None:
+        constants.DISABLE_KITTY_KEY = True  # type: ignore[misc]  # legacy key bytes, as panes expect
+        super().start_application_mode()
+
+    def run_input_thread(self) -> None:
+        selector = selectors.SelectSelector()
+        selector.register(self.fileno, selectors.EVENT_READ)
+        splitter = RawInputSplitter()
+        parser = XTermParser(self._debug)
+        try:
+            while not self.exit_event.is_set():
+                ready = selector.select(0.05)
+                if not ready:
+                    self._dispatch(splitter.flush(), parser)
+                    for event in parser.tick():
+                        self.process_message(event)
+                    continue
+                data = os.read(self.fileno, 65536)
+                if not data:
+                    break
+                self._dispatch(splitter.feed(data), parser)
+        finally:
+            selector.close()
+
+    def _dispatch(self, pieces: list[Piece], parser: XTermParser) -> None:
+        for piece in pieces:
+            if piece.kind == "keys":
+                self.send_message(RawInput(piece.data))
+            elif piece.kind == "paste":
+                self.process_message(events.Paste(piece.data.decode("utf-8", "replace")))
+            else:
+                for event in parser.feed(piece.data.decode("utf-8", "replace")):
+                    self.process_message(event)
