@@ -154,7 +154,7 @@ class Checker:
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:
-            hint = "; give the prefix length in `prefix`" if "/" in value else ""
+            hint = "; write it without the /prefix (a VIP's prefix length goes in `prefix`)" if "/" in value else ""
             self.error(node.line, path, f"{value!r} is not a valid IP address{hint}")
             return None
 

@@ -232,7 +232,7 @@ def _read_keymap_file(path: Path, known: KnownCommands, *, is_base: bool, errors
     checker = Checker(file)
     root = parsed.root
     if root is None:
-        if is_base:
+        if is_base and not parsed.errors:
             checker.error(0, "", "the keymap is empty: it needs prefix and bindings")
         errors.extend(checker.errors)
         return result
