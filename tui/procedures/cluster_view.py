@@ -1,0 +1,180 @@
+"""A flat, validated view of one cluster as procedures need it, built from whatever tui.config hands over.
+
+tui.procedures may not import tui.config (layer rules), so the cluster and host objects are read by
+attribute or key ("duck typing"): a `Cluster` dataclass from tui.config, a plain dict from a test or a
+user-defined procedure file all work. Values that will reach a command line are validated here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.procedures import validation
+
+
+def read_field(obj: Any, name: str, default: Any = None) -> Any:
+    """obj.name or obj[name], else default."""
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+@dataclass(frozen=True)
+class VipView:
+    address: str
+    interface: str
+    gateway: str | None
+    gateway_host: str | None = None  # a host in hosts.yaml whose neighbour table shows the ARP update
+    arping_count: int = 3
+
+
+@dataclass(frozen=True)
+class MysqlView:
+    master: str | None
+    replicas: tuple[str, ...]
+    option_file: str | None
+    port: int = 3306
+
+
+@dataclass(frozen=True)
+class ProviderIpView:
+    api_url: str
+    ip: str
+    token_file: str
+    server_ips: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    name: str
+    members: tuple[str, ...]
+    manager: str | None
+    drbd_resources: tuple[str, ...] = ()
+    mysql: MysqlView | None = None
+    vip: VipView | None = None
+    keepalived_pidfile: str = "/run/keepalived.pid"
+    keepalived_start: tuple[str, ...] = ()
+    heartbeat_method: str = "standby"
+    pacemaker_resource: str | None = None
+    provider_ip: ProviderIpView | None = None
+    host_addresses: dict[str, str] = field(default_factory=dict)
+
+    def peer_of(self, node: str) -> str | None:
+        others = [m for m in self.members if m != node]
+        return others[0] if len(others) == 1 else None
+
+
+def _resource_names(drbd: Any) -> tuple[str, ...]:
+    resources = read_field(drbd, "resources", None)
+    if resources is None and isinstance(drbd, list | tuple):
+        resources = drbd
+    names: list[str] = []
+    if isinstance(resources, Mapping):
+        names = list(resources)
+    elif isinstance(resources, list | tuple):
+        for item in resources:
+            names.append(item if isinstance(item, str) else str(read_field(item, "name")))
+    return tuple(validation.resource_name(n) for n in names)
+
+
+def _gateway_host(vip: Any, gateway: str | None, hosts: Mapping[str, Any] | None) -> str | None:
+    """vip.gateway_host, else the host of hosts.yaml whose address is the gateway (to read its ARP table)."""
+    explicit = read_field(vip, "gateway_host")
+    if explicit:
+        return validation.host_name(explicit)
+    for name, host in (hosts or {}).items():
+        if gateway and str(read_field(host, "address")) == str(gateway):
+            return validation.host_name(name)
+    return None
+
+
+def build_cluster_view(cluster: Any, hosts: Mapping[str, Any] | None = None) -> ClusterView:
+    """Validate and flatten a cluster; raises validation.ValidationError with the offending value."""
+    name = validation.host_name(read_field(cluster, "name"))
+    members = tuple(validation.host_name(m) for m in (read_field(cluster, "members") or ()))
+    manager = read_field(cluster, "manager")
+    if manager == "none":
+        manager = None
+    if manager is not None and manager not in ("keepalived", "heartbeat", "pacemaker"):
+        raise validation.ValidationError(f"manager {manager!r} is not keepalived, heartbeat or pacemaker")
+
+    vip = None
+    vip_obj = read_field(cluster, "vip")
+    if vip_obj is not None and read_field(vip_obj, "address"):
+        gateway = read_field(vip_obj, "gateway")
+        vip = VipView(
+            address=validation.ip_address_with_optional_prefix(read_field(vip_obj, "address")),
+            interface=validation.interface_name(read_field(vip_obj, "interface") or "eth0"),
+            gateway=validation.ip_address(gateway) if gateway else None,
+            gateway_host=_gateway_host(vip_obj, gateway, hosts),
+            arping_count=max(1, min(10, int(read_field(vip_obj, "arping_count", 3) or 3))),
+        )
+
+    mysql = None
+    mysql_obj = read_field(cluster, "mysql")
+    if mysql_obj is not None:
+        master = read_field(mysql_obj, "master")
+        option_file = read_field(mysql_obj, "option_file")
+        mysql = MysqlView(
+            master=validation.host_name(master) if master else None,
+            replicas=tuple(validation.host_name(r) for r in (read_field(mysql_obj, "replicas") or ())),
+            option_file=validation.absolute_path(option_file) if option_file else None,
+            port=int(read_field(mysql_obj, "port", 3306) or 3306),
+        )
+
+    keepalived = read_field(cluster, "keepalived")
+    pidfile = read_field(keepalived, "pidfile") or "/run/keepalived.pid"
+    start = read_field(keepalived, "start_command") or ()
+    if isinstance(start, str):
+        start = tuple(start.split())
+
+    heartbeat = read_field(cluster, "heartbeat")
+    hb_method = read_field(heartbeat, "failover_method") or "standby"
+    pacemaker = read_field(cluster, "pacemaker")
+    pcmk_resource = read_field(pacemaker, "resource") or next(iter(read_field(pacemaker, "resources") or ()), None)
+
+    addresses: dict[str, str] = {}
+    for member in members:
+        host = (hosts or {}).get(member)
+        address = read_field(host, "address")
+        if address:
+            addresses[member] = str(address)
+
+    provider = None
+    provider_obj = read_field(cluster, "provider_ip")
+    if provider_obj is not None and read_field(provider_obj, "api_url"):
+        server_ips = dict(read_field(provider_obj, "server_ips") or {})
+        for member in members:
+            if member not in server_ips and member in addresses:
+                try:
+                    server_ips[member] = validation.ip_address(addresses[member])
+                except validation.ValidationError:
+                    pass  # a DNS name as SSH address: the provider needs an IP, given in server_ips
+        url = str(read_field(provider_obj, "api_url"))
+        if not url.startswith(("http://", "https://")):
+            raise validation.ValidationError(f"provider_ip.api_url {url!r} must start with http:// or https://")
+        provider = ProviderIpView(
+            api_url=url.rstrip("/"),
+            ip=validation.ip_address(read_field(provider_obj, "ip")),
+            token_file=str(read_field(provider_obj, "token_file") or ""),
+            server_ips={k: validation.ip_address(v) for k, v in server_ips.items()},
+        )
+
+    return ClusterView(
+        name=name,
+        members=members,
+        manager=manager,
+        drbd_resources=_resource_names(read_field(cluster, "drbd")),
+        mysql=mysql,
+        vip=vip,
+        keepalived_pidfile=validation.absolute_path(pidfile),
+        keepalived_start=tuple(start),
+        heartbeat_method=hb_method,
+        pacemaker_resource=validation.resource_name(pcmk_resource) if pcmk_resource else None,
+        provider_ip=provider,
+        host_addresses=addresses,
+    )

@@ -1,0 +1,169 @@
+"""Live facts the interlocks need, read through a Runner: who holds the VIP, DRBD state per node, the
+MySQL replica and master status, whether a host answers.
+
+DRBD and MySQL outputs are parsed by tui.health (the one parser of each format in the project); this
+module only picks the fields the interlocks need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from tui.health.drbd import DrbdResource, parse_drbd
+from tui.health.mysql import parse_master_status, parse_replica_status
+from tui.procedures.cluster_view import ClusterView
+from tui.runner import HostUnreachable, Runner
+
+PROBE_TIMEOUT = 8.0
+
+
+def mysql_argv(cluster: ClusterView, *sql_and_flags: str) -> list[str]:
+    """`mysql --defaults-extra-file=OPT ...`: credentials come from the option file on the remote host."""
+    argv = ["mysql"]
+    if cluster.mysql and cluster.mysql.option_file:
+        argv.append(f"--defaults-extra-file={cluster.mysql.option_file}")
+    argv += list(sql_and_flags)
+    return argv
+
+
+@dataclass(frozen=True)
+class ReplicaStatus:
+    host: str
+    configured: bool
+    io_running: str
+    sql_running: str
+    lag: int | None
+    last_sql_errno: int
+    last_sql_error: str
+    last_io_error: str
+    relay_master_log_file: str
+    exec_master_log_pos: int | None
+    master_host: str
+
+    @property
+    def threads_running(self) -> bool:
+        return self.io_running == "Yes" and self.sql_running == "Yes"
+
+    @property
+    def caught_up(self) -> bool:
+        return self.threads_running and self.lag == 0
+
+    def describe(self) -> str:
+        if not self.configured:
+            return "not a replica"
+        lag = "NULL" if self.lag is None else f"{self.lag}s"
+        return f"IO {self.io_running}, SQL {self.sql_running}, lag {lag}"
+
+
+def replica_status_from_text(host: str, text: str) -> ReplicaStatus:
+    status = parse_replica_status(text)
+    if not status.channels:
+        return ReplicaStatus(host, False, "", "", None, 0, "", "", "", None, "")
+    channel = status.channels[0]
+    return ReplicaStatus(
+        host=host,
+        configured=True,
+        io_running=channel.io_running,
+        sql_running=channel.sql_running,
+        lag=channel.seconds_behind,
+        last_sql_errno=channel.last_sql_errno,
+        last_sql_error=channel.last_sql_error.strip(),
+        last_io_error=channel.last_io_error.strip(),
+        relay_master_log_file=channel.relay_master_log_file,
+        exec_master_log_pos=channel.exec_master_log_pos,
+        master_host=channel.master_host,
+    )
+
+
+class ProbeFailed(Exception):
+    """A probe command ran but failed (mysql down, drbdadm error); the message says which and why."""
+
+
+async def replica_status(runner: Runner, cluster: ClusterView, host: str) -> ReplicaStatus:
+    result = await runner.run(host, mysql_argv(cluster, "-e", "SHOW SLAVE STATUS\\G"), timeout=PROBE_TIMEOUT)
+    if not result.ok:
+        raise ProbeFailed(f"{host}: SHOW SLAVE STATUS failed (rc {result.exit_code}): {result.stderr.strip()[:200]}")
+    return replica_status_from_text(host, result.stdout)
+
+
+async def master_status(runner: Runner, cluster: ClusterView, host: str) -> tuple[str, int] | None:
+    result = await runner.run(host, mysql_argv(cluster, "-e", "SHOW MASTER STATUS\\G"), timeout=PROBE_TIMEOUT)
+    if not result.ok:
+        raise ProbeFailed(f"{host}: SHOW MASTER STATUS failed (rc {result.exit_code}): {result.stderr.strip()[:200]}")
+    status = parse_master_status(result.stdout)
+    if status.file is None or status.position is None:
+        return None
+    return status.file, status.position
+
+
+def addresses_from_ip_o(text: str) -> set[str]:
+    """IPv4/IPv6 addresses in `ip -o addr show` output."""
+    return set(re.findall(r"\binet6?\s+([0-9a-fA-F.:]+)/\d+", text))
+
+
+async def holds_address(runner: Runner, host: str, address: str, interface: str) -> bool:
+    result = await runner.run(host, ["ip", "-o", "addr", "show", "dev", interface], timeout=PROBE_TIMEOUT)
+    if not result.ok:
+        raise ProbeFailed(f"{host}: ip addr show dev {interface} failed: {result.stderr.strip()[:200]}")
+    return address in addresses_from_ip_o(result.stdout)
+
+
+async def vip_holders(runner: Runner, cluster: ClusterView) -> tuple[list[str], list[str]]:
+    """(holders, unreachable members) for the cluster's VIP, asked of every member at once."""
+    assert cluster.vip is not None
+    vip = cluster.vip
+
+    async def one(member: str) -> tuple[str, bool | None]:
+        try:
+            return member, await holds_address(runner, member, vip.address, vip.interface)
+        except HostUnreachable:
+            return member, None
+
+    answers = await asyncio.gather(*(one(m) for m in cluster.members))
+    holders = [m for m, held in answers if held]
+    unreachable = [m for m, held in answers if held is None]
+    return holders, unreachable
+
+
+async def reachable(runner: Runner, host: str) -> tuple[bool, str]:
+    try:
+        result = await runner.run(host, ["true"], timeout=PROBE_TIMEOUT)
+    except HostUnreachable as exc:
+        return False, exc.reason
+    return result.ok, "" if result.ok else f"rc {result.exit_code}"
+
+
+async def drbd_resource(runner: Runner, host: str, resource: str) -> DrbdResource | None:
+    result = await runner.run(host, ["drbdadm", "status", resource], timeout=PROBE_TIMEOUT)
+    if not result.ok:
+        raise ProbeFailed(f"{host}: drbdadm status {resource} failed (rc {result.exit_code}): "
+                          f"{(result.stderr or result.stdout).strip()[:200]}")
+    return parse_drbd(result.stdout).resource(resource)
+
+
+def peer_connection(res: DrbdResource) -> str:
+    return ",".join(c.connection or "?" for c in res.connections) or "none"
+
+
+def peer_disks(res: DrbdResource) -> str:
+    return ",".join(p.peer_disk or "?" for c in res.connections for p in c.devices) or "?"
+
+
+def local_disk(res: DrbdResource) -> str:
+    return ",".join(d.disk or "?" for d in res.devices) or "?"
+
+
+def is_standalone(res: DrbdResource) -> bool:
+    return bool(res.connections) and all(c.connection == "StandAlone" for c in res.connections)
+
+
+def resync_running(res: DrbdResource) -> bool:
+    return any((p.replication or "").startswith(("Sync", "PausedSync", "WFBitMap", "StartingSync"))
+               for c in res.connections for p in c.devices)
+
+
+def resync_done_percent(res: DrbdResource) -> float | None:
+    values = [p.done for c in res.connections for p in c.devices if p.done is not None]
+    return min(values) if values else None
