@@ -303,6 +303,9 @@ def parse_json_dump(text: str) -> tuple[KeepalivedData, dict[str, VrrpStats]]:
 _SYSLOG = re.compile(
     r"^(?P<ts>\w{3}\s+\d+\s+[\d:]+)\s+(?P<host>\S+)\s+(?P<prog>Keepalived(?:_\w+)?)(?:\[\d+\])?:\s+(?P<msg>.*)$"
 )
+_OTHER_SYSLOG = re.compile(r"^\w{3}\s+\d+\s+[\d:]+\s+\S+\s+[\w./-]+(?:\[\d+\])?:\s")
+# keepalived -l (console) or a plain log file: "<timestamp>: (VI_1) Entering MASTER STATE"
+_PLAIN = re.compile(r"^(?P<ts>.*?)(?P<msg>(?:VRRP_Instance\(|VRRP_Script\(|VRRP_Group\(|\([\w.:-]+\)\s|bogus VRRP).*)$")
 _INSTANCE = re.compile(r"^(?:VRRP_Instance\((?P<a>[^)]+)\)|\((?P<b>[^)]+)\))\s*(?P<rest>.*)$")
 
 
@@ -348,9 +351,15 @@ def parse_syslog(text: str) -> KeepalivedLog:
     log = KeepalivedLog()
     for line in text.splitlines():
         match = _SYSLOG.match(line.strip())
-        if not match:
-            continue
-        msg = match.group("msg")
+        if match:
+            timestamp, host, msg = match.group("ts"), match.group("host"), match.group("msg")
+        elif _OTHER_SYSLOG.match(line.strip()):
+            continue  # another program's syslog line
+        else:
+            plain = _PLAIN.match(line.strip())
+            if not plain:
+                continue
+            timestamp, host, msg = plain.group("ts").strip(" :"), "", plain.group("msg")
         instance = None
         inst_match = _INSTANCE.match(msg)
         rest = msg
@@ -363,7 +372,7 @@ def parse_syslog(text: str) -> KeepalivedLog:
         if kind in ("script_failed", "script_ok"):
             script = re.search(r"VRRP_Script\(([^)]+)\)", msg)
             instance = script.group(1) if script else instance
-        log.events.append(VrrpLogEvent(match.group("ts"), match.group("host"), instance, kind, state, msg))
+        log.events.append(VrrpLogEvent(timestamp, host, instance, kind, state, msg))
     return log
 
 

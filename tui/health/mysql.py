@@ -130,10 +130,15 @@ def _int(value: str | None) -> int | None:
 
 def parse_replica_status(text: str) -> ReplicaStatus:
     """SHOW SLAVE STATUS\\G, SHOW REPLICA STATUS\\G or SHOW ALL SLAVES STATUS\\G. Empty output = not a replica."""
-    status = ReplicaStatus()
     rows = parse_vertical(text)
+    status = replica_status_from_rows(rows)
     if not rows and text.strip() and not _FOOTER.match(text.strip()):
         status.errors.append(f"not a vertical (\\G) result: {text.strip().splitlines()[0][:80]}")
+    return status
+
+
+def replica_status_from_rows(rows: list[dict[str, str]]) -> ReplicaStatus:
+    status = ReplicaStatus()
     for row in rows:
         if _get(row, "io_running") is None and _get(row, "sql_running") is None:
             status.errors.append("row without Slave_IO_Running/Replica_IO_Running")
@@ -330,3 +335,47 @@ def evaluate_master(
         return [HealthRow(cluster, node, "mysql", State.WARN, value,
                           "master is also replicating from another server", observed_at)]
     return [HealthRow(cluster, node, "mysql", State.OK, value, "", observed_at)]
+
+
+@dataclass
+class MysqlOverview:
+    """One round trip's worth: read_only, SHOW MASTER STATUS and SHOW SLAVE STATUS from one `mysql -e` run."""
+
+    read_only: bool | None
+    master: MasterStatus
+    replica: ReplicaStatus
+
+
+READ_ONLY_ALIAS = "hascreen_read_only"
+
+
+def overview_sql(modern: bool = False) -> str:
+    """The statements the probe sends in one `mysql -e`; `modern` uses MySQL 8.4's names."""
+    replica = "SHOW REPLICA STATUS" if modern else "SHOW SLAVE STATUS"
+    master = "SHOW BINARY LOG STATUS" if modern else "SHOW MASTER STATUS"
+    return f"SELECT @@read_only AS {READ_ONLY_ALIAS}\\G {master}\\G {replica}\\G"
+
+
+def parse_overview(text: str) -> MysqlOverview:
+    """Split the concatenated vertical results of `overview_sql()` by what each row holds."""
+    read_only: bool | None = None
+    master = MasterStatus()
+    replica_rows: list[str] = []
+    rows = parse_vertical(text)
+    for row in rows:
+        if READ_ONLY_ALIAS in row:
+            read_only = parse_read_only(row[READ_ONLY_ALIAS])
+        elif "File" in row and "Position" in row:
+            master.file = row.get("File") or None
+            master.position = _int(row.get("Position"))
+            master.binlog_do_db = row.get("Binlog_Do_DB", "")
+            master.binlog_ignore_db = row.get("Binlog_Ignore_DB", "")
+            master.executed_gtid_set = row.get("Executed_Gtid_Set", "").replace("\n", "")
+            master.gtid_binlog_pos = row.get("Gtid_Binlog_Pos", "")
+        else:
+            replica_rows.append(row)
+    replica = replica_status_from_rows(replica_rows)
+    if not rows:
+        replica.errors.append("no result rows" + (f": {text.strip().splitlines()[0][:80]}" if text.strip() else ""))
+    return MysqlOverview(read_only, master, replica)
+

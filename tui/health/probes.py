@@ -1,0 +1,510 @@
+"""Probes: run the right read-only commands on every member of a cluster, through a Runner, and judge them.
+
+`probe_cluster(runner, cluster)` asks all members concurrently (one `asyncio.gather`), with a per-host
+concurrency limit and a timeout per command. A host that is unreachable or times out turns its own rows
+"unknown" (stale, with the reason) and never delays the others beyond the timeout. The cluster object is
+duck-typed (`ClusterLike`), so this package does not depend on tui.config.
+
+Commands (argv lists; the SSH runner quotes them):
+- DRBD 9: `drbdsetup status --json`, falling back to `drbdadm status`; DRBD 8.4: `cat /proc/drbd`.
+- MySQL: one `mysql [--defaults-extra-file=F] -e "SELECT @@read_only ...\\G SHOW MASTER STATUS\\G SHOW SLAVE
+  STATUS\\G"` (credentials stay in the remote option file, never in argv).
+- keepalived: one `sh -c` that prints `pidof keepalived`, the notify state file and the log tail; VIP
+  presence from `ip -o addr show dev IF` (shared with the VIP layer). No signals are sent to keepalived.
+- Heartbeat: one `sh -c` around `cl_status hbstatus / rscstatus / listnodes / nodestatus`.
+- Pacemaker: `crm_mon -1 --output-as=xml` on each member; the first usable answer speaks for the cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from tui.health import drbd, hamanager, keepalived, mysql, vip
+from tui.health.consistency import evaluate_consistency
+from tui.health.model import CLUSTER_WIDE, ClusterHealth, HealthRow, State
+from tui.runner import HostUnreachable, Runner, RunResult
+
+
+class ClusterLike(Protocol):
+    """What the probes read from tui.config's Cluster (any object with these attributes will do)."""
+
+    name: str
+    members: Sequence[str]
+    manager: str  # keepalived | heartbeat | pacemaker | none
+    drbd: Any
+    mysql: Any
+    keepalived: Any
+    heartbeat: Any
+    pacemaker: Any
+    vip: Any
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    timeout: float = 5.0  # per command
+    per_host_limit: int = 2  # commands in flight per host
+    log_lines: int = 200
+    drbd: drbd.DrbdThresholds = drbd.DrbdThresholds()
+    mysql: mysql.MysqlThresholds = mysql.MysqlThresholds()
+
+
+class HostLimiter:
+    """One semaphore per host, shared by every probe that runs on it (pass one to successive polls)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._gates: dict[str, asyncio.Semaphore] = {}
+
+    def gate(self, host: str) -> asyncio.Semaphore:
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = asyncio.Semaphore(self.limit)
+        return gate
+
+
+@dataclass
+class ProbeMemory:
+    """What a poller remembers between polls so that counters become rates: the last log line seen per
+    (cluster, node), and the last resync progress per DRBD peer device (a resync that does not move
+    across polls is "stalled")."""
+
+    last_log_line: dict[tuple[str, str], str] = field(default_factory=dict)
+    resync: dict[tuple[str, str, str, str, int | None], tuple[float, int]] = field(default_factory=dict)
+    stall_polls: int = 3
+
+
+class _Failure(Exception):
+    """A command could not give an answer (unreachable host or timeout); carries the reason."""
+
+
+_SAFE_INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+
+
+class _Poll:
+    """One poll of one cluster: memoised command runs, per-host limits, unreachable bookkeeping."""
+
+    def __init__(self, runner: Runner, settings: ProbeSettings, limiter: HostLimiter) -> None:
+        self.runner = runner
+        self.settings = settings
+        self.limiter = limiter
+        self.unreachable: dict[str, str] = {}
+        self._runs: dict[tuple[str, tuple[str, ...]], asyncio.Task[RunResult]] = {}
+
+    async def _run(self, host: str, argv: tuple[str, ...]) -> RunResult:
+        if host in self.unreachable:
+            raise _Failure(self.unreachable[host])
+        async with self.limiter.gate(host):
+            if host in self.unreachable:
+                raise _Failure(self.unreachable[host])
+            try:
+                # The runner has its own timeout; the outer one guards against a runner that hangs anyway.
+                return await asyncio.wait_for(
+                    self.runner.run(host, list(argv), timeout=self.settings.timeout),
+                    self.settings.timeout + 1.0,
+                )
+            except HostUnreachable as exc:
+                self.unreachable[host] = f"unreachable: {exc.reason}"
+                raise _Failure(self.unreachable[host]) from exc
+            except TimeoutError as exc:
+                self.unreachable.setdefault(host, f"no answer within {self.settings.timeout:.0f}s")
+                raise _Failure(self.unreachable[host]) from exc
+
+    async def run(self, host: str, argv: Sequence[str]) -> RunResult:
+        key = (host, tuple(argv))
+        task = self._runs.get(key)
+        if task is None:
+            task = self._runs[key] = asyncio.ensure_future(self._run(host, key[1]))
+        result = await asyncio.shield(task)
+        if result.exit_code == 124:
+            raise _Failure(f"{argv[0]} timed out after {self.settings.timeout:.0f}s")
+        return result
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Split the output of our `sh -c` scripts at their `## name` marker lines."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        marker = re.match(r"^## hascreen:(\S+)$", line)
+        if marker:
+            current = sections.setdefault(marker.group(1), [])
+        elif current is not None:
+            current.append(line)
+    return {name: "\n".join(lines) for name, lines in sections.items()}
+
+
+def _script(parts: list[tuple[str, str]]) -> list[str]:
+    body = "; ".join(f"echo '## hascreen:{name}'; {command}" for name, command in parts)
+    return ["sh", "-c", body]
+
+
+def _node_name(settings: Any, host: str) -> str:
+    names = getattr(settings, "node_names", None) or {}
+    return names.get(host, host)
+
+
+async def probe_cluster(
+    runner: Runner, cluster: ClusterLike, *, settings: ProbeSettings | None = None,
+    memory: ProbeMemory | None = None, limiter: HostLimiter | None = None,
+    clock: Callable[[], float] = time.time,
+) -> ClusterHealth:
+    """Poll every layer of one cluster on all its members concurrently and return rows plus active nodes."""
+    settings = settings or ProbeSettings()
+    poll = _Poll(runner, settings, limiter or HostLimiter(settings.per_host_limit))
+    observed_at = clock()
+    name = cluster.name
+    members = list(cluster.members)
+    layers: list[asyncio.Future[tuple[list[HealthRow], dict[str, set[str] | None]]]] = []
+    if getattr(cluster, "drbd", None) is not None:
+        layers.append(asyncio.ensure_future(_probe_drbd(poll, cluster, members, observed_at, memory)))
+    if getattr(cluster, "mysql", None) is not None:
+        layers.append(asyncio.ensure_future(_probe_mysql(poll, cluster, observed_at)))
+    manager = getattr(cluster, "manager", "none")
+    if manager == "keepalived" and getattr(cluster, "keepalived", None) is not None:
+        layers.append(asyncio.ensure_future(_probe_keepalived(poll, cluster, members, observed_at, memory)))
+    elif manager == "heartbeat":
+        layers.append(asyncio.ensure_future(_probe_heartbeat(poll, cluster, members, observed_at)))
+    elif manager == "pacemaker":
+        layers.append(asyncio.ensure_future(_probe_pacemaker(poll, cluster, members, observed_at)))
+    if getattr(cluster, "vip", None) is not None:
+        layers.append(asyncio.ensure_future(_probe_vip(poll, cluster, members, observed_at)))
+    rows: list[HealthRow] = []
+    active: dict[str, set[str] | None] = {}
+    for outcome in await asyncio.gather(*layers, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            # A bug in one layer must not hide the others: report it as unknown.
+            rows.append(HealthRow(name, CLUSTER_WIDE, "host", State.UNKNOWN, "probe error",
+                                  f"{type(outcome).__name__}: {outcome}", observed_at))
+            continue
+        layer_rows, layer_active = outcome
+        rows.extend(layer_rows)
+        active.update(layer_active)
+    for host, reason in sorted(poll.unreachable.items()):
+        rows.append(HealthRow(name, host, "host", State.UNKNOWN, "unreachable", reason, observed_at, stale=True))
+    if len(active) >= 2:
+        rows.append(evaluate_consistency(name, active, observed_at=observed_at))
+    return ClusterHealth(name, rows, observed_at, {k: v for k, v in active.items() if v is not None},
+                         dict(poll.unreachable))
+
+
+def _unknown(cluster: str, host: str, layer: str, reason: str, observed_at: float, subject: str = "") -> HealthRow:
+    return HealthRow(cluster, host, layer, State.UNKNOWN, "no data", reason, observed_at, subject, stale=True)
+
+
+# ---------------------------------------------------------------------------------------------------- DRBD
+async def _probe_drbd(poll: _Poll, cluster: ClusterLike, members: list[str], observed_at: float,
+                      memory: ProbeMemory | None) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+    settings = cluster.drbd
+    resources = list(getattr(settings, "resources", ()) or ())
+    legacy = str(getattr(settings, "version", "9")).startswith("8")
+
+    async def one(host: str) -> drbd.DrbdStatus | str:
+        try:
+            if legacy:
+                result = await poll.run(host, ["cat", "/proc/drbd"])
+                return drbd.parse_proc_drbd(result.stdout) if result.ok else _command_error(result)
+            result = await poll.run(host, ["drbdsetup", "status", "--json"])
+            status = drbd.parse_drbd_status_json(result.stdout) if result.ok else None
+            if status is None or status.errors:
+                result = await poll.run(host, ["drbdadm", "status", *resources])
+                if not result.ok and not result.stdout.strip():
+                    return _command_error(result)
+                status = drbd.parse_drbd_status_text(result.stdout)
+            return status
+        except _Failure as exc:
+            return str(exc)
+
+    answers = await asyncio.gather(*(one(host) for host in members))
+    rows: list[HealthRow] = []
+    statuses: dict[str, drbd.DrbdStatus] = {}
+    for host, answer in zip(members, answers, strict=True):
+        if isinstance(answer, str):
+            rows.append(_unknown(cluster.name, host, "drbd", answer, observed_at))
+            continue
+        statuses[host] = answer
+        if memory is not None:
+            _mark_stalled_resyncs(memory, cluster.name, host, answer)
+        rows.extend(drbd.evaluate_drbd(answer, cluster.name, host, observed_at=observed_at, resources=resources,
+                                       thresholds=poll.settings.drbd))
+    rows.extend(drbd.evaluate_drbd_cluster(statuses, cluster.name, observed_at=observed_at, resources=resources))
+    primaries = {host for host, st in statuses.items()
+                 if any(r.role == "Primary" for r in st.resources if not resources or r.name in resources)}
+    return rows, {"drbd": primaries if len(statuses) == len(members) or primaries else None}
+
+
+def _mark_stalled_resyncs(memory: ProbeMemory, cluster: str, host: str, status: drbd.DrbdStatus) -> None:
+    """Flag a resync whose progress did not move for `stall_polls` polls (DRBD 9 never prints "stalled")."""
+    seen = set()
+    for res in status.resources:
+        for conn in res.connections:
+            for pdev in conn.devices:
+                if pdev.replication not in ("SyncSource", "SyncTarget") or pdev.done is None:
+                    continue
+                key = (cluster, host, res.name, conn.name, pdev.volume)
+                seen.add(key)
+                last_done, still = memory.resync.get(key, (-1.0, 0))
+                still = still + 1 if pdev.done <= last_done else 0
+                memory.resync[key] = (pdev.done, still)
+                if still >= memory.stall_polls:
+                    pdev.stalled = True
+    for key in [k for k in memory.resync if k[:2] == (cluster, host) and k not in seen]:
+        del memory.resync[key]
+
+
+def _command_error(result: RunResult) -> str:
+    text = (result.stderr or result.stdout).strip().splitlines()
+    return f"exit {result.exit_code}: {text[-1][:120] if text else 'no output'}"
+
+
+# --------------------------------------------------------------------------------------------------- MySQL
+def mysql_argv(option_file: str | None, sql: str, client: str = "mysql") -> list[str]:
+    """The mysql client call; credentials come only from the option file on the remote host."""
+    argv = [client]
+    if option_file:
+        argv.append(f"--defaults-extra-file={option_file}")
+    return [*argv, "-e", sql]
+
+
+async def _probe_mysql(poll: _Poll, cluster: ClusterLike,
+                       observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+    settings = cluster.mysql
+    master_host = getattr(settings, "master", None)
+    replicas = list(getattr(settings, "replicas", ()) or ())
+    option_file = getattr(settings, "option_file", None)
+    hosts = ([master_host] if master_host else []) + [r for r in replicas if r != master_host]
+
+    async def one(host: str) -> mysql.MysqlOverview | str:
+        try:
+            result = await poll.run(host, mysql_argv(option_file, mysql.overview_sql()))
+            if not result.ok and "syntax" in result.stderr.lower():
+                result = await poll.run(host, mysql_argv(option_file, mysql.overview_sql(modern=True)))
+            if not result.ok:
+                return "mysql: " + _command_error(result)
+            return mysql.parse_overview(result.stdout)
+        except _Failure as exc:
+            return str(exc)
+
+    answers = dict(zip(hosts, await asyncio.gather(*(one(h) for h in hosts)), strict=True))
+    rows: list[HealthRow] = []
+    master_view = answers.get(master_host) if master_host else None
+    master_status = master_view.master if isinstance(master_view, mysql.MysqlOverview) else None
+    writable: set[str] = set()
+    for host, answer in answers.items():
+        if isinstance(answer, str):
+            state = State.CRIT if answer.startswith("mysql: ") else State.UNKNOWN
+            rows.append(HealthRow(cluster.name, host, "mysql", state, "no answer", answer, observed_at,
+                                  stale=state is State.UNKNOWN))
+            continue
+        if answer.read_only is False and not any(ch.running for ch in answer.replica.channels):
+            writable.add(host)
+        if host == master_host:
+            rows.extend(mysql.evaluate_master(answer.master, cluster.name, host, observed_at=observed_at,
+                                              read_only=answer.read_only, replica=answer.replica))
+        else:
+            rows.extend(mysql.evaluate_replica(answer.replica, cluster.name, host, observed_at=observed_at,
+                                               read_only=answer.read_only, master=master_status,
+                                               thresholds=poll.settings.mysql))
+    complete = all(isinstance(a, mysql.MysqlOverview) for a in answers.values())
+    return rows, {"mysql": writable if complete or writable else None}
+
+
+# ---------------------------------------------------------------------------------------------- keepalived
+async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str], observed_at: float,
+                            memory: ProbeMemory | None) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+    settings = cluster.keepalived
+    instance = getattr(settings, "instance", "") or ""
+    parts = [("pid", "pidof keepalived || true")]
+    notify_file = getattr(settings, "notify_state_file", None)
+    log_file = getattr(settings, "log_file", None)
+    if notify_file:
+        parts.append(("notify", f"cat {shlex.quote(notify_file)} 2>/dev/null || true"))
+    if log_file:
+        parts.append(("log", f"tail -n {int(poll.settings.log_lines)} {shlex.quote(log_file)} 2>/dev/null || true"))
+    argv = _script(parts)
+    vip_settings = getattr(cluster, "vip", None)
+
+    async def one(host: str) -> keepalived.VrrpNodeView:
+        view = keepalived.VrrpNodeView()
+        try:
+            result = await poll.run(host, argv)
+        except _Failure as exc:
+            view.error = str(exc)
+            return view
+        sections = _sections(result.stdout)
+        running = bool(sections.get("pid", "").strip())
+        if not running:
+            view.error = "keepalived is not running"
+            view.state = "STOP"
+            view.source = "pidof"
+            return view
+        notify = keepalived.parse_notify_state(sections.get("notify", ""))
+        state = notify.get(instance) or notify.get("")
+        if state:
+            view.state, view.source = state, "notify"
+        log = keepalived.parse_syslog(sections.get("log", ""))
+        fresh = keepalived.parse_syslog(_fresh_log(memory, cluster.name, host, sections.get("log", "")))
+        view.auth_failures = fresh.count("invalid_passwd")
+        view.script_failing = sorted(log.failing_scripts())
+        view.flaps = log.masters_entered(instance) if instance else 0
+        if view.state is None:
+            states = log.last_state(instance or None)
+            if states:
+                view.state, view.source = next(reversed(states.values())), "log"
+        if view.state is None and vip_settings is not None:
+            report = await _ip_addr(poll, host, getattr(vip_settings, "interface", None))
+            if isinstance(report, vip.IpAddrReport):
+                holds = report.find(str(getattr(vip_settings, "address", ""))) is not None
+                view.state, view.source = ("MASTER" if holds else "BACKUP"), "vip"
+        return view
+
+    views = dict(zip(members, await asyncio.gather(*(one(h) for h in members)), strict=True))
+    rows = []
+    for host, view in views.items():
+        row = keepalived.evaluate_vrrp_node(view, cluster.name, host, instance, observed_at=observed_at)
+        if view.error and view.state is None:
+            row = HealthRow(row.cluster, row.node, row.layer, row.state, row.value, row.reason, row.observed_at,
+                            row.subject, stale=True)
+        rows.append(row)
+    rows.append(keepalived.evaluate_vrrp_cluster(views, cluster.name, instance, observed_at=observed_at))
+    masters = {host for host, view in views.items() if view.state == "MASTER"}
+    complete = all(view.state is not None for view in views.values())
+    return rows, {"vrrp": masters if complete or masters else None}
+
+
+def _fresh_log(memory: ProbeMemory | None, cluster: str, host: str, text: str) -> str:
+    """The part of a log tail newer than the last line this poller saw on that host (all of it without
+    memory, or when that line scrolled out of the tail)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if memory is None:
+        return text
+    key = (cluster, host)
+    previous = memory.last_log_line.get(key)
+    if lines:
+        memory.last_log_line[key] = lines[-1]
+    if previous is None or previous not in lines:
+        return text
+    index = len(lines) - 1 - lines[::-1].index(previous)
+    return "\n".join(lines[index + 1:])
+
+
+# ----------------------------------------------------------------------------------------------------- VIP
+async def _ip_addr(poll: _Poll, host: str, interface: str | None) -> vip.IpAddrReport | str:
+    argv = ["ip", "-o", "addr", "show"]
+    if interface and _SAFE_INTERFACE.match(interface):
+        argv += ["dev", interface]
+    try:
+        result = await poll.run(host, argv)
+    except _Failure as exc:
+        return str(exc)
+    if not result.ok:
+        return "ip: " + _command_error(result)
+    return vip.parse_ip_addr(result.stdout)
+
+
+async def _probe_vip(poll: _Poll, cluster: ClusterLike, members: list[str],
+                     observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+    settings = cluster.vip
+    address = str(getattr(settings, "address", ""))
+    interface = getattr(settings, "interface", None)
+    answers = await asyncio.gather(*(_ip_addr(poll, host, interface) for host in members))
+    reports: dict[str, vip.IpAddrReport | None] = {}
+    rows: list[HealthRow] = []
+    for host, answer in zip(members, answers, strict=True):
+        reports[host] = answer if isinstance(answer, vip.IpAddrReport) else None
+    rows.extend(vip.evaluate_vip(reports, cluster.name, address, observed_at=observed_at, interface=interface))
+    for host, answer in zip(members, answers, strict=True):
+        if isinstance(answer, str):
+            rows = [r if r.node != host else _unknown(cluster.name, host, "vip", answer, observed_at, address)
+                    for r in rows]
+    holders = {host for host, rep in reports.items() if rep is not None and rep.find(address) is not None}
+    complete = all(rep is not None for rep in reports.values())
+    return rows, {"vip": holders if complete or holders else None}
+
+
+# ----------------------------------------------------------------------------------------------- heartbeat
+async def _probe_heartbeat(poll: _Poll, cluster: ClusterLike, members: list[str],
+                           observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+    argv = _script([
+        ("hbstatus", "cl_status hbstatus 2>&1"),
+        ("rscstatus", "cl_status rscstatus 2>&1"),
+        ("nodes", 'for n in $(cl_status listnodes 2>/dev/null); do echo "$n $(cl_status nodestatus "$n" 2>&1)"; done'),
+    ])
+    settings = getattr(cluster, "heartbeat", None)
+
+    async def one(host: str) -> hamanager.HeartbeatNodeView:
+        view = hamanager.HeartbeatNodeView()
+        try:
+            result = await poll.run(host, argv)
+        except _Failure as exc:
+            view.error = str(exc)
+            return view
+        sections = _sections(result.stdout)
+        view.running = hamanager.parse_hbstatus(sections.get("hbstatus", ""))
+        view.resources = hamanager.parse_rscstatus(sections.get("rscstatus", ""))
+        for line in sections.get("nodes", "").splitlines():
+            words = line.split()
+            if len(words) == 2 and words[1] in hamanager.HB_NODE_STATES:
+                view.node_states[words[0]] = words[1]
+        if view.running is None:
+            view.error = "cl_status: " + (sections.get("hbstatus", "").strip()[:120] or "no output")
+        return view
+
+    views = dict(zip(members, await asyncio.gather(*(one(h) for h in members)), strict=True))
+    # Heartbeat names nodes by uname -n; map them back to host names for the "dead peer" check.
+    for view in views.values():
+        view.node_states = {next((h for h in members if _node_name(settings, h) == n), n): st
+                            for n, st in view.node_states.items()}
+    rows = hamanager.evaluate_heartbeat(views, cluster.name, observed_at=observed_at)
+    rows = [HealthRow(r.cluster, r.node, r.layer, r.state, r.value, r.reason, r.observed_at, r.subject,
+                      stale=views[r.node].error is not None) if r.node in views else r for r in rows]
+    active = {host for host, view in views.items() if view.running and view.holds_resources}
+    complete = all(view.running is not None for view in views.values())
+    return rows, {"ha": active if complete or active else None}
+
+
+# ----------------------------------------------------------------------------------------------- pacemaker
+async def _probe_pacemaker(poll: _Poll, cluster: ClusterLike, members: list[str],
+                           observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+    settings = getattr(cluster, "pacemaker", None)
+    watched = list(getattr(settings, "resources", ()) or ())
+
+    async def one(host: str) -> hamanager.PacemakerStatus | str:
+        try:
+            result = await poll.run(host, ["crm_mon", "-1", "--output-as=xml"])
+        except _Failure as exc:
+            return str(exc)
+        status = hamanager.parse_crm_mon(result.stdout or result.stderr)
+        if not status.nodes and status.errors:
+            return "crm_mon: " + "; ".join(status.errors)[:200]
+        return status
+
+    answers = dict(zip(members, await asyncio.gather(*(one(h) for h in members)), strict=True))
+    view_host = next((h for h, a in answers.items() if isinstance(a, hamanager.PacemakerStatus)), None)
+    if view_host is None:
+        reasons = "; ".join(f"{h}: {a}" for h, a in answers.items())
+        return [HealthRow(cluster.name, CLUSTER_WIDE, "ha", State.UNKNOWN, "unknown", reasons, observed_at,
+                          stale=True)], {"ha": None}
+    status = answers[view_host]
+    assert isinstance(status, hamanager.PacemakerStatus)
+    node_names = {host: _node_name(settings, host) for host in members}
+    rows = hamanager.evaluate_pacemaker(status, cluster.name, list(node_names.values()), observed_at=observed_at,
+                                        reporter=view_host)
+    by_node = {v: k for k, v in node_names.items()}
+    rows = [HealthRow(r.cluster, by_node.get(r.node, r.node), r.layer, r.state, r.value, r.reason, r.observed_at,
+                      r.subject) for r in rows]
+    for host, answer in answers.items():
+        if isinstance(answer, str):
+            # The node's own crm_mon failing (pacemaker stopped there) is worth a line beside the cluster view.
+            rows = [r for r in rows if r.node != host or r.state is not State.OK]
+            if not any(r.node == host for r in rows):
+                rows.append(HealthRow(cluster.name, host, "ha", State.WARN, "no local status", answer, observed_at))
+    active_names = set()
+    for resource in watched or [None]:
+        active_names |= hamanager.pacemaker_active_nodes(status, resource)
+    return rows, {"ha": {by_node.get(n, n) for n in active_names}}
