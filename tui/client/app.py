@@ -423,8 +423,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def client_copy_mode(self) -> None:
         region = self.pane_area.focused_region
-        if region is None:
-            self.show_notice("no pane to copy from", "warn")
+        if region is None or region.pane < 0:
+            self.show_notice("no window in this region to copy from", "warn")
             return
 
         def request(pane: int, start: int, count: int) -> None:

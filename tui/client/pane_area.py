@@ -181,8 +181,9 @@ class PaneArea(Widget, can_focus=True):
         regions = []
         for raw in message.get("regions") or []:
             try:
-                regions.append(RegionBox(int(raw["pane"]), int(raw["x"]), int(raw["y"]), int(raw["w"]),
-                                         int(raw["h"]), bool(raw.get("focused"))))
+                pane = raw.get("pane")  # None: an empty region (screen's split before C-a c)
+                regions.append(RegionBox(-1 if pane is None else int(pane), int(raw["x"]), int(raw["y"]),
+                                         int(raw["w"]), int(raw["h"]), bool(raw.get("focused"))))
             except (KeyError, TypeError, ValueError):
                 continue
         self.regions = regions
@@ -358,7 +359,7 @@ class PaneArea(Widget, can_focus=True):
 
     def _mouse(self, event: events.MouseEvent, kind: str, button: int) -> None:
         region = self._region_at(event.x, event.y)
-        if region is None:
+        if region is None or region.pane < 0:
             return
         pane = self.panes.get(region.pane)
         wants = bool(pane and pane.modes.get("mouse"))
