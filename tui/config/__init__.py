@@ -6,8 +6,25 @@ other layers, such as the registry of command names for keymaps.
 """
 
 from tui.config.errors import ConfigError, ConfigErrors
+from tui.config.hosts import (
+    Cluster,
+    Defaults,
+    DrbdSettings,
+    HeartbeatSettings,
+    Host,
+    HostsConfig,
+    KeepalivedSettings,
+    Layout,
+    MysqlSettings,
+    PacemakerSettings,
+    ProviderIpSettings,
+    VipSettings,
+    load_hosts,
+    summarize,
+)
 from tui.config.keymap import Binding, Keymap, KeyMatch, load_keymap, resolve_keymap
 from tui.config.keys import Key, KeyNameError, describe_bytes, key_to_bytes, parse_key
+from tui.config.passphrase import hash_passphrase, verify_passphrase
 from tui.config.paths import (
     available_keymaps,
     find_hosts_file,
@@ -15,23 +32,44 @@ from tui.config.paths import (
     user_config_file,
     user_keymap_file,
 )
+from tui.config.user_config import HealthSettings, LockSettings, UserConfig, load_user_config
 
 __all__ = [
     "Binding",
+    "Cluster",
     "ConfigError",
     "ConfigErrors",
+    "Defaults",
+    "DrbdSettings",
+    "HealthSettings",
+    "HeartbeatSettings",
+    "Host",
+    "HostsConfig",
+    "KeepalivedSettings",
     "Key",
     "KeyMatch",
     "KeyNameError",
     "Keymap",
+    "Layout",
+    "LockSettings",
+    "MysqlSettings",
+    "PacemakerSettings",
+    "ProviderIpSettings",
+    "UserConfig",
+    "VipSettings",
     "available_keymaps",
     "describe_bytes",
     "find_hosts_file",
+    "hash_passphrase",
     "key_to_bytes",
     "keymap_search_dirs",
+    "load_hosts",
     "load_keymap",
+    "load_user_config",
     "parse_key",
     "resolve_keymap",
+    "summarize",
     "user_config_file",
     "user_keymap_file",
+    "verify_passphrase",
 ]
