@@ -166,7 +166,7 @@ class ProcedureRun:
                 return
             yield event
 
-    def _emit(self, kind: str, **data: Any) -> RunEvent:
+    def _emit(self, kind: str, /, **data: Any) -> RunEvent:
         event = RunEvent(self.run_id, next(self._seq_counter), kind, time.time(), data)
         self.events.append(event)
         for listener in list(self._listeners):

@@ -1,0 +1,199 @@
+"""Failover and arping through the CLI function and the engine, on recorded outputs: plan, refusals,
+confirmation levels, force, anti-flapping, the cluster lock, abort, resume, audit records."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from pathlib import Path
+
+import pytest
+
+from tui.procedures.builtin.vip import Failover
+from tui.procedures.cli import run_from_cli
+from tui.procedures.cluster_view import build_cluster_view
+from tui.procedures.engine import ClusterBusy, ConfirmationError, ProcedureRun
+from tui.procedures.model import RunContext
+
+
+def fixture(name: str) -> str:
+    return (Path(__file__).parent / "fixtures" / name).read_text()
+
+
+async def cli(world, hosts_config, registry, *words, answers=()):
+    out = io.StringIO()
+    replies = list(answers)
+
+    async def input_fn(prompt: str):
+        out.write(prompt)
+        return replies.pop(0) if replies else None
+
+    code = await run_from_cli(world.runner, hosts_config, list(words), out, input_fn=input_fn, registry=registry)
+    return code, out.getvalue()
+
+
+async def test_dry_run_shows_preflight_and_exact_plan_and_runs_nothing(world, hosts_config, registry):
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--dry-run")
+    assert code == 0, text
+    assert "✓ VIP 192.168.122.200 held by exactly one node: ctl-0" in text
+    assert "✓ DRBD wwwdata on ctl-1 UpToDate+Connected: Secondary Connected UpToDate/UpToDate" in text
+    assert "✓ MySQL replica ctl-1 caught up: IO Yes, SQL Yes, lag 0s" in text
+    assert "[ctl-0] pkill -TERM -F /run/keepalived.pid" in text
+    assert "[ctl-1] arping -U -c 3 -I eth0 -s 192.168.122.200 192.168.122.1" in text
+    assert not [c for c in world.runner.commands() if c.startswith(("pkill", "arping"))]
+    assert registry.audit.tail() == []  # a dry run writes nothing
+
+
+async def test_failover_runs_moves_vip_arpings_verifies_and_audits(world, hosts_config, registry):
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 0, text
+    assert world.holders == {"ctl-1"}
+    assert "✓ VIP 192.168.122.200 on ctl-1: yes" in text
+    assert "✓ VIP 192.168.122.200 gone from ctl-0: gone" in text
+    order = world.runner.commands()
+    kill = order.index("pkill -TERM -F /run/keepalived.pid")
+    arping = next(i for i, c in enumerate(order) if c.startswith("arping"))
+    assert kill < arping
+    records = registry.audit.tail()
+    steps = [r for r in records if r["event"] == "step"]
+    assert [s["host"] for s in steps] == ["ctl-0", None, "ctl-1"]
+    assert all(s["exit_code"] == 0 and s["duration"] >= 0 for s in steps)
+    assert records[-1]["event"] == "result" and records[-1]["outcome"] == "succeeded"
+    assert records[-1]["failover"] is True
+
+
+@pytest.mark.parametrize(("replica_fixture", "reason"), [
+    ("pmp-delay-001-lag-10s.txt", "replica is behind the master"),
+    ("blog-sql-error-1062-duplicate-entry.txt", "replication threads not running: Error 'Duplicate entry"),
+])
+async def test_failover_refuses_when_the_replica_is_not_caught_up(world, hosts_config, registry,
+                                                                 replica_fixture, reason):
+    world.replica_status = fixture(replica_fixture)
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1
+    assert "REFUSED: preflight failed" in text and reason in text
+    assert "pkill" not in " ".join(world.runner.commands())
+    assert world.holders == {"ctl-0"}
+    assert registry.audit.tail()[-1]["outcome"] == "refused"
+
+
+async def test_failover_refuses_on_duplicate_vip(world, hosts_config, registry):
+    world.holders = {"ctl-0", "ctl-1"}
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1
+    assert "duplicate VIP" in text and "ctl-0, ctl-1" in text
+
+
+@pytest.mark.parametrize("drbd_fixture", ["cfs-drbdadm-status-peer-connecting.txt",
+                                          "cfs-drbdadm-status-primary-peer-inconsistent.txt"])
+async def test_failover_refuses_when_drbd_peer_not_ready(world, hosts_config, registry, drbd_fixture):
+    world.runner.on("ctl-1", "drbdadm status wwwdata", fixture(drbd_fixture))
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1
+    assert "✗ DRBD wwwdata on ctl-1 UpToDate+Connected" in text
+
+
+async def test_failover_refuses_when_peer_unreachable(world, hosts_config, registry):
+    world.runner.down.add("ctl-1")
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1
+    assert "unreachable: ctl-1" in text
+
+
+async def test_force_states_the_risk_and_needs_the_cluster_name(world, hosts_config, registry):
+    world.replica_status = fixture("pmp-delay-001-lag-10s.txt")
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--force",
+                           answers=["wrong"])
+    assert code == 1 and "forcing needs the cluster name" in text
+    assert world.holders == {"ctl-0"}
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--force",
+                           answers=["web"])
+    assert code == 0, text
+    assert "FORCE: running failover on web with failed preflight checks may cause" in text
+    assert registry.audit.tail()[-1]["forced"] is True
+
+
+async def test_disruptive_needs_the_cluster_name_typed(world, hosts_config, registry):
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", answers=[""])
+    assert code == 1 and "type the cluster name 'web'" in text
+    assert world.holders == {"ctl-0"}
+
+
+async def test_second_failover_within_the_period_needs_acknowledgement(world, hosts_config, registry):
+    assert (await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes"))[0] == 0
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1 and "acknowledge flapping" in text
+    assert world.holders == {"ctl-1"}
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes",
+                           "--ack-flapping")
+    assert code == 0, text
+    assert world.holders == {"ctl-0"}
+
+
+async def test_only_one_disruptive_run_per_cluster(world, hosts_config, registry):
+    registry.acquire("web", "other-run")
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1 and "still running" in text
+    assert world.holders == {"ctl-0"}
+    registry.release("web", "other-run")
+    with pytest.raises(ClusterBusy):  # the flock also holds across registries (another process)
+        registry.acquire("web", "a")
+        type(registry)(audit=registry.audit, lock_dir=registry.lock_dir).acquire("web", "b")
+
+
+async def test_failed_step_stops_and_says_how_to_continue(world, hosts_config, registry):
+    from tui.runner import RunResult
+    world.runner.on("ctl-0", "pkill", RunResult(1, "", "pkill: pidfile not valid"))
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 2
+    assert "step 1 (stop keepalived on the MASTER ctl-0" in text and "failed (rc 1)" in text
+    assert "continue with --from-step 1" in text
+    assert not [c for c in world.runner.commands() if c.startswith("arping")]
+
+
+async def test_abort_between_steps_and_events_replay_for_a_reattached_client(world, hosts_config, registry):
+    cluster = build_cluster_view(hosts_config.clusters["web"], hosts_config.hosts)
+    run = ProcedureRun(Failover(), RunContext(world.runner, cluster), registry=registry)
+    await run.prepare()
+    assert run.confirmation()["level"] == "type-cluster"
+    with pytest.raises(ConfirmationError):
+        run.confirm("nope")
+    run.confirm("web")
+    run.subscribe(lambda event: run.abort() if event.kind == "step-end" else None)
+    state = await run.execute()
+    assert state == "aborted" and "before step 2" in run.reason
+    assert "continue with --from-step 2" in run.hint
+    replay = [event.kind async for event in run.watch()]
+    assert replay[0] == "state" and "plan" in replay and replay.count("step-start") == 1
+    assert run.snapshot()["state"] == "aborted"
+
+
+async def test_arping_from_holder_checks_address_first(world, hosts_config, registry):
+    code, text = await cli(world, hosts_config, registry, "arping", "--cluster", "web", "--host", "ctl-1",
+                           "--yes")
+    assert code == 1 and "arping -s needs the address on the interface" in text
+    code, text = await cli(world, hosts_config, registry, "arping", "--cluster", "web", "--yes")
+    assert code == 0, text
+    assert world.runner.commands("ctl-0")[-2:] == [
+        "arping -U -c 3 -I eth0 -s 192.168.122.200 192.168.122.1", "ip -o addr show dev eth0"]
+
+
+async def test_unknown_procedure_argument_is_refused(world, hosts_config, registry):
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--victim", "x")
+    assert code == 1 and "unknown argument --victim" in text
+    code, text = await cli(world, hosts_config, registry, "nope", "--cluster", "web")
+    assert code == 1 and "unknown procedure" in text
+
+
+async def test_audit_lines_are_json_with_masked_secrets(tmp_path):
+    from tui.procedures.audit import AuditLog
+    log = AuditLog(tmp_path / "a.log", max_bytes=400, backups=2)
+    for i in range(10):
+        log.write({"event": "step", "cluster": "c", "command": f"curl -u user:s3cret {i}"}, masks=["s3cret"])
+    raw = "".join(p.read_text() for p in log.files_oldest_first())
+    assert "s3cret" not in raw and "********" in raw
+    assert len(log.files_oldest_first()) == 3  # current + 2 rotated, older ones dropped
+    assert all(json.loads(line)["event"] == "step" for line in raw.splitlines())
+    (tmp_path / "a.log").open("a").write("{not json\n")
+    assert log.tail(1)[0]["event"] == "unreadable"
