@@ -1,0 +1,105 @@
+"""Where everything of the lab lives: names, addresses, and the files in the lab directory.
+
+One place for the subnet plan (10.213.77.0/24) and the lab directory layout, so that the builder,
+the fault injector and the tests agree on them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SUBNET_PREFIX = 24
+HOST_SIDE_IP = "10.213.77.1"
+VIP = "10.213.77.100"
+NODE_IPS = {"node-a": "10.213.77.11", "node-b": "10.213.77.12", "gw": "10.213.77.254"}
+CLUSTER_NODES = ("node-a", "node-b")  # gw is an observer: sshd only
+MASTER_NODE = "node-a"
+REPLICA_NODE = "node-b"
+GATEWAY = "gw"
+SWITCH_NS = "lab-sw"
+BRIDGE = "br0"
+HOST_VETH = "hslab0"  # root-namespace end of the host link
+HOST_PORT = "p-host"  # its bridge port in lab-sw
+VRRP_INSTANCE = "VI_1"
+VRRP_ROUTER_ID = 77
+VRRP_PRIORITY = {"node-a": 150, "node-b": 100}
+SERVER_ID = {"node-a": 1, "node-b": 2}
+DRBD_RESOURCE = "r0"
+DEFAULT_LIFETIME_S = 12 * 3600
+LOCK_FILE = Path("/run/hascreen-lab.lock")
+TEMPLATE_CACHE = Path(os.environ.get("HASCREEN_LAB_CACHE", "/var/cache/hascreen-lab"))
+
+# Directories bind-mounted per node, over the same path inside the node's mount namespace.
+NODE_BIND_DIRS = (
+    "/run",
+    "/tmp",
+    "/var/log",
+    "/var/lib/mysql",
+    "/etc/keepalived",
+    "/etc/mysql",
+    "/etc/drbd.d",
+    "/root",
+    "/usr/local/sbin",
+)
+# Inside a node: where the shared DRBD simulator state appears (a bind of LabDir.drbd_shared).
+NODE_DRBD_SHARED = "/run/drbd-shared"
+NOTIFY_STATE_FILE = "/run/keepalived.state"
+KEEPALIVED_LOG = "/var/log/keepalived.log"
+KEEPALIVED_PID = "/run/keepalived.pid"
+KEEPALIVED_VRRP_PID = "/run/keepalived_vrrp.pid"
+OPTION_FILE = "/root/.my.cnf"
+
+
+def netns_name(node: str) -> str:
+    return f"lab-{node}"
+
+
+def switch_port(node: str) -> str:
+    return f"p-{node}"
+
+
+def lab_dir_from_env() -> Path:
+    explicit = os.environ.get("HASCREEN_LAB_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path("/var/lib/hascreen-lab")
+
+
+@dataclass(frozen=True)
+class LabDir:
+    """The files one lab writes; `down` removes the whole root."""
+
+    root: Path
+
+    @property
+    def hosts_yaml(self) -> Path:
+        return self.root / "hosts.yaml"
+
+    @property
+    def key(self) -> Path:
+        return self.root / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.root / "known_hosts"
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.root / "ssh_config"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "lab-state.json"
+
+    @property
+    def drbd_shared(self) -> Path:
+        return self.root / "drbd"
+
+    def node(self, name: str) -> Path:
+        return self.root / "nodes" / name
+
+    def node_mount_source(self, name: str, inside: str) -> Path:
+        """Host path of the per-node directory mounted over `inside` (e.g. /var/log)."""
+        return self.node(name) / inside.strip("/").replace("/", "_")

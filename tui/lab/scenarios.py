@@ -1,0 +1,312 @@
+"""Fault injection (`hascreen lab break SCENARIO [NODE]`) and repair (`hascreen lab heal`).
+
+Each scenario produces the real symptom with the real daemons: a duplicate key really stops MariaDB's SQL
+thread, a different auth_pass really makes keepalived log "invalid passwd", a partition is a real nft
+drop rule on the bridge. Only the DRBD scenarios act on the simulator (there is no DRBD kernel module).
+`heal` brings back the healthy state whatever was broken: links up, no nft rules, crashed nodes
+restarted, one VRRP master (node-a) holding the VIP, DRBD Connected UpToDate/UpToDate, and the replica
+running, without delay, and in sync with the master (resynchronised from a dump when needed).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tui.lab import daemons, drbd_sim, lifecycle, network, nodes
+from tui.lab.layout import (
+    CLUSTER_NODES,
+    DRBD_RESOURCE,
+    MASTER_NODE,
+    NODE_IPS,
+    REPLICA_NODE,
+    SUBNET_PREFIX,
+    VIP,
+    LabDir,
+)
+from tui.lab.processes import LabError, in_node
+
+REPLICA_LAG_DELAY_S = 3600
+
+
+@dataclass(frozen=True)
+class Scenario:
+    note: str
+    inject: Callable[[LabDir, str | None], str]
+    needs_node: bool = False
+    nodes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- MySQL
+
+
+def _master_sql(lab: LabDir, sql: str) -> str:
+    return daemons.mysql(lifecycle.holder_of(lab, MASTER_NODE), sql).stdout
+
+
+def _wait_replica(lab: LabDir, predicate, what: str, timeout: float = 15.0) -> dict[str, str]:
+    holder = lifecycle.holder_of(lab, REPLICA_NODE)
+    seen: dict[str, str] = {}
+
+    def check() -> bool:
+        seen.clear()
+        seen.update(daemons.slave_status(holder))
+        return predicate(seen)
+
+    daemons.wait_for(check, timeout, what)
+    return seen
+
+
+def _next_id(lab: LabDir) -> int:
+    out = _master_sql(lab, "SELECT COALESCE(MAX(id), 0) + 1 FROM app.items;").split()
+    return int(out[-1])
+
+
+def break_replica_conflict(lab: LabDir, _node: str | None) -> str:
+    new_id = _next_id(lab)
+    # The row first appears on the replica only (not logged), then the master inserts the same key.
+    daemons.mysql(lifecycle.holder_of(lab, REPLICA_NODE),
+                  f"SET SESSION sql_log_bin=0; INSERT INTO app.items (id, name) VALUES ({new_id}, 'replica only');")
+    _master_sql(lab, f"INSERT INTO app.items (id, name) VALUES ({new_id}, 'from master');")
+    _wait_replica(lab, lambda s: s.get("Slave_SQL_Running") == "No" and s.get("Last_SQL_Errno") == "1062",
+                  "the replica's SQL thread to stop with error 1062")
+    return f"replica-conflict: id {new_id} exists on {REPLICA_NODE}; its SQL thread stopped with error 1062"
+
+
+def break_replica_stopped(lab: LabDir, _node: str | None) -> str:
+    daemons.mysql(lifecycle.holder_of(lab, REPLICA_NODE), "STOP SLAVE;")
+    _wait_replica(lab, lambda s: s.get("Slave_IO_Running") == "No" and s.get("Slave_SQL_Running") == "No",
+                  "replication to stop")
+    return f"replica-stopped: STOP SLAVE on {REPLICA_NODE}"
+
+
+def break_replica_lag(lab: LabDir, _node: str | None) -> str:
+    holder = lifecycle.holder_of(lab, REPLICA_NODE)
+    daemons.mysql(holder, f"STOP SLAVE; CHANGE MASTER TO MASTER_DELAY={REPLICA_LAG_DELAY_S}; START SLAVE;")
+    new_id = _next_id(lab)
+    _master_sql(lab, f"INSERT INTO app.items (id, name) VALUES ({new_id}, 'delayed');")
+    _wait_replica(lab, lambda s: s.get("Seconds_Behind_Master", "NULL").isdigit()
+                  and int(s["Seconds_Behind_Master"]) > 0, "Seconds_Behind_Master > 0")
+    return f"replica-lag: {REPLICA_NODE} applies events {REPLICA_LAG_DELAY_S} s late (MASTER_DELAY)"
+
+
+def _resync_replica(lab: LabDir) -> None:
+    """Rebuild the replica's app database from a consistent dump of the master, then replicate again."""
+    master = lifecycle.holder_of(lab, MASTER_NODE)
+    replica = lifecycle.holder_of(lab, REPLICA_NODE)
+    daemons.mysql(replica, "STOP SLAVE; RESET SLAVE ALL;")
+    dump = in_node(master, "mariadb-dump --single-transaction --gtid --master-data=2 --databases app",
+                   timeout=60).stdout
+    found = re.search(r"gtid_slave_pos\s*=\s*'([^']*)'", dump)
+    if not found:
+        raise LabError("resync: the master's dump carries no GTID position")
+    daemons.mysql(replica, "SET SESSION sql_log_bin=0;\n" + dump +
+                  f"\nSET GLOBAL gtid_slave_pos='{found.group(1)}';\n" + daemons.change_master_sql() +
+                  "START SLAVE;\n", timeout=60)
+
+
+def _heal_replication(lab: LabDir) -> list[str]:
+    replica = lifecycle.holder_of(lab, REPLICA_NODE)
+    master = lifecycle.holder_of(lab, MASTER_NODE)
+    status = daemons.slave_status(replica)
+    done = []
+    if not daemons.replication_healthy(status):
+        if (status.get("Last_SQL_Errno", "0") == "0" and status.get("Last_IO_Errno", "0") == "0"
+                and status.get("SQL_Delay", "0") == "0" and status.get("Master_Host") == NODE_IPS[MASTER_NODE]):
+            daemons.mysql(replica, "START SLAVE;")
+            done.append("replication restarted")
+        else:
+            _resync_replica(lab)
+            done.append("replica resynchronised from a dump of the master")
+
+    def caught_up() -> bool:
+        pos = daemons.mysql(master, "SELECT @@gtid_binlog_pos;").stdout.split()
+        st = daemons.slave_status(replica)
+        return daemons.replication_healthy(st) and pos[-1:] == [st.get("Gtid_IO_Pos", "")] and \
+            daemons.mysql(replica, "SELECT @@gtid_slave_pos;").stdout.split()[-1:] == pos[-1:]
+
+    daemons.wait_for(caught_up, 20, "the replica to catch up with the master")
+    checks = [daemons.mysql(h, "CHECKSUM TABLE app.items;").stdout.split()[-1] for h in (master, replica)]
+    if checks[0] != checks[1]:
+        _resync_replica(lab)
+        daemons.wait_for(caught_up, 20, "the replica to catch up after a resync")
+        done.append("replica resynchronised (table checksums differed)")
+    return done
+
+
+# ---------------------------------------------------------------- VRRP
+
+
+def break_vrrp_auth_mismatch(lab: LabDir, _node: str | None) -> str:
+    holder = lifecycle.holder_of(lab, REPLICA_NODE)
+    daemons.configure_keepalived(lab, REPLICA_NODE, auth_pass=daemons.VRRP_WRONG_PASS)
+    daemons.stop_keepalived(holder)
+    daemons.start_keepalived(holder)
+    holders = [lifecycle.holder_of(lab, n) for n in CLUSTER_NODES]
+    daemons.wait_for(lambda: all(daemons.has_vip(h) for h in holders), 15, "both nodes to claim the VIP")
+    return f"vrrp-auth-mismatch: {REPLICA_NODE} uses a different auth_pass; both nodes are MASTER"
+
+
+def break_kill_keepalived(lab: LabDir, node: str | None) -> str:
+    assert node
+    holder = lifecycle.holder_of(lab, node)
+    daemons.stop_keepalived(holder, sig="KILL")
+    other = next(n for n in CLUSTER_NODES if n != node)
+    other_holder = lifecycle.holder_of(lab, other)
+    daemons.wait_for(lambda: daemons.has_vip(other_holder), 15, f"{other} to take the VIP")
+    stale = " (its VIP stays: a duplicate)" if daemons.has_vip(holder) else ""
+    return f"kill-keepalived: keepalived on {node} killed with SIGKILL{stale}"
+
+
+def _heal_vrrp(lab: LabDir) -> list[str]:
+    done = []
+    holders = {n: lifecycle.holder_of(lab, n) for n in CLUSTER_NODES}
+    for node, holder in holders.items():
+        restart = False
+        if daemons.keepalived_auth_pass(lab, node) != daemons.VRRP_AUTH_PASS:
+            daemons.configure_keepalived(lab, node)
+            daemons.stop_keepalived(holder)
+            restart = True
+            done.append(f"auth_pass restored on {node}")
+        if not daemons.keepalived_pids(holder):
+            restart = True
+        if restart:
+            # A keepalived that died by SIGKILL left its VIP behind: a restart must not inherit it.
+            in_node(holder, f"ip addr del {VIP}/{SUBNET_PREFIX} dev eth0 2>/dev/null; true", check=False)
+            daemons.start_keepalived(holder)
+            done.append(f"keepalived started on {node}")
+    daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE]) and not daemons.has_vip(holders[REPLICA_NODE])
+                     and daemons.vrrp_state(holders[MASTER_NODE]) == "MASTER"
+                     and daemons.vrrp_state(holders[REPLICA_NODE]) == "BACKUP",
+                     20, f"{MASTER_NODE} to be the only VRRP master")
+    return done
+
+
+# ---------------------------------------------------------------- the wire and the nodes
+
+
+def _drbd_reachability(lab: LabDir, node: str, reachable: bool) -> None:
+    if node not in CLUSTER_NODES:
+        return
+    with drbd_sim.locked_state(str(lab.drbd_shared / drbd_sim.STATE_FILE_NAME)) as state:
+        for res in state["resources"].values():
+            res["nodes"][node]["reachable"] = reachable
+            drbd_sim.settle(res, time.time())
+
+
+def break_partition(lab: LabDir, node: str | None) -> str:
+    assert node
+    network.partition(node)
+    # The DRBD simulator cannot see nft rules: tell it that the peer link is gone.
+    _drbd_reachability(lab, node, False)
+    return f"partition: everything to and from {node} is dropped on the bridge (nft)"
+
+
+def break_link_down(lab: LabDir, node: str | None) -> str:
+    assert node
+    network.set_port(node, False)
+    _drbd_reachability(lab, node, False)
+    return f"link-down: {node}'s bridge port is down (carrier lost)"
+
+
+def break_node_crash(lab: LabDir, node: str | None) -> str:
+    assert node
+    holder = lifecycle.holder_of(lab, node)
+    nodes.kill_holder(holder)
+    # A crashed host answers nothing; its namespace would still answer ARP and ping, so cut its port too.
+    network.set_port(node, False)
+    if node in CLUSTER_NODES:
+        with drbd_sim.locked_state(str(lab.drbd_shared / drbd_sim.STATE_FILE_NAME)) as state:
+            for res in state["resources"].values():
+                res["nodes"][node].update(loaded=False, role="Secondary")
+                drbd_sim.settle(res, time.time())
+    return f"node-crash: every process of {node} killed (SIGKILL to its PID 1), port down"
+
+
+# ---------------------------------------------------------------- DRBD (simulated)
+
+
+def _drbdadm(lab: LabDir, node: str, args: str) -> None:
+    daemons.drbd_cmd(lifecycle.holder_of(lab, node), args, check=True)
+
+
+def break_drbd_disconnect(lab: LabDir, _node: str | None) -> str:
+    _drbdadm(lab, MASTER_NODE, f"disconnect {DRBD_RESOURCE}")
+    return f"drbd-disconnect: {MASTER_NODE} StandAlone, {REPLICA_NODE} Connecting"
+
+
+def break_drbd_split_brain(lab: LabDir, _node: str | None) -> str:
+    _drbdadm(lab, MASTER_NODE, f"disconnect {DRBD_RESOURCE}")
+    _drbdadm(lab, REPLICA_NODE, f"primary {DRBD_RESOURCE}")
+    _drbdadm(lab, MASTER_NODE, f"connect {DRBD_RESOURCE}")
+    return "drbd-split-brain: both nodes were Primary while disconnected; both StandAlone now"
+
+
+def break_drbd_resync(lab: LabDir, _node: str | None) -> str:
+    _drbdadm(lab, MASTER_NODE, f"invalidate-remote {DRBD_RESOURCE}")
+    return f"drbd-resync: full resync {MASTER_NODE} → {REPLICA_NODE} running (~45 s)"
+
+
+def _heal_drbd(lab: LabDir) -> list[str]:
+    daemons.init_drbd_state(lab)
+    return ["DRBD reset to Connected UpToDate/UpToDate (simulated)"]
+
+
+# ---------------------------------------------------------------- registry and heal
+
+_NODES = tuple(NODE_IPS)
+SCENARIOS: dict[str, Scenario] = {
+    "replica-conflict": Scenario("duplicate key on the replica stops its SQL thread (1062)", break_replica_conflict),
+    "replica-stopped": Scenario("STOP SLAVE on the replica", break_replica_stopped),
+    "replica-lag": Scenario("replica applies events an hour late (Seconds_Behind_Master > 0)", break_replica_lag),
+    "vrrp-auth-mismatch": Scenario("node-b gets another auth_pass: both MASTER", break_vrrp_auth_mismatch),
+    "partition": Scenario("nft drop on the node's bridge port", break_partition, True, _NODES),
+    "link-down": Scenario("the node's bridge port down (carrier loss)", break_link_down, True, _NODES),
+    "kill-keepalived": Scenario("kill -9 keepalived: stale VIP, duplicate VIP", break_kill_keepalived, True,
+                                CLUSTER_NODES),
+    "drbd-disconnect": Scenario("drbdadm disconnect on node-a (simulated DRBD)", break_drbd_disconnect),
+    "drbd-split-brain": Scenario("both Primary while disconnected, then reconnect (simulated)",
+                                 break_drbd_split_brain),
+    "drbd-resync": Scenario("full resync node-a → node-b, progress over time (simulated)", break_drbd_resync),
+    "node-crash": Scenario("kill every process of the node", break_node_crash, True, _NODES),
+}
+
+
+def inject(lab: LabDir, name: str, node: str | None) -> str:
+    scenario = SCENARIOS[name]
+    state = lifecycle.load_state(lab)
+    if not state:
+        raise LabError("the lab is not up")
+    message = scenario.inject(lab, node)
+    state = lifecycle.load_state(lab)
+    state.setdefault("breaks", []).append(f"{name} {node}" if node else name)
+    lifecycle.save_state(lab, state)
+    return message
+
+
+def heal(lab: LabDir) -> str:
+    began = time.monotonic()
+    state = lifecycle.load_state(lab)
+    if not state:
+        raise LabError("the lab is not up")
+    done: list[str] = []
+    if network.partitioned_ports():
+        network.clear_partitions()
+        done.append("nft partition rules removed")
+    for node in NODE_IPS:
+        holder = state.get("nodes", {}).get(node, {}).get("holder")
+        if not holder or not nodes.holder_alive(holder):
+            lifecycle.restart_node(lab, node)
+            done.append(f"{node} restarted")
+        if not network.port_is_up(node):
+            network.set_port(node, True)
+            done.append(f"{node} link up")
+    done += _heal_drbd(lab)
+    done += _heal_vrrp(lab)
+    done += _heal_replication(lab)
+    state = lifecycle.load_state(lab)
+    state["breaks"] = []
+    lifecycle.save_state(lab, state)
+    return f"healed in {time.monotonic() - began:.1f} s: " + ("; ".join(done) or "nothing was broken")
