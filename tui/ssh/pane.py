@@ -217,7 +217,10 @@ class SshPane:
         if session.exit_reason is not None:
             self._finish(session.exit_reason)
             return
-        if exc is None and not session.conn.is_closed():
+        if self._pool.closed:
+            self._finish("ssh connections closed")
+            return
+        if exc is None and not self._pool.was_dropped(session.conn):
             self._finish("session closed by the host")
             return
         reason = str(exc) if exc else (self._pool.lost_reason(self.host) or "connection closed")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,8 @@ class SshPool:
         self._adhoc: dict[str, _AdHocHop] = {}
         self._runner: object | None = None
         self._closed = False
+        # Connections closed on purpose (drop); their channels end without an error to tell why.
+        self._dropped: weakref.WeakSet[asyncssh.SSHClientConnection] = weakref.WeakSet()
 
     # ----------------------------------------------------------------- settings
 
@@ -154,6 +157,14 @@ class SshPool:
     def is_connected(self, name: str) -> bool:
         entry = self._entries.get(name)
         return bool(entry and entry.conn is not None and not entry.conn.is_closed())
+
+    def was_dropped(self, conn: asyncssh.SSHClientConnection) -> bool:
+        """True for a connection the pool closed on purpose (drop, close): its users should not exit."""
+        return conn in self._dropped
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def lost_reason(self, name: str) -> str | None:
         entry = self._entries.get(name)
@@ -243,6 +254,7 @@ class SshPool:
         if entry and entry.conn is not None:
             conn, entry.conn = entry.conn, None
             entry.last_lost_reason = "reconnect requested"
+            self._dropped.add(conn)
             conn.abort()
 
     # ----------------------------------------------------------------- users
