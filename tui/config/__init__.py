@@ -24,7 +24,6 @@ from tui.config.hosts import (
 )
 from tui.config.keymap import Binding, Keymap, KeyMatch, load_keymap, resolve_keymap
 from tui.config.keys import Key, KeyNameError, describe_bytes, key_to_bytes, parse_key
-from tui.config.passphrase import hash_passphrase, verify_passphrase
 from tui.config.paths import (
     available_keymaps,
     find_hosts_file,
@@ -60,7 +59,6 @@ __all__ = [
     "available_keymaps",
     "describe_bytes",
     "find_hosts_file",
-    "hash_passphrase",
     "key_to_bytes",
     "keymap_search_dirs",
     "load_hosts",
@@ -71,5 +69,4 @@ __all__ = [
     "summarize",
     "user_config_file",
     "user_keymap_file",
-    "verify_passphrase",
 ]

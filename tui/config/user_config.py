@@ -6,7 +6,7 @@ once, each with file:line: key. A missing file means the defaults.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tui.config.checker import Checker, join_path
@@ -18,7 +18,7 @@ from tui.config.paths import available_keymaps, user_config_file
 
 PANEL_PLACES = ("left", "right", "bottom")
 ACL_LEVELS = ("full", "read-only")
-TOP_KEYS = ("keymap", "scroll", "scrollback", "health", "lock", "acl")
+TOP_KEYS = ("keymap", "scroll", "scrollback", "health", "lock", "acl", "lock_passphrase")
 HEALTH_KEYS = ("interval", "panel")
 LOCK_KEYS = ("pam_service", "idle_timeout", "passphrase_scrypt")
 LOCK_HINTS = {
@@ -37,7 +37,7 @@ class HealthSettings:
 class LockSettings:
     pam_service: str = "login"
     idle_timeout: int = 0  # seconds of no input before the session locks itself; 0 = never
-    passphrase_scrypt: str | None = None  # scrypt$N$r$p$SALT$HASH; unlocks instead of the PAM password
+    passphrase_scrypt: str | None = None  # scrypt$N$r$p$SALT$HASH; for hosts without PAM (tui.auth checks it)
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,18 @@ def _keymap(checker: Checker, node: YamlNode, base_dir: Path) -> str | None:
     return value
 
 
+def _scrypt_hash(checker: Checker, node: YamlNode, path: str) -> str | None:
+    stored = checker.string(node, path)
+    if stored is None:
+        return None
+    try:
+        parse_scrypt_hash(stored)
+    except PassphraseFormatError as exc:
+        checker.error(node.line, path, str(exc))
+        return None
+    return stored
+
+
 def _read(checker: Checker, root: YamlNode, path: Path) -> UserConfig:
     top = checker.mapping(root, "", allowed=TOP_KEYS) or {}
     values: dict[str, object] = {"file": str(path)}
@@ -115,17 +127,18 @@ def _read(checker: Checker, root: YamlNode, path: Path) -> UserConfig:
         if "idle_timeout" in fields:
             lock["idle_timeout"] = checker.integer(fields["idle_timeout"].node, "lock.idle_timeout", 0, 7 * 86400)
         if "passphrase_scrypt" in fields:
-            node = fields["passphrase_scrypt"].node
-            stored = checker.string(node, "lock.passphrase_scrypt")
-            if stored is not None:
-                try:
-                    parse_scrypt_hash(stored)
-                except PassphraseFormatError as exc:
-                    checker.error(node.line, "lock.passphrase_scrypt", str(exc))
-                    stored = None
-            lock["passphrase_scrypt"] = stored
+            lock["passphrase_scrypt"] = _scrypt_hash(checker, fields["passphrase_scrypt"].node, "lock.passphrase_scrypt")
         if None not in lock.values():
             values["lock"] = LockSettings(**lock)  # type: ignore[arg-type]
+    if "lock_passphrase" in top:
+        # Where `hascreen passwd` (tui.auth) writes the hash: one top-level line it can replace in place.
+        entry = top["lock_passphrase"]
+        stored = _scrypt_hash(checker, entry.node, "lock_passphrase")
+        current = values.get("lock") or LockSettings()
+        if isinstance(current, LockSettings) and current.passphrase_scrypt is not None:
+            checker.error(entry.key_line, "lock_passphrase", "give the hash once: lock.passphrase_scrypt is also set")
+        elif stored is not None and isinstance(current, LockSettings):
+            values["lock"] = replace(current, passphrase_scrypt=stored)
     if "acl" in top:
         fields = checker.mapping(top["acl"].node, "acl") or {}
         acl: dict[str, str] = {}

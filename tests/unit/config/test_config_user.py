@@ -1,10 +1,13 @@
 """The user's config.yaml and the scrypt passphrase format of the lock."""
 
+import base64
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
-from tui.config import ConfigErrors, UserConfig, hash_passphrase, load_user_config, verify_passphrase
+from tui.config import ConfigErrors, UserConfig, load_user_config
 from tui.config.passphrase import PassphraseFormatError, parse_scrypt_hash
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "config" / "user"
@@ -52,17 +55,39 @@ def test_every_error_of_a_malformed_config_is_reported_with_its_line():
     assert messages["lock.passphrase_scrypt"] == "expected scrypt$N$r$p$SALT$HASH"
 
 
-def test_passphrase_hash_round_trip():
-    stored = hash_passphrase("correct horse", n=2**10)
-    assert "correct horse" not in stored
-    assert verify_passphrase(stored, "correct horse")
-    assert not verify_passphrase(stored, "correct horsE")
-    assert hash_passphrase("correct horse", n=2**10) != stored  # a fresh salt every time
+def scrypt_hash(passphrase: str, encode) -> str:
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(passphrase.encode(), salt=salt, n=2**10, r=8, p=1, dklen=32)
+    return f"scrypt$1024$8$1${encode(salt).decode()}${encode(digest).decode()}"
+
+
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
+def test_hashes_in_standard_and_urlsafe_base64_are_accepted(encode):
+    parsed = parse_scrypt_hash(scrypt_hash("correct horse", encode))
+    assert (parsed.n, parsed.r, parsed.p, len(parsed.salt), len(parsed.digest)) == (1024, 8, 1, 16, 32)
+
+
+def test_top_level_lock_passphrase_as_hascreen_passwd_writes_it(tmp_path):
+    stored = scrypt_hash("correct horse", base64.b64encode)
+    path = tmp_path / "config.yaml"
+    path.write_text(f"lock: {{idle_timeout: 60}}\nlock_passphrase: '{stored}'\n")
+    config = load_user_config(path)
+    assert config.lock.passphrase_scrypt == stored and config.lock.idle_timeout == 60
+    path.write_text(f"lock: {{passphrase_scrypt: '{stored}'}}\nlock_passphrase: '{stored}'\n")
+    with pytest.raises(ConfigErrors) as info:
+        load_user_config(path)
+    assert str(info.value) == f"{path}:2: lock_passphrase: give the hash once: lock.passphrase_scrypt is also set"
+    path.write_text("lock_passphrase: correct horse\n")
+    with pytest.raises(ConfigErrors) as info:
+        load_user_config(path)
+    assert "correct horse" not in str(info.value)
+    assert str(info.value) == f"{path}:1: lock_passphrase: expected scrypt$N$r$p$SALT$HASH"
 
 
 @pytest.mark.parametrize("stored", [
     "scrypt$1000$8$1$AAECAwQFBgcICQoLDA0ODw$AAECAwQFBgcICQoLDA0ODw",  # N not a power of two
     "scrypt$16384$8$1$AAEC$AAECAwQFBgcICQoLDA0ODw",  # salt too short
+    "scrypt$16384$8$1$AAECAwQFBgcICQoLDA0ODw$not*base64",
     "scrypt$16384$x$1$AAECAwQFBgcICQoLDA0ODw$AAECAwQFBgcICQoLDA0ODw",
     "bcrypt$16384$8$1$AAECAwQFBgcICQoLDA0ODw$AAECAwQFBgcICQoLDA0ODw",
 ])
