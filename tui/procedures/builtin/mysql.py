@@ -99,10 +99,10 @@ class MysqlResync(Procedure):
         except (HostUnreachable, live.ProbeFailed) as exc:
             master_host = cluster.host_addresses.get(mysql.master, mysql.master)
             checks.append(Check(f"replica {replica} MySQL answers", False, "", str(exc)))
-        try:
-            ctx.facts["master_host"] = validation.ip_address(master_host)
-        except validation.ValidationError:
-            ctx.facts["master_host"] = validation.host_name(master_host)
+        ctx.facts["master_host"] = self._valid_master_host(master_host) or self._valid_master_host(
+            cluster.host_addresses.get(mysql.master, mysql.master))
+        if ctx.facts["master_host"] is None:
+            checks.append(Check("master address for CHANGE MASTER", False, str(master_host), "not an IP or host name"))
         if source != "master":
             status_check = await interlocks.replica_caught_up(ctx, source)
             checks.append(Check(f"source replica {source} healthy", status_check.ok, status_check.value,
@@ -123,6 +123,15 @@ class MysqlResync(Procedure):
         checks.append(Check(f"{replica} can ssh to {source_host} ({address})", ok, "yes" if ok else "no",
                             reason or "BatchMode ssh failed"))
         return checks
+
+    @staticmethod
+    def _valid_master_host(value: str) -> str | None:
+        for check in (validation.ip_address, validation.host_name):
+            try:
+                return check(value)
+            except validation.ValidationError:
+                pass
+        return None
 
     async def _list_databases(self, ctx: RunContext, host: str) -> Check:
         sql = ("SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ("
@@ -147,7 +156,7 @@ class MysqlResync(Procedure):
 
     async def plan(self, ctx: RunContext) -> list[Step]:
         facts = ctx.facts
-        if "databases" not in facts or "master_host" not in facts:
+        if "databases" not in facts or not facts.get("master_host"):
             return []
         replica, source, source_host = facts["replica"], facts["source"], facts["source_host"]
         dump_file = f"{DUMP_DIR}/hascreen-resync-{ctx.cluster.name}.sql"
