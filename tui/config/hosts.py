@@ -491,7 +491,9 @@ class _HostsReader:
                 layouts[name] = Layout(name, kind, direction, note)
         return layouts
 
-    def jump_chains(self, hosts: dict[str, Host], jump_lines: dict[str, int]) -> None:
+    def jump_chains(self, hosts: dict[str, Host], jump_lines: dict[str, int], written: set[str]) -> None:
+        """Unknown jump hosts and loops. `written` holds every name under hosts:, including hosts that
+        had errors of their own (already reported, so not "unknown" here)."""
         for name, host in hosts.items():
             if host.jump is None:
                 continue
@@ -501,6 +503,8 @@ class _HostsReader:
                 self.check.error(line, path, "a host cannot jump through itself")
                 continue
             if host.jump not in hosts:
+                if host.jump in written:
+                    continue
                 self.check.error(line, path, f"unknown host {host.jump!r}{did_you_mean(host.jump, hosts)}")
                 continue
             chain = [name]
@@ -539,10 +543,10 @@ class _HostsReader:
                 hosts[host.name] = host
                 if jump_line is not None:
                     jump_lines[host.name] = jump_line
-        self.jump_chains(hosts, jump_lines)
-        # Members are checked against every name written under hosts:, even a host with its own errors,
-        # so that one bad host does not also produce an "unknown host" for each cluster naming it.
+        # Jumps and members are checked against every name written under hosts:, even a host with its own
+        # errors, so that one bad host does not also produce an "unknown host" wherever it is named.
         known_names = set(host_entries)
+        self.jump_chains(hosts, jump_lines, known_names)
         clusters: dict[str, Cluster] = {}
         if "clusters" in top and not top["clusters"].node.is_null:
             for entry in (self.check.mapping(top["clusters"].node, "clusters") or {}).values():

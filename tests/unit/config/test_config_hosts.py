@@ -234,3 +234,11 @@ def test_find_hosts_file_lookup_order(tmp_path, monkeypatch):
     os.remove(workdir / "hosts.yaml")
     os.remove(home_config / "hosts.yaml")
     assert find_hosts_file() is None
+
+
+def test_a_jump_to_a_host_with_its_own_errors_is_not_called_unknown(tmp_path):
+    path = tmp_path / "hosts.yaml"
+    path.write_text("hosts:\n  a:\n    jump: b\n  b:\n    port: 0\n")
+    with pytest.raises(ConfigErrors) as info:
+        load_hosts(path)
+    assert [str(e) for e in info.value.errors] == [f"{path}:5: hosts.b.port: 0 is out of range 1..65535"]
