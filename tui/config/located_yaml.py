@@ -19,6 +19,8 @@ from tui.config.errors import ConfigError
 
 # Aliases may share subtrees; a malicious file can expand them exponentially ("billion laughs").
 MAX_NODES = 200_000
+# No config needs deep nesting; the limit keeps the recursive walk far from Python's recursion limit.
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,11 @@ def read_config_text(path: Path | str, errors: list[ConfigError]) -> str | None:
 def parse_yaml(text: str, file: str) -> ParsedYaml:
     """Parse one YAML document into located nodes; never raises for bad input."""
     result = ParsedYaml(root=None)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character such as NUL, found when reading starts
+        result.errors.append(_reader_error(exc, text, file))
+        return result
     try:
         try:
             node = loader.get_single_node()
@@ -97,6 +103,12 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
             line = mark.line + 1 if mark is not None else 0
             problem = exc.problem or exc.context or "invalid YAML"
             result.errors.append(ConfigError(file, line, "", f"YAML syntax error: {problem}"))
+            return result
+        except yaml.reader.ReaderError as exc:
+            result.errors.append(_reader_error(exc, text, file))
+            return result
+        except RecursionError:  # PyYAML composes nested collections recursively
+            result.errors.append(ConfigError(file, 0, "", f"YAML nested too deeply (over {MAX_DEPTH} levels)"))
             return result
         except yaml.YAMLError as exc:
             result.errors.append(ConfigError(file, 0, "", f"YAML error: {exc}"))
@@ -108,6 +120,11 @@ def parse_yaml(text: str, file: str) -> ParsedYaml:
         return result
     finally:
         loader.dispose()
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ConfigError:
+    line = text[: exc.position].count("\n") + 1
+    return ConfigError(file, line, "", f"YAML syntax error: character U+{exc.character:04X} is not allowed")
 
 
 class _Walker:
@@ -128,6 +145,9 @@ class _Walker:
         if self.count > MAX_NODES:
             if self.count == MAX_NODES + 1:
                 self.error(line, path, f"too many values (over {MAX_NODES}); are aliases expanding?")
+            return YamlNode("scalar", line, None)
+        if len(on_path) >= MAX_DEPTH:
+            self.error(line, path, f"nested too deeply (over {MAX_DEPTH} levels)")
             return YamlNode("scalar", line, None)
         if id(node) in on_path:
             self.error(line, path, "an alias refers to itself")

@@ -45,3 +45,15 @@ def test_error_formatting():
     assert str(ConfigError("h.yaml", 0, "", "cannot read")) == "h.yaml: cannot read"
     errors = ConfigErrors([ConfigError("h.yaml", 9, "b", "two"), ConfigError("h.yaml", 2, "a", "one")])
     assert str(errors) == "h.yaml:2: a: one\nh.yaml:9: b: two"
+
+
+def test_control_characters_are_a_located_syntax_error():
+    parsed = parse_yaml("a: 1\nb: x\x00y\n", "f.yaml")
+    assert [str(e) for e in parsed.errors] == ["f.yaml:2: YAML syntax error: character U+0000 is not allowed"]
+
+
+def test_deep_nesting_is_refused_without_a_recursion_error():
+    shallow = parse_yaml("a: " + "[" * 70 + "]" * 70 + "\n", "f.yaml")
+    assert len(shallow.errors) == 1 and "nested too deeply" in shallow.errors[0].message
+    deep = parse_yaml("a: " + "[" * 5000 + "]" * 5000 + "\n", "f.yaml")
+    assert [str(e) for e in deep.errors] == ["f.yaml: YAML nested too deeply (over 64 levels)"]
