@@ -19,6 +19,8 @@ from __future__ import annotations
 import copy
 import unicodedata
 from collections import defaultdict
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import pyte
@@ -75,6 +77,7 @@ class Cell(NamedTuple):
 
 
 DEFAULT_CELL = Cell(" ")
+REVERSE_DEFAULT_CELL = Cell(" ", reverse=True)
 DEFAULT_STYLE_KEY = DEFAULT_CELL[1:]
 
 
@@ -111,6 +114,19 @@ class CellsOfStyle(dict):  # type: ignore[type-arg]
         return cell
 
 
+_CELL_DATA = itemgetter(0)
+_CELL_STYLE = itemgetter(slice(1, None))
+DEFAULT_STYLE: Style = ("default", "default", 0)
+
+
+def cell_width(text: str) -> int:
+    """Cells a rendered segment covers: wide characters count twice (combining marks are already folded
+    into their base character by the screen)."""
+    if text.isascii():
+        return len(text)
+    return sum(max(0, wcwidth(ch)) for ch in text)
+
+
 def _clamp_byte(value: int) -> int:
     return 0 if value < 0 else 255 if value > 255 else value
 
@@ -123,6 +139,8 @@ class TermScreen(pyte.Screen):
         self.style_cache = StyleCache()
         self._cells_by_style: dict[Cell, CellsOfStyle] = {}
         self._sgr_cache: dict[tuple[Cell, tuple[int, ...]], Cell] = {}
+        self._sgr_text_cache: dict[tuple[Cell, str], Cell] = {}
+        self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         self.replies = bytearray()
         self.bell_pending = False
         self.osc_title: str | None = None
@@ -132,7 +150,7 @@ class TermScreen(pyte.Screen):
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
-        return Cell(" ", reverse=DECSCNM in self.mode)
+        return REVERSE_DEFAULT_CELL if DECSCNM in self.mode else DEFAULT_CELL
 
     def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
@@ -189,6 +207,13 @@ class TermScreen(pyte.Screen):
         buffer = self.buffer
         dirty = self.dirty
         length = len(data)
+        x = cursor.x
+        if x + length <= columns:  # the common case: it fits on this row
+            buffer[cursor.y].update(zip(range(x, x + length), map(get_cell, data), strict=False))
+            cursor.x = x + length
+            self.last_char = data[-1]
+            dirty.add(cursor.y)
+            return
         done = 0
         x = cursor.x
         while done < length:
@@ -204,7 +229,7 @@ class TermScreen(pyte.Screen):
                     x = columns
                     break
             take = min(length - done, columns - x)
-            buffer[cursor.y].update(zip(range(x, x + take), map(get_cell, data[done:done + take])))
+            buffer[cursor.y].update(zip(range(x, x + take), map(get_cell, data[done:done + take]), strict=False))
             x += take
             done += take
         cursor.x = x
@@ -288,6 +313,9 @@ class TermScreen(pyte.Screen):
                 buffer[y] = following
         buffer.pop(bottom, None)
 
+    def style_of_attrs(self, attrs: Cell) -> Style:
+        return self.style_cache[attrs[1:]]
+
     def push_history(self, line: StaticDefaultDict[int, Cell] | None) -> None:
         history = self.history
         if not history.limit:
@@ -342,18 +370,13 @@ class TermScreen(pyte.Screen):
         history = self.history
         for y in range(min(count, keep_old)):
             self.push_history(buffer.get(y))
-        style_cache = self.style_cache
         if count > keep_old and history.limit:
             first_visible = count - keep_old
             start = max(0, first_visible - history.limit)  # older rows would fall out at once
+            append_row = history.append_row
+            style_of_attrs = self.style_of_attrs
             for row in rows[start:first_visible]:
-                if len(row) == 1:
-                    text, attrs = row[0]
-                    style = style_cache[attrs[1:]]
-                    if style == ("default", "default", 0):
-                        history.append_plain(text)
-                        continue
-                history.append_styled([(text, style_cache[attrs[1:]]) for text, attrs in row])
+                append_row(row, style_of_attrs)
         new_buffer = self._new_buffer()
         for y in range(lines):
             source = count + y
@@ -369,7 +392,7 @@ class TermScreen(pyte.Screen):
                     if text:
                         if line is None:
                             line = new_buffer[y]
-                        line.update(zip(range(x, x + len(text)), map(self.cells_for(attrs).__getitem__, text)))
+                        line.update(zip(range(x, x + len(text)), map(self.cells_for(attrs).__getitem__, text), strict=False))
                         x += len(text)
         self.buffer = new_buffer
         for row in reversed(rows):
@@ -385,29 +408,60 @@ class TermScreen(pyte.Screen):
         """A row as (text, style) segments, wide characters once, trailing default blanks dropped."""
         columns = self.columns
         default = line.default
-        last = -1
-        for x in line:
-            if x > last and x < columns:
-                last = x
         style_cache = self.style_cache
+        segments: list[tuple[str, Style]] = []
+        if line:
+            last = max(line)
+            if last >= columns:
+                last = max((x for x in line if x < columns), default=-1)
+            count = last + 1
+            cells = list(map(line.get, range(count), repeat(default, count)))
+            text = "".join(map(_CELL_DATA, cells))
+            if len(text) == count and text.isascii():
+                # one character per cell: group styles with C-level loops
+                keys = list(map(_CELL_STYLE, cells))
+                first = keys[0] if keys else None
+                if keys.count(first) == count:
+                    segments.append((text, style_cache[first]))
+                else:
+                    offset = 0
+                    for key, group in groupby(keys):
+                        size = len(list(group))
+                        segments.append((text[offset:offset + size], style_cache[key]))
+                        offset += size
+            else:
+                segments = self._segments_per_cell(cells, columns)
         default_key = default[1:]
+        if default_key != DEFAULT_STYLE_KEY:
+            # DECSCNM: the blank tail is reverse video and must stay visible
+            used = sum(cell_width(text) for text, _ in segments)
+            if used < columns:
+                segments.append((" " * (columns - used), style_cache[default_key]))
+            return segments
+        while segments and segments[-1][1] == DEFAULT_STYLE:
+            stripped = segments[-1][0].rstrip(" ")
+            if stripped:
+                segments[-1] = (stripped, segments[-1][1])
+                break
+            segments.pop()
+        return segments
+
+    def _segments_per_cell(self, cells: list[Cell], columns: int) -> list[tuple[str, Style]]:
+        """The general case: wide characters (skip their stub cell), combining marks, orphaned stubs."""
+        style_cache = self.style_cache
         segments: list[tuple[str, Style]] = []
         chars: list[str] = []
         current_key: tuple[Any, ...] | None = None
         skip_stub = False
-        x = 0
-        get = line.get
-        while x <= last:
-            cell = get(x, default)
+        for x, cell in enumerate(cells):
             data = cell[0]
-            x += 1
             if data == "":
                 if skip_stub:
                     skip_stub = False
                     continue
                 data = " "
             elif data >= "\u1100" and wcwidth(data[0]) == 2:
-                if x >= columns:  # a wide character cut by a resize no longer fits
+                if x + 1 >= columns:  # a wide character cut by a resize no longer fits
                     data = " "
                 else:
                     skip_stub = True
@@ -422,20 +476,7 @@ class TermScreen(pyte.Screen):
             chars.append(data)
         if chars:
             segments.append(("".join(chars), style_cache[current_key]))
-        if default_key != DEFAULT_STYLE_KEY:
-            # DECSCNM: the blank tail is reverse video and must stay visible
-            used = sum(len(text) + sum(1 for ch in text if ch >= "\u1100" and wcwidth(ch[0]) == 2)
-                       for text, _ in segments)
-            if used < columns:
-                segments.append((" " * (columns - used), style_cache[default_key]))
-            return segments
-        while segments and segments[-1][1] == ("default", "default", 0):
-            stripped = segments[-1][0].rstrip(" ")
-            if stripped:
-                segments[-1] = (stripped, segments[-1][1])
-                break
-            segments.pop()
-        return segments or [("", ("default", "default", 0))]
+        return segments
 
     def render_row(self, y: int) -> list[Run]:
         """Row y as runs covering exactly `columns` cells (blank default runs pad the end)."""
@@ -452,9 +493,7 @@ class TermScreen(pyte.Screen):
         runs: list[Run] = [(text, fg, bg, attrs) for text, (fg, bg, attrs) in segments if text]
         used = 0
         for text, *_ in runs:
-            used += len(text)
-            if not text.isascii():
-                used += sum(1 for ch in text if ch >= "\u1100" and wcwidth(ch[0]) == 2)
+            used += cell_width(text)
         if used < self.columns:
             pad = " " * (self.columns - used)
             if runs and runs[-1][1:] == ("default", "default", 0):
@@ -479,6 +518,22 @@ class TermScreen(pyte.Screen):
                 self._sgr_cache.clear()
             found = self._sgr_cache[key] = self._apply_sgr(self.cursor.attrs, attrs)
         self.cursor.attrs = found
+
+    def sgr_transition(self, attrs: Cell, params: str) -> Cell:
+        """The attributes after `CSI params m` applied to `attrs` (memoised on the raw parameter text)."""
+        if params == "0" or not params:
+            return self.default_char
+        key = (attrs, params)
+        found = self._sgr_text_cache.get(key)
+        if found is None:
+            if len(self._sgr_text_cache) >= SGR_CACHE_SIZE:
+                self._sgr_text_cache.clear()
+            saved = self.cursor.attrs
+            self.cursor.attrs = attrs
+            self.select_graphic_rendition(*self.parse_sgr(params))
+            found = self._sgr_text_cache[key] = self.cursor.attrs
+            self.cursor.attrs = saved
+        return found
 
     def _apply_sgr(self, current: Cell, attrs: tuple[int, ...]) -> Cell:
         replace: dict[str, Any] = {}
@@ -573,9 +628,8 @@ class TermScreen(pyte.Screen):
                     self.app_keypad = True
                 elif mode == 1048:
                     self.save_cursor()
-                elif mode in (3, 5, 6, 7, 25):  # the private modes pyte implements; DECCOLM is ignored
-                    if mode != 3:
-                        rest.append(mode)
+                elif mode in (5, 6, 7, 25):  # the private modes pyte implements (DECCOLM 3 is ignored)
+                    rest.append(mode)
             if rest:
                 super().set_mode(*rest, private=True)
         else:
@@ -688,15 +742,49 @@ class TermScreen(pyte.Screen):
             self.erase_in_line(how)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
-        if how not in (0, 1, 2):
+        """pyte's semantics with dict-level operations instead of a Python loop per cell."""
+        cursor = self.cursor
+        if how == 0:
+            start, stop = cursor.x, self.columns
+        elif how == 1:
+            start, stop = 0, min(cursor.x + 1, self.columns)
+        elif how == 2:
+            start, stop = 0, self.columns
+        else:
             return
-        super().erase_in_line(how, private)
+        self.dirty.add(cursor.y)
+        attrs = cursor.attrs
+        line = self.buffer.get(cursor.y)
+        if line is None:
+            if attrs == self.default_char:
+                return
+            line = self.buffer[cursor.y]
+        if attrs == line.default:
+            # an erased cell equal to the row's default is the same as no cell
+            if start == 0 and stop >= self.columns:
+                line.clear()
+            elif line and (start > 0 or min(line) < stop) and (stop < self.columns or max(line) >= start):
+                for x in [x for x in line if start <= x < stop]:
+                    del line[x]
+        else:
+            line.update(dict.fromkeys(range(start, stop), attrs))
 
     # ---- cursor and tabs --------------------------------------------------------------------------------
 
     def save_cursor(self) -> None:
         super().save_cursor()
         del self.savepoints[:-16]  # DECSC floods must not grow memory
+
+    def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
+        """pyte's CUP without its generic bound checks in the common case (no origin mode)."""
+        if self.margins is not None and DECOM in self.mode:
+            super().cursor_position(line, column)
+            return
+        x = (column or 1) - 1
+        y = (line or 1) - 1
+        cursor = self.cursor
+        cursor.x = x if x < self.columns else self.columns - 1
+        cursor.y = y if y < self.lines else self.lines - 1
 
     def tab_forward(self, count: int | None = None) -> None:
         for _ in range(min(count or 1, self.columns)):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any
 
 Style = tuple[str, str, int]  # (fg, bg, ATTR_* bits)
 Run = tuple[str, str, str, int]  # (text, fg, bg, attrs) as in tui.protocol.messages
@@ -47,6 +48,7 @@ class Scrollback:
         self.limit = max(0, int(limit))
         self.lines: deque[str | tuple[str, bytes]] = deque(maxlen=self.limit)
         self.table = StyleTable()
+        self._key_ids: dict[Hashable, int] = {}
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -54,6 +56,7 @@ class Scrollback:
     def clear(self) -> None:
         self.lines.clear()
         self.table = StyleTable()
+        self._key_ids.clear()
 
     # ---- writing ------------------------------------------------------------------------------------
 
@@ -61,6 +64,33 @@ class Scrollback:
         """A line whose every character has the default style."""
         if self.limit:
             self.lines.append(text.rstrip(" "))
+
+    def append_row(self, row: Sequence[tuple[str, Hashable]], style_of: Callable[[Any], Style]) -> None:
+        """A line given as (text, key) segments, where style_of(key) gives the Style of a key (the
+        screen's cell attributes); ids per key are memoised, so this is the cheap path for floods."""
+        if not self.limit:
+            return
+        key_ids = self._key_ids
+        texts: list[str] = []
+        pairs: list[int] = []
+        last_id = -1
+        for text, key in row:
+            if not text:
+                continue
+            style_id = key_ids.get(key)
+            if style_id is None:
+                if len(key_ids) > 4096:
+                    key_ids.clear()
+                style_id = key_ids[key] = self.table.intern(style_of(key))
+            if style_id == last_id:
+                pairs[-1] += len(text)
+                texts.append(text)
+                continue
+            pairs.append(style_id)
+            pairs.append(len(text))
+            texts.append(text)
+            last_id = style_id
+        self._store(texts, pairs)
 
     def append_styled(self, segments: Iterable[tuple[str, Style]]) -> None:
         """A line given as (text, style) segments, left to right."""
@@ -81,6 +111,9 @@ class Scrollback:
                 pairs.append(len(text))
                 last_id = style_id
             texts.append(text)
+        self._store(texts, pairs)
+
+    def _store(self, texts: list[str], pairs: list[int]) -> None:
         # trim trailing blanks that carry no visible style
         while pairs and pairs[-2] == 0:
             tail = texts[-1]
@@ -115,6 +148,7 @@ class Scrollback:
             remapped.append((text, pairs.tobytes()))
         self.lines = remapped
         self.table = new_table
+        self._key_ids.clear()
 
     # ---- reading ------------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from tui.term.scrollback import Run
 from tui.term.screen import TermScreen
+from tui.term.scrollback import Run
 from tui.term.stream import TermStream
 
 log = logging.getLogger(__name__)
