@@ -5,8 +5,7 @@ hardware without a split brain (from the seeds: the secondary first, fail over, 
 
 from __future__ import annotations
 
-import re
-
+from tui.health.drbd import parse_drbd
 from tui.procedures import interlocks, live, validation
 from tui.procedures.builtin.vip import Failover
 from tui.procedures.model import DISRUPTIVE, SAFE, Check, Param, Procedure, RunContext, Step
@@ -142,13 +141,20 @@ class DrbdDemote(Procedure):
         return [await _state_check(ctx, node, r, "secondary") for r in _resources(ctx)]
 
 
-def _evidence_numbers(text: str) -> dict[str, str]:
-    found = {}
-    for key in ("out-of-sync", "written", "role"):
-        match = re.search(rf"\b{key}:(\S+)", text)
-        if match:
-            found[key] = match.group(1)
-    return found
+def split_brain_evidence(text: str, resource: str) -> str:
+    """Role, connection, disk, out-of-sync amount and bytes written, from `drbdsetup status --verbose
+    --statistics` (or any format tui.health reads): what the operator weighs to pick the victim."""
+    res = parse_drbd(text).resource(resource)
+    if res is None:
+        return "no status"
+    parts = [f"role {res.role}", f"connection {live.peer_connection(res)}", f"disk {live.local_disk(res)}"]
+    oos = [p.out_of_sync for c in res.connections for p in c.devices if p.out_of_sync is not None]
+    if oos:
+        parts.append(f"out-of-sync {sum(oos)} KiB")
+    written = [d.extra.get("written") for d in res.devices if d.extra.get("written")]
+    if written:
+        parts.append(f"written {','.join(written)} KiB")
+    return ", ".join(parts)
 
 
 class DrbdSplitBrain(Procedure):
@@ -177,10 +183,9 @@ class DrbdSplitBrain(Procedure):
                 try:
                     result = await ctx.runner.run(node, ["drbdsetup", "status", resource, "--verbose",
                                                          "--statistics"], timeout=8.0)
-                    numbers = _evidence_numbers(result.stdout)
+                    evidence = split_brain_evidence(result.stdout, resource)
                 except HostUnreachable as exc:
-                    numbers = {"error": exc.reason}
-                evidence = ", ".join(f"{k} {v}" for k, v in numbers.items()) or "no statistics"
+                    evidence = f"unreachable: {exc.reason}"
                 checks.append(Check(f"evidence {resource} on {node}", True, evidence))
         ctx.facts["split"] = split
         victim = ctx.args.get("victim")
