@@ -313,9 +313,12 @@ def parse_crm_mon_text(text: str) -> PacemakerStatus:
                 continue  # wrapped continuation of the previous failure record
             in_failures = False
         if re.match(r"^(Stack|Last updated|Last change|Cluster name|Version):", stripped) or \
-                re.match(r"^\d+ (nodes|Nodes|resource)", stripped):
+                re.match(r"^\d+ (nodes|resource)", stripped, re.IGNORECASE):
             saw_summary = True
-            configured = re.match(r"^(\d+) resources? (?:instances )?configured(?: \((\d+) DISABLED\))?", stripped)
+            if stripped.startswith("Version:"):
+                status.version = stripped.partition(":")[2].strip()
+            configured = re.match(r"^(\d+) resources? (?:instances )?configured(?: \((\d+) DISABLED\))?",
+                                  stripped, re.IGNORECASE)
             if configured:
                 status.resources_configured = int(configured.group(1))
                 status.resources_disabled = int(configured.group(2) or 0)
