@@ -91,5 +91,11 @@ class StatusLine(Static):
         if self.holder:
             right.append(self.holder)
         if right:
-            text.append("  " + "  ".join(right), style="dim")
+            tail = "  ".join(right)
+            gap = max(self.size.width - text.cell_len - len(tail), 2)
+            text.append(" " * gap)
+            text.append(tail, style="dim")
         return text
+
+    def on_resize(self) -> None:
+        self.update(self.line())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import selectors
+import termios
 from dataclasses import dataclass
 
 from textual import constants, events
@@ -134,6 +135,16 @@ class RawInput(Message):
 
 class RawInputDriver(LinuxDriver):
     """LinuxDriver with its own input loop: raw key bytes for the panes, Textual events for the rest."""
+
+    @classmethod
+    def _patch_lflag(cls, attrs: int) -> int:
+        # ^C ^Z ^\ and ^V belong to the pane's program, whatever TEXTUAL_ALLOW_SIGNALS says
+        return attrs & ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG)
+
+    @classmethod
+    def _patch_iflag(cls, attrs: int) -> int:
+        # ^S ^Q too (no XON/XOFF flow control), and CR stays CR
+        return attrs & ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR | termios.IGNCR)
 
     def start_application_mode(self) -> None:
         constants.DISABLE_KITTY_KEY = True  # type: ignore[misc]  # legacy key bytes, as panes expect

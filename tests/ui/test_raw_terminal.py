@@ -1,0 +1,125 @@
+"""The client on a real terminal: `hascreen -r` runs in a pty of the test's own, with the raw-input driver.
+
+Bytes written to the pty must reach the pane unchanged (Esc before ':' included, ^C and ^Z to the pane's
+program rather than the client), the prefix must work on raw bytes, a bracketed paste with ESC inside must
+arrive whole, and C-a d must leave the client with screen's message. A second client attached with -x
+(through run_test) is the observer that reads the panes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+
+import pytest
+
+HASCREEN = os.path.join(os.path.dirname(sys.executable), "hascreen")
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/dev/ptmx"), reason="needs ptys")
+
+
+class PtyClient:
+    """`hascreen -r NAME` on a pty; everything it draws is drained into `output`."""
+
+    def __init__(self, live, cols: int = 100, rows: int = 30) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.process = subprocess.Popen([HASCREEN, "-r", live.name], stdin=slave, stdout=slave, stderr=slave,
+                                        env=live.env, start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.output = bytearray()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                ready, _, _ = select.select([self.master], [], [], 0.2)
+                if ready:
+                    data = os.read(self.master, 65536)
+                    if not data:
+                        return
+                    with self._lock:
+                        self.output += data
+                elif self.process.poll() is not None:
+                    return
+            except OSError:
+                return
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self._thread.join(timeout=5)
+        os.close(self.master)
+
+
+def wait_until(predicate, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_raw_bytes_reach_the_pane_and_the_prefix_works(live):
+    client = PtyClient(live)
+    try:
+        wait_until(lambda: "Attached" in live.hascreen("-ls").stdout, "the pty client to attach")
+        async with live.console(mode="multi") as observer:
+            client.write(b"echo raw-$((2+3))\r")
+            await observer.wait_text("raw-5")
+
+            # Esc followed by ':' in the same read, and ^C: both for the program in the pane
+            client.write(b"cat -v\r")
+            await observer.wait_text("cat -v")
+            client.write(b"\x1b:wq\r")
+            await observer.wait_text("^[:wq", what="ESC : reaching cat -v intact")
+            client.write(b"\x03")
+            await observer.wait(lambda: observer.text.rstrip().endswith("$"), "^C ending cat, a new prompt")
+            assert client.process.poll() is None, "^C must not stop the client"
+
+            # ^Z suspends the pane's job, not the client
+            client.write(b"sleep 30\r")
+            await observer.wait_text("sleep 30")
+            client.write(b"\x1a")
+            await observer.wait(lambda: "Stopped" in observer.text or "stopped" in observer.text, "the job stopped")
+            assert client.process.poll() is None, "^Z must not suspend the client"
+            client.write(b"kill %1\r")
+
+            # a bracketed paste with an ESC inside arrives whole; the client wraps it again for the shell
+            client.write(b"\x1b[200~echo pasted-$((3*3))\x1b[201~")
+            await observer.wait_text("echo pasted-$((3*3))", what="the pasted text")
+            client.write(b"\r")
+            await observer.wait_text("pasted-9")
+
+            # the prefix on raw bytes: C-a c makes a window, C-a " and raw arrow + Enter choose one
+            client.write(b"\x01c")
+            await observer.wait(lambda: len(observer.tab_names) == 2, "C-a c: a second window")
+            client.write(b'\x01"')
+            time.sleep(0.3)
+            client.write(b"\x1b[A\r")
+            await observer.wait(lambda: observer.active == 0, "window 0 chosen in the list with raw keys")
+
+            # C-a d: the client leaves with screen's message, the session stays
+            client.write(b"\x01d")
+            wait_until(lambda: client.process.poll() is not None, "the client to exit after C-a d")
+            assert client.process.returncode == 0
+            client._thread.join(timeout=5)
+            assert f"[detached from {live.name}]".encode() in client.output
+            assert observer.app.exit_info is None, "the -x observer is still attached"
+    finally:
+        client.close()
