@@ -417,7 +417,9 @@ class TermScreen(pyte.Screen):
             count = last + 1
             cells = list(map(line.get, range(count), repeat(default, count)))
             text = "".join(map(_CELL_DATA, cells))
-            if len(text) == count and text.isascii():
+            if not count:
+                pass
+            elif len(text) == count and text.isascii():
                 # one character per cell: group styles with C-level loops
                 keys = list(map(_CELL_STYLE, cells))
                 first = keys[0] if keys else None
@@ -461,8 +463,10 @@ class TermScreen(pyte.Screen):
                     continue
                 data = " "
             elif data >= "\u1100" and wcwidth(data[0]) == 2:
-                if x + 1 >= columns:  # a wide character cut by a resize no longer fits
+                if x + 1 >= columns or (x + 1 < len(cells) and cells[x + 1][0] != ""):
+                    # cut by a resize, or its right half was overwritten: what is left is a blank
                     data = " "
+                    skip_stub = False
                 else:
                     skip_stub = True
             else:
@@ -785,6 +789,13 @@ class TermScreen(pyte.Screen):
         cursor = self.cursor
         cursor.x = x if x < self.columns else self.columns - 1
         cursor.y = y if y < self.lines else self.lines - 1
+
+    def cursor_to_line(self, line: int | None = None) -> None:
+        """VPA; pyte asserts when origin mode is on without margins, here that just means no offset."""
+        self.cursor.y = (line or 1) - 1
+        if DECOM in self.mode and self.margins is not None:
+            self.cursor.y += self.margins.top
+        self.ensure_vbounds()
 
     def tab_forward(self, count: int | None = None) -> None:
         for _ in range(min(count or 1, self.columns)):

@@ -1,0 +1,125 @@
+"""The fast paths (ASCII draw, block path into scrollback, tokenizer) against stock pyte and each other.
+
+Stock `pyte.Screen` + `pyte.ByteStream` is the reference for the visible screen: on mixed streams made of what
+both implement identically, every cell (character and attributes) and the cursor must match. The block path
+is also checked against the per-character path of our own stream (feeding one byte at a time never takes
+it), including the scrollback contents.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pyte
+import pytest
+
+from tui.term import Terminal
+from tui.term.screen import TermScreen
+
+PYTE_FIELDS = ("data", "fg", "bg", "bold", "italics", "underscore", "strikethrough", "reverse", "blink")
+SGRS = ("0", "1", "3", "4", "7", "9", "22", "23", "24", "27", "31", "32;44", "33", "39", "49", "92", "101",
+        "38;5;208", "48;5;17", "38;2;10;20;30", "1;35", "")
+WORDS = ("alpha", "beta", "gamma", "drbd0", "UpToDate", "MASTER", "x" * 37, "keepalived[42]:", "0123456789")
+
+
+def random_line(rng: random.Random, cols: int) -> str:
+    parts = []
+    for _ in range(rng.randrange(0, 8)):
+        if rng.random() < 0.3:
+            parts.append(f"\x1b[{rng.choice(SGRS)}m")
+        parts.append(rng.choice(WORDS) + " ")
+    if rng.random() < 0.1:
+        parts.append("w" * rng.randrange(cols, 3 * cols))  # wraps
+    return "".join(parts)
+
+
+def mixed_stream(rng: random.Random, cols: int, rows: int, length: int) -> str:
+    out = []
+    while sum(map(len, out)) < length:
+        roll = rng.random()
+        if roll < 0.45:  # runs of complete lines: the block path's food
+            out.append("".join(random_line(rng, cols) + "\r\n" for _ in range(rng.randrange(1, 3 * rows))))
+        elif roll < 0.55:
+            out.append(f"\x1b[{rng.randrange(1, rows + 3)};{rng.randrange(1, cols + 3)}H")
+        elif roll < 0.6:
+            out.append(rng.choice(("\x1b[K", "\x1b[1K", "\x1b[2K", "\x1b[0m\x1b[J", "\x1b[0m\x1b[2J")))
+        elif roll < 0.65:
+            out.append(f"\x1b[{rng.randrange(1, 4)}{rng.choice('LMP@XABCD')}")
+        elif roll < 0.7:
+            top = rng.randrange(1, rows)
+            out.append(rng.choice((f"\x1b[{top};{rng.randrange(top + 1, rows + 1)}r", "\x1b[r")))
+        elif roll < 0.75:
+            out.append(rng.choice(("\x1b7", "\x1b8", "\x1bM", "\x1bD", "\x1bE", "\t", "\x08", "\r", "\n")))
+        elif roll < 0.8:
+            out.append(rng.choice(("中文", "e\u0301", "日本語テキスト")) + " ")
+        else:
+            out.append(random_line(rng, cols))
+    return "".join(out)
+
+
+def stock_pyte(cols: int, rows: int, data: bytes) -> pyte.Screen:
+    screen = pyte.Screen(cols, rows)
+    pyte.ByteStream(screen).feed(data)
+    return screen
+
+
+def assert_same_screen(ours: Terminal, reference: pyte.Screen) -> None:
+    screen: TermScreen = ours._screen
+    assert (screen.cursor.x, screen.cursor.y) == (reference.cursor.x, reference.cursor.y)
+    for y in range(reference.lines):
+        for x in range(reference.columns):
+            mine = screen.buffer[y][x]
+            theirs = reference.buffer[y][x]
+            assert tuple(getattr(mine, f) for f in PYTE_FIELDS) == tuple(theirs), (x, y)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_visible_screen_matches_stock_pyte(seed):
+    rng = random.Random(seed)
+    cols, rows = rng.choice(((80, 24), (40, 10), (200, 50), (13, 4)))
+    data = mixed_stream(rng, cols, rows, 20_000).encode()
+    reference = stock_pyte(cols, rows, data)
+    ours = Terminal(cols, rows, scrollback=500)
+    cut = 0
+    while cut < len(data):
+        step = rng.choice((1, 7, 100, 4096, 65536))
+        ours.feed(data[cut:cut + step])
+        cut += step
+    assert ours.internal_errors == 0
+    assert_same_screen(ours, reference)
+
+
+def test_a_flood_of_plain_lines_matches_stock_pyte_and_fills_history():
+    lines = [f"{n:06d} " + "abcdefghij" * 9 for n in range(3000)]
+    data = ("prompt$ cat log\r\n" + "\r\n".join(lines) + "\r\nprompt$ ").encode()
+    reference = stock_pyte(100, 30, data)
+    ours = Terminal(100, 30, scrollback=10_000)
+    for cut in range(0, len(data), 65536):
+        ours.feed(data[cut:cut + 65536])
+    assert_same_screen(ours, reference)
+    # 3001 complete lines written, the last 29 still on screen above the prompt row
+    assert ours.scrollback_len == 3001 - 29
+    assert ours.scrollback_rows(0, 2) == [[("prompt$ cat log", "default", "default", 0)],
+                                          [(lines[0], "default", "default", 0)]]
+    assert ours.scrollback_rows(ours.scrollback_len - 1, 5) == [[(lines[-30], "default", "default", 0)]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_block_path_equals_the_character_path_including_scrollback(seed):
+    rng = random.Random(100 + seed)
+    cols, rows = rng.choice(((80, 24), (30, 6), (120, 40)))
+    data = mixed_stream(rng, cols, rows, 15_000).encode()
+    fast = Terminal(cols, rows, scrollback=300)
+    calls = []
+    original = fast._screen.absorb_rows
+    fast._screen.absorb_rows = lambda rows_: (calls.append(len(rows_)), original(rows_))[1]
+    fast.feed(data)
+    slow = Terminal(cols, rows, scrollback=300)
+    for byte in data:
+        slow.feed(bytes([byte]))
+    assert calls, "the block path never ran on this stream"
+    assert fast.internal_errors == slow.internal_errors == 0
+    assert [fast.render_row(y) for y in range(rows)] == [slow.render_row(y) for y in range(rows)]
+    assert fast.cursor == slow.cursor
+    assert fast.scrollback_len == slow.scrollback_len > 0
+    assert fast.scrollback_rows(0, 300) == slow.scrollback_rows(0, 300)

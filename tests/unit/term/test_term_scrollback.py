@@ -1,0 +1,91 @@
+"""Scrollback of tui.term: what goes in (and what does not), its compact format, limits and style table."""
+
+from __future__ import annotations
+
+from tui.protocol.messages import ATTR_BOLD
+from tui.term import Terminal
+from tui.term.scrollback import STYLE_TABLE_SOFT_LIMIT, Scrollback
+
+
+def flood(term: Terminal, lines: list[str], chunk: int = 65536) -> None:
+    data = "".join(line + "\r\n" for line in lines).encode()
+    for cut in range(0, len(data), chunk):
+        term.feed(data[cut:cut + chunk])
+    assert term.internal_errors == 0
+
+
+def test_flood_keeps_the_last_lines_up_to_the_limit():
+    term = Terminal(80, 10, scrollback=1000)
+    lines = [f"line {n:05d} " + "x" * 60 for n in range(5000)]
+    flood(term, lines)
+    assert term.scrollback_len == 1000
+    # the screen shows the last 9 lines above the empty cursor row; history ends right before them
+    assert term.display()[0].rstrip() == lines[-9]
+    assert [run[0] for run in term.scrollback_rows(999, 1)[0]] == [lines[-10]]
+    assert [run[0] for run in term.scrollback_rows(0, 1)[0]] == [lines[5000 - 9 - 1000]]
+
+
+def test_coloured_flood_keeps_styles_in_history():
+    term = Terminal(40, 5, scrollback=100)
+    flood(term, [f"\x1b[1;31mERR\x1b[0m {n} \x1b[38;2;1;2;3mrgb\x1b[0m" for n in range(50)])
+    first = term.scrollback_rows(0, 1)[0]
+    assert first == [("ERR", "red", "default", ATTR_BOLD), (" 0 ", "default", "default", 0),
+                     ("rgb", "010203", "default", 0)]
+
+
+def test_wrapped_lines_become_several_history_rows():
+    term = Terminal(10, 3, scrollback=100)
+    flood(term, ["a" * 25] + ["z"] * 5)
+    texts = ["".join(run[0] for run in row) for row in term.scrollback_rows(0, 3)]
+    assert texts == ["a" * 10, "a" * 10, "a" * 5]
+
+
+def test_trailing_default_blanks_are_trimmed_but_styled_blanks_kept():
+    term = Terminal(20, 2, scrollback=10)
+    flood(term, ["plain   ", "\x1b[44mbg   \x1b[0m   ", "next"])
+    assert term.scrollback_rows(0, 2) == [[("plain", "default", "default", 0)],
+                                          [("bg   ", "default", "blue", 0)]]
+
+
+def test_alternate_screen_and_partial_scroll_regions_do_not_feed_history():
+    term = Terminal(20, 4, scrollback=10)
+    term.feed(b"\x1b[?1049h" + b"alt\r\n" * 20 + b"\x1b[?1049l")
+    term.feed(b"\x1b[1;3r\x1b[3;1H" + b"region\r\n" * 20 + b"\x1b[r")
+    assert term.scrollback_len == 0
+    term.feed(b"\x1b[4;1H" + b"main\r\n" * 5)
+    assert term.scrollback_len == 5
+
+
+def test_scrollback_of_zero_keeps_nothing():
+    term = Terminal(20, 3, scrollback=0)
+    flood(term, ["x"] * 50)
+    assert term.scrollback_len == 0
+    assert term.scrollback_rows(0, 10) == []
+
+
+def test_scrollback_rows_clips_its_range():
+    term = Terminal(20, 3, scrollback=10)
+    flood(term, [str(n) for n in range(6)])
+    assert len(term.scrollback_rows(-5, 100)) == term.scrollback_len == 4
+    assert term.scrollback_rows(50, 3) == []
+
+
+def test_storage_is_compact_text_plus_shared_style_ids():
+    history = Scrollback(limit=10)
+    history.append_plain("just text   ")
+    history.append_styled([("a", ("red", "default", 0)), ("b", ("red", "default", 0)), ("c", ("blue", "default", 1))])
+    assert history.lines[0] == "just text"
+    text, packed = history.lines[1]
+    assert text == "abc" and isinstance(packed, bytes)
+    assert len(history.table) == 3  # default, red, blue-bold
+    assert history.runs(1) == [("ab", "red", "default", 0), ("c", "blue", "default", 1)]
+
+
+def test_style_table_is_compacted_when_old_styles_fall_out():
+    history = Scrollback(limit=5)
+    for n in range(STYLE_TABLE_SOFT_LIMIT + 10):
+        history.append_styled([(f"{n}", (f"{n % 0xFFFFFF:06x}", "default", 0))])
+    assert len(history) == 5
+    assert len(history.table) <= STYLE_TABLE_SOFT_LIMIT
+    last = STYLE_TABLE_SOFT_LIMIT + 9
+    assert history.runs(4) == [(f"{last}", f"{last % 0xFFFFFF:06x}", "default", 0)]
