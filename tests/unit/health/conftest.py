@@ -1,0 +1,8 @@
+"""Makes the test helpers of this directory (health_replay) importable under --import-mode=importlib."""
+
+import sys
+from pathlib import Path
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
