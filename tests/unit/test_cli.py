@@ -1,0 +1,55 @@
+"""The command line's own answers: --version, --help, check-config, and the errors of -r/-X with no session."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tui import __version__
+
+HASCREEN = str(Path(sys.executable).with_name("hascreen"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args, env_extra=None, tmp=None):
+    env = dict(os.environ, **(env_extra or {}))
+    return subprocess.run([HASCREEN, *args], env=env, capture_output=True, text=True, timeout=30, cwd=tmp)
+
+
+def test_version_and_help():
+    assert run("--version").stdout.strip() == f"hascreen {__version__}"
+    help_text = run("--help").stdout
+    for flag in ("-ls", "-r [NAME]", "-x [NAME]", "-d -r NAME", "-d -m -S NAME", "-X NAME COMMAND"):
+        assert flag in help_text
+
+
+def test_check_config_accepts_the_shipped_example():
+    result = run("check-config", "--hosts", str(REPO / "hosts.yaml"))
+    assert result.returncode == 0 and "1 cluster" in result.stdout
+
+
+def test_check_config_reports_every_error_with_file_and_line(tmp_path):
+    bad = tmp_path / "hosts.yaml"
+    bad.write_text("hosts:\n  a: {address: 10.0.0.300, prot: 22}\n")
+    result = run("check-config", "--hosts", str(bad))
+    assert result.returncode == 2
+    assert f"{bad}:2: hosts.a.prot: unknown key (did you mean \"port\"?)" in result.stderr
+    assert f"{bad}:2: hosts.a.address:" in result.stderr
+
+
+def test_reattach_and_remote_command_without_sessions(tmp_path):
+    env = {"HASCREEN_DIR": str(tmp_path / "none")}
+    resumed = run("-r", env_extra=env)
+    assert resumed.returncode == 1 and "no session to be resumed" in resumed.stderr
+    listing = run("-ls", env_extra=env)
+    assert listing.returncode == 1 and "No Sockets found" in listing.stdout
+    remote = run("-X", "ghost", "detach", env_extra=env)
+    assert remote.returncode == 1 and "no sessions match ghost" in remote.stderr
+
+
+def test_socket_dir_owned_by_someone_else_is_refused(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir(mode=0o700)
+    os.chown(foreign, 12345, 12345)
+    result = run("-ls", env_extra={"HASCREEN_DIR": str(foreign)})
+    assert result.returncode == 1 and "belongs to uid 12345" in result.stderr
