@@ -94,7 +94,7 @@ def evaluate_heartbeat(views: dict[str, HeartbeatNodeView], cluster: str, *, obs
     holders = sorted(node for node, view in views.items() if view.running and view.holds_resources)
     answered = [v for v in views.values() if v.running is not None]
     value = "active " + (",".join(holders) or "none")
-    if len(holders) >= 2 and all(views[n].resources == "all" for n in holders):
+    if _overlapping([views[n].resources or "" for n in holders]):
         rows.append(HealthRow(cluster, CLUSTER_WIDE, "ha", State.CRIT, value,
                               f"resources held on both {' and '.join(holders)} (split brain)", observed_at))
     elif not holders and answered:
@@ -103,6 +103,15 @@ def evaluate_heartbeat(views: dict[str, HeartbeatNodeView], cluster: str, *, obs
     elif holders:
         rows.append(HealthRow(cluster, CLUSTER_WIDE, "ha", State.OK, value, "", observed_at))
     return rows
+
+
+def _overlapping(held: list[str]) -> bool:
+    """Two nodes hold the same resource group: one holds "all" while another holds anything, or one holds
+    its "local" group while another holds that group as "foreign". Two "local" answers are normal when each
+    node is primary for its own group."""
+    if len(held) < 2:
+        return False
+    return "all" in held or ("local" in held and "foreign" in held) or held.count("foreign") >= 2
 
 
 # ---------------------------------------------------------------------------------------------- pacemaker

@@ -228,3 +228,10 @@ def test_heartbeat_verdicts() -> None:
     assert evaluate_heartbeat(stopped, "c", observed_at=0)[0].state is State.CRIT
     nobody = {"a": HeartbeatNodeView(True, "none"), "b": HeartbeatNodeView(True, "none")}
     assert evaluate_heartbeat(nobody, "c", observed_at=0)[-1].state is State.CRIT
+
+
+def test_heartbeat_local_and_foreign_is_the_same_group_twice() -> None:
+    views = {"a": HeartbeatNodeView(True, "local"), "b": HeartbeatNodeView(True, "foreign")}
+    assert evaluate_heartbeat(views, "c", observed_at=0)[-1].state is State.CRIT
+    two_groups = {"a": HeartbeatNodeView(True, "local"), "b": HeartbeatNodeView(True, "local")}
+    assert evaluate_heartbeat(two_groups, "c", observed_at=0)[-1].state is State.OK

@@ -21,7 +21,7 @@ from tui.config.hosts import (
 from tui.health import ProbeMemory, ProbeSettings, State, probe_cluster
 from tui.health.model import CLUSTER_WIDE
 from tui.health.probes import mysql_argv
-from tui.runner import HostUnreachable
+from tui.runner import HostUnreachable, RunResult
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 FAST = ProbeSettings(timeout=0.3, per_host_limit=2)
@@ -281,3 +281,38 @@ async def test_a_layer_bug_becomes_an_unknown_row(member_count: int) -> None:
                       drbd=Exploding())  # type: ignore[arg-type]
     health = await probe_cluster(ReplayRunner(), cluster, settings=FAST)
     assert [(r.layer, r.state, r.reason) for r in health.rows] == [("host", State.UNKNOWN, "RuntimeError: boom")]
+
+
+async def test_check_clusters_one_shot_gives_exit_code() -> None:
+    from tui.health import check_clusters, exit_code
+
+    ok_rows = await check_clusters(healthy_runner(), [keepalived_cluster()], settings=FAST)
+    assert exit_code(ok_rows) == 0
+    broken = healthy_runner(**{"node-b:mysql": BROKEN_REPLICA})
+    assert exit_code(await check_clusters(broken, [keepalived_cluster()], settings=FAST)) == 2
+    unreachable = ReplayRunner()
+    for host in ("node-a", "node-b"):
+        unreachable.unreachable(host)
+    assert exit_code(await check_clusters(unreachable, [keepalived_cluster()], settings=FAST)) == 3
+
+
+async def test_poller_feeds_the_tracker_and_reports_new_crits() -> None:
+    from tui.health import HealthPoller, HealthTracker
+
+    runner = healthy_runner()
+    seen: list = []
+    poller = HealthPoller(runner, [keepalived_cluster()], interval=0.01, settings=FAST, on_events=seen.append)
+    assert await poller.poll_once() == [] and seen == []
+    runner.rules.insert(0, ("node-b", "mysql", RunResult(0, BROKEN_REPLICA, "")))
+    events = await poller.poll_once()
+    crits = HealthTracker.new_crits(events)
+    assert [(e.node, e.layer) for e in crits] == [("node-b", "mysql")]
+    assert seen == [events]
+    task = asyncio.ensure_future(poller.run())
+    for _ in range(500):  # bounded: at most ~5 s
+        if poller.polls >= 4:
+            break
+        await asyncio.sleep(0.01)
+    poller.stop()
+    await asyncio.wait_for(task, timeout=5)
+    assert poller.polls >= 4 and poller.tracker.state("db") is State.CRIT
