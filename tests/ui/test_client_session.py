@@ -1,0 +1,133 @@
+"""The client's life with a real server beyond single bindings: refusals and -d -r, the end of a session,
+a lost server, the pane area's size, the health panel, the mouse and the tmux keymap.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from textual import events
+
+from tui.client.copy_mode import CopyMode
+from tui.client.health_panel import HealthPanel, crit_count, health_text
+from tui.client.pane_area import PaneArea
+
+
+async def test_a_second_attach_is_refused_with_the_servers_message(live):
+    async with live.console() as first:
+        second = live.app(mode="attach")
+        async with second.run_test(size=(80, 24)) as pilot:
+            for _ in range(200):
+                if second.exit_info is not None:
+                    break
+                await pilot.pause(0.03)
+        assert second.exit_info is not None and second.exit_info.code == 1 and second.exit_info.stderr
+        assert "-x" in second.exit_info.message and "-d -r" in second.exit_info.message
+        assert first.app.exit_info is None
+
+
+async def test_detach_others_takes_over_and_the_other_client_is_told(live):
+    async with live.console() as first, live.console(detach_others=True) as second:
+        await first.wait(lambda: first.app.exit_info is not None, "the first client detached")
+        assert first.app.exit_info.message.startswith(f"[detached from {live.name}]")
+        assert "new attach" in first.app.exit_info.message
+        await second.run("echo still-$((1+1))", "still-2")
+
+
+async def test_kill_server_ends_the_session_with_screens_message(live):
+    async with live.console() as console:
+        await console.prefix("colon")
+        await console.wait(lambda: console.app.ui_open, "the command prompt")
+        await console.type("kill-server")
+        await console.wait(lambda: console.app.exit_info is not None, "the end of the session")
+        assert console.app.exit_info.message == f"[session {live.name} ended]"
+        assert console.app.exit_info.code == 0
+
+
+async def test_a_killed_server_gives_a_clear_message(live):
+    async with live.console() as console:
+        server_pid = console.app.welcome["server_pid"]
+        os.kill(server_pid, signal.SIGKILL)
+        await console.wait(lambda: console.app.exit_info is not None, "the client to notice")
+        info = console.app.exit_info
+        assert info.code == 1 and "lost the connection" in info.message and live.name in info.message
+
+
+async def test_the_server_gets_the_pane_area_size_not_the_terminals(live):
+    async with live.console(size=(100, 30)) as console:
+        area = console.app.pane_area
+        assert (area.size.width, area.size.height) == (100, 28)  # minus tab bar and status line
+        await console.wait(lambda: console.regions[0].w == 100 and console.regions[0].h == 28, "a 100x28 region")
+        await console.run("stty size", "28 100")
+        await console.pilot.resize_terminal(90, 25)
+        await console.wait(lambda: console.regions[0].w == 90 and console.regions[0].h == 23, "a 90x23 region")
+        # the health panel takes room from the panes, and the server follows
+        await console.prefix("H")
+        panel = console.app.health_panel
+        await console.wait(lambda: panel.display and panel.size.width > 0, "the health panel")
+        await console.wait(lambda: console.regions[0].w == 90 - panel.outer_size.width, "panes narrowed by the panel")
+        await console.prefix("H")
+        await console.wait(lambda: console.regions[0].w == 90, "the panes back to full width")
+
+
+async def test_mouse_click_focuses_wheel_enters_copy_mode_drag_resizes(live):
+    async with live.console(size=(100, 30)) as console:
+        await console.prefix("vertical_line")
+        await console.wait(lambda: len(console.regions) == 2, "two regions")
+        await console.prefix("tab")
+        await console.prefix("c")
+        await console.wait(lambda: all(region.pane >= 0 for region in console.regions), "a window in each region")
+        right = console.app.pane_area.focused_region
+        left = next(region for region in console.regions if region is not right)
+        assert left.x < right.x
+        await console.pilot.click(PaneArea, offset=(left.x + 2, left.y + 2))
+        await console.wait(lambda: console.app.pane_area.focused_region.pane == left.pane, "a click focusing the left")
+
+        separator_x = left.x + left.w
+        await console.pilot.mouse_down(PaneArea, offset=(separator_x, 5))
+        await console.pilot.mouse_up(PaneArea, offset=(separator_x + 10, 5))
+        await console.wait(lambda: min(console.regions, key=lambda r: r.x).w == left.w + 10, "the drag resize")
+
+        area = console.app.pane_area
+        area.post_message(events.MouseScrollUp(area, 3, 3, 0, -1, 0, False, False, False))
+        await console.wait(lambda: isinstance(console.app.screen, CopyMode), "copy mode from the wheel")
+        await console.press("escape")
+        await console.wait(lambda: not console.app.ui_open, "copy mode left")
+
+
+async def test_the_tmux_keymap_uses_its_own_prefix(live):
+    async with live.console(keymap="tmux") as console:
+        await console.press("ctrl+a")  # an ordinary key under C-b: reaches the shell, no window appears
+        await console.press("ctrl+b", "c")
+        await console.wait(lambda: len(console.tab_names) == 2, "C-b c: a new window")
+        assert console.app.notices == [] or all("not bound" not in n for n in console.app.notices)
+
+
+def test_health_panel_rows_show_state_symbols_values_and_reasons() -> None:
+    message = {"clusters": [{"name": "db", "rows": [
+        {"node": "node-a", "layer": "drbd", "state": "ok", "value": "Primary/UpToDate", "age": 2},
+        {"node": "node-b", "layer": "mysql", "state": "crit", "value": "SQL thread stopped", "age": 4,
+         "reason": "Duplicate entry '3' for key 'PRIMARY' (1062)"},
+        {"node": "node-b", "layer": "vrrp", "state": "unknown", "value": "", "age": 300},
+    ]}], "events": ["09:14 node-b mysql ok -> crit"]}
+    text = health_text(message).plain
+    assert "✓ node-a drbd Primary/UpToDate 2s" in text
+    assert "✗ node-b mysql SQL thread stopped 4s" in text and "(1062)" in text
+    assert "? node-b vrrp" in text and "5m" in text
+    assert "ok -> crit" in text
+    assert crit_count(message) == 1
+    assert "no health data" in health_text(None).plain
+    health_text({"clusters": [None, {"rows": [None, {"state": 5}]}], "events": "bad"})  # malformed: no crash
+
+
+async def test_health_messages_fill_the_panel_and_raise_the_tab_bar_alert(live):
+    async with live.console() as console:
+        console.app.apply_message({"t": "health", "clusters": [{"name": "db", "rows": [
+            {"node": "node-b", "layer": "mysql", "state": "crit", "value": "broken", "reason": "IO thread", "age": 1}]}],
+            "events": []})
+        await console.prefix("H")
+        panel = console.app.query_one(HealthPanel)
+        await console.wait(lambda: panel.display, "the panel")
+        assert "broken" in health_text(panel.message).plain
+        assert "CRIT 1" in console.app.tab_bar.caption().plain
