@@ -39,6 +39,8 @@ WORDS = ("connection", "closed", "by", "remote", "host", "session", "opened", "f
          "drbd0:", "peer", "UpToDate", "keepalived", "VRRP_Instance", "entering", "MASTER", "STATE",
          "mysqld", "replication", "started", "heartbeat", "resource", "takeover", "complete", "error",
          "warning", "timeout", "retrying", "in", "5s", "sshd[1234]:", "Accepted", "publickey")
+# 24-bit colours come from a theme, as programs that emit them (bat, delta, lsd, editors) use a fixed palette
+THEME = [(0x28 + 7 * i, 0x80 + 3 * i, 0xff - 9 * i) for i in range(24)] + [(0xe0, 0x6c, 0x75), (0x98, 0xc3, 0x79)]
 SERVICES = ("sshd", "kernel", "drbd", "keepalived", "mysqld", "crmd", "pengine", "corosync", "systemd")
 
 
@@ -85,7 +87,8 @@ def make_colourful(path: Path, size: int, seed: int = 2) -> None:
             word = rng.choice(WORDS)[: 100 - visible]
             style = rng.random()
             if style < 0.15:
-                word_text = f"\x1b[38;2;{rng.randrange(256)};{rng.randrange(256)};{rng.randrange(256)}m{word}\x1b[0m"
+                r, g, b = rng.choice(THEME)
+                word_text = f"\x1b[38;2;{r};{g};{b}m{word}\x1b[0m"
             elif style < 0.25:
                 word_text = f"\x1b[1m{word}\x1b[22m"
             elif style < 0.3:
@@ -158,8 +161,11 @@ def onlcr(path: Path) -> bytes:
 # ---- tmux ----------------------------------------------------------------------------------------------
 
 class Tmux:
+    count = 0
+
     def __init__(self, workdir: Path) -> None:
-        self.socket = f"bench{os.getpid()}"
+        Tmux.count += 1
+        self.socket = f"bench{os.getpid()}-{Tmux.count}"
         self.conf = workdir / "tmux.conf"
         self.conf.write_text(f"set -g history-limit {HISTORY}\nset -g status off\n")
         self._run("new-session", "-d", "-s", "idle", "-x", str(COLS), "-y", str(ROWS), "sleep 3600")
@@ -227,14 +233,23 @@ def memory_terminal(path: Path) -> tuple[int, int]:
     return int(growth), int(lines)
 
 
-def memory_tmux(tmux: Tmux, path: Path) -> int:
-    time.sleep(0.2)
-    before = tmux.rss_kib()
-    tmux.cat(path, "memory")
-    time.sleep(0.2)
-    after = tmux.rss_kib()
-    tmux.kill_session("memory")
-    return after - before
+def memory_tmux(workdir: Path, path: Path) -> int:
+    """VmRSS growth of a fresh tmux server while one pane takes in `path` (the pane exists before)."""
+    tmux = Tmux(workdir)
+    try:
+        command = f"sleep 1; cat {path}; printf {MARKER}; sleep 3600"
+        tmux._run("new-session", "-d", "-s", "memory", "-x", str(COLS), "-y", str(ROWS), command)
+        time.sleep(0.5)
+        before = tmux.rss_kib()
+        deadline = time.perf_counter() + 120
+        while MARKER not in tmux._run("capture-pane", "-p", "-t", "memory"):
+            if time.perf_counter() > deadline:
+                raise TimeoutError("tmux did not finish the memory file")
+            time.sleep(0.05)
+        time.sleep(0.2)
+        return tmux.rss_kib() - before
+    finally:
+        tmux.close()
 
 
 # ---- main ----------------------------------------------------------------------------------------------
@@ -276,7 +291,7 @@ def main() -> int:
                     theirs = megabytes / seconds
                 rows.append((label, megabytes, ours, theirs, term.internal_errors))
             ours_kib, kept = memory_terminal(memory_file)
-            tmux_kib = memory_tmux(tmux, memory_file) if tmux is not None else None
+            tmux_kib = memory_tmux(work, memory_file) if tmux is not None else None
         finally:
             if tmux is not None:
                 tmux.close()

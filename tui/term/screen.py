@@ -127,6 +127,12 @@ def cell_width(text: str) -> int:
     return sum(max(0, wcwidth(ch)) for ch in text)
 
 
+# SGR codes that set one flag: code -> (index in Cell, value)
+SGR_FLAGS = {1: (3, True), 2: (9, True), 3: (4, True), 4: (5, True), 21: (5, True), 5: (8, True), 6: (8, True),
+             7: (7, True), 9: (6, True), 23: (4, False), 24: (5, False), 25: (8, False), 27: (7, False),
+             29: (6, False)}
+
+
 def _clamp_byte(value: int) -> int:
     return 0 if value < 0 else 255 if value > 255 else value
 
@@ -169,6 +175,8 @@ class TermScreen(pyte.Screen):
         self.savepoints = []
         self.last_char = " "
         self._charset_is_plain = True
+        self._draw_attrs: Cell | None = None  # the attrs whose cell lookup draw() used last
+        self._draw_get: Any = None
 
     def _update_charset_flag(self) -> None:
         active = self.g1_charset if self.charset else self.g0_charset
@@ -191,19 +199,25 @@ class TermScreen(pyte.Screen):
         if cells is None:
             if len(self._cells_by_style) >= CELL_CACHE_STYLES:
                 self._cells_by_style.clear()
+                self._draw_attrs = None
             cells = self._cells_by_style[attrs] = CellsOfStyle(attrs)
         return cells
 
     # ---- drawing ----------------------------------------------------------------------------------------
 
     def draw(self, data: str) -> None:
-        if not (data.isascii() and data.isprintable() and self._charset_is_plain and IRM not in self.mode):
+        # printable ASCII only (the stream never passes C0/DEL in text; isprintable guards other callers)
+        if not (data.isascii() and self._charset_is_plain and IRM not in self.mode and data.isprintable()):
             self._draw_slow(data)
             return
         cursor = self.cursor
+        attrs = cursor.attrs
+        if attrs is self._draw_attrs:
+            get_cell = self._draw_get
+        else:
+            get_cell = self._draw_get = self.cells_for(attrs).__getitem__
+            self._draw_attrs = attrs
         columns = self.columns
-        cells = self.cells_for(cursor.attrs)
-        get_cell = cells.__getitem__
         buffer = self.buffer
         dirty = self.dirty
         length = len(data)
@@ -540,54 +554,32 @@ class TermScreen(pyte.Screen):
         return found
 
     def _apply_sgr(self, current: Cell, attrs: tuple[int, ...]) -> Cell:
-        replace: dict[str, Any] = {}
-        params = list(attrs)
+        fields = list(current)  # data, fg, bg, bold, italics, underscore, strike, reverse, blink, dim
+        params = attrs
         i = 0
         count = len(params)
         while i < count:
             code = params[i]
             i += 1
-            if code == 0:
-                replace = self.default_char._asdict()
-                del replace["data"]
-            elif code == 1:
-                replace["bold"] = True
-            elif code == 2:
-                replace["dim"] = True
-            elif code == 3:
-                replace["italics"] = True
-            elif code in (4, 21):
-                replace["underscore"] = True
-            elif code in (5, 6):
-                replace["blink"] = True
-            elif code == 7:
-                replace["reverse"] = True
-            elif code == 9:
-                replace["strikethrough"] = True
+            flag = SGR_FLAGS.get(code)
+            if flag is not None:
+                fields[flag[0]] = flag[1]
+            elif code == 0:
+                fields = list(self.default_char)
             elif code == 22:
-                replace["bold"] = replace["dim"] = False
-            elif code == 23:
-                replace["italics"] = False
-            elif code == 24:
-                replace["underscore"] = False
-            elif code == 25:
-                replace["blink"] = False
-            elif code == 27:
-                replace["reverse"] = False
-            elif code == 29:
-                replace["strikethrough"] = False
+                fields[3] = fields[9] = False
             elif 30 <= code <= 37:
-                replace["fg"] = FG_ANSI[code]
+                fields[1] = FG_ANSI[code]
             elif code == 39:
-                replace["fg"] = "default"
+                fields[1] = "default"
             elif 40 <= code <= 47:
-                replace["bg"] = FG_ANSI[code - 10]
+                fields[2] = FG_ANSI[code - 10]
             elif code == 49:
-                replace["bg"] = "default"
+                fields[2] = "default"
             elif 90 <= code <= 97:
-                replace["fg"] = BRIGHT[code]
+                fields[1] = BRIGHT[code]
             elif 100 <= code <= 107:
-                replace["bg"] = BRIGHT[code - 10]
+                fields[2] = BRIGHT[code - 10]
             elif code in (38, 48, 58):
                 if i >= count:
                     break
@@ -609,8 +601,8 @@ class TermScreen(pyte.Screen):
                 else:
                     break
                 if colour is not None and code != 58:  # 58 (underline colour) is parsed, not shown
-                    replace["fg" if code == 38 else "bg"] = colour
-        return current._replace(**replace) if replace else current
+                    fields[1 if code == 38 else 2] = colour
+        return Cell(*fields)
 
     # ---- modes ------------------------------------------------------------------------------------------
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 Style = tuple[str, str, int]  # (fg, bg, ATTR_* bits)
 Run = tuple[str, str, str, int]  # (text, fg, bg, attrs) as in tui.protocol.messages
 
 DEFAULT_STYLE: Style = ("default", "default", 0)
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
 
 # When the style table outgrows this (a truecolour flood), unused styles are dropped and ids renumbered.
 STYLE_TABLE_SOFT_LIMIT = 50_000
@@ -71,26 +74,37 @@ class Scrollback:
         if not self.limit:
             return
         key_ids = self._key_ids
-        texts: list[str] = []
-        pairs: list[int] = []
-        last_id = -1
-        for text, key in row:
-            if not text:
-                continue
+        if len(key_ids) > 4096:
+            key_ids.clear()
+        if len(row) == 1:
+            text, key = row[0]
             style_id = key_ids.get(key)
             if style_id is None:
-                if len(key_ids) > 4096:
-                    key_ids.clear()
                 style_id = key_ids[key] = self.table.intern(style_of(key))
-            if style_id == last_id:
-                pairs[-1] += len(text)
-                texts.append(text)
-                continue
-            pairs.append(style_id)
-            pairs.append(len(text))
-            texts.append(text)
-            last_id = style_id
-        self._store(texts, pairs)
+            if style_id == 0 or not text:
+                self.lines.append(text.rstrip(" "))
+                return
+            self._store([text], [style_id, len(text)])
+            return
+        keys = list(map(_SECOND, row))
+        try:
+            ids = list(map(key_ids.__getitem__, keys))
+        except KeyError:
+            intern = self.table.intern
+            for key in keys:
+                if key not in key_ids:
+                    key_ids[key] = intern(style_of(key))
+            ids = list(map(key_ids.__getitem__, keys))
+        texts = list(map(_FIRST, row))
+        pairs = array("I", bytes(8 * len(row)))
+        pairs[0::2] = array("I", ids)
+        pairs[1::2] = array("I", map(len, texts))
+        if ids[-1] == 0 and texts[-1].endswith(" "):
+            self._store(texts, pairs.tolist())
+        else:
+            self.lines.append(("".join(texts), pairs.tobytes()))
+        if len(self.table) > STYLE_TABLE_SOFT_LIMIT:
+            self._compact_styles()
 
     def append_styled(self, segments: Iterable[tuple[str, Style]]) -> None:
         """A line given as (text, style) segments, left to right."""
@@ -106,11 +120,12 @@ class Scrollback:
             style_id = intern(style)
             if style_id == last_id:
                 pairs[-1] += len(text)
+                texts[-1] += text
             else:
                 pairs.append(style_id)
                 pairs.append(len(text))
+                texts.append(text)
                 last_id = style_id
-            texts.append(text)
         self._store(texts, pairs)
 
     def _store(self, texts: list[str], pairs: list[int]) -> None:
@@ -164,9 +179,15 @@ class Scrollback:
         offset = 0
         for i in range(0, len(pairs), 2):
             count = pairs[i + 1]
-            fg, bg, attrs = styles[pairs[i]]
-            result.append((text[offset:offset + count], fg, bg, attrs))
+            if not count:
+                continue
+            style = styles[pairs[i]]
+            piece = text[offset:offset + count]
             offset += count
+            if result and result[-1][1:] == style:
+                result[-1] = (result[-1][0] + piece, *style)
+            else:
+                result.append((piece, *style))
         return result
 
     def text(self, index: int) -> str:

@@ -27,6 +27,8 @@ import pyte
 from tui.term.screen import TermScreen
 
 TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
+# one token: printable text (group 1) | a complete CSI sequence (groups 2-5) | CR LF (no group)
+TOKEN_RE = re.compile(r"([^\x00-\x1f\x7f-\x9f]+)|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])|\r\n")
 CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
 CSI_ANY_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 CSI_PREFIX_RE = re.compile(r"\x1b\[[0-?]*[ -/]*")
@@ -144,24 +146,40 @@ class TermStream(pyte.ByteStream):
     def _parse(self, data: str, pos: int) -> None:
         screen = self.screen
         draw = screen.draw
-        text_match = TEXT_RE.match
-        csi_match = CSI_RE.match
+        token_match = TOKEN_RE.match
+        dispatch_csi = self._dispatch_csi
         length = len(data)
         if screen.ready_for_block():
             pos = self._try_block(data, pos)
         while pos < length:
-            char = data[pos]
-            if char >= " " and not ("\x7f" <= char <= "\x9f"):
-                match = text_match(data, pos)
-                draw(match.group())  # type: ignore[union-attr]
-                pos = match.end()  # type: ignore[union-attr]
+            match = token_match(data, pos)
+            if match is not None:
+                pos = match.end()
+                kind = match.lastindex
+                if kind == 1:  # printable text
+                    draw(match.group(1))
+                elif kind is None:  # CR LF
+                    screen.cursor.x = 0
+                    screen.linefeed()
+                    if screen.ready_for_block():
+                        pos = self._try_block(data, pos)
+                else:  # a complete CSI sequence; the three commonest ones inline
+                    _, marker, params, intermediates, final = match.groups()
+                    if marker or intermediates:
+                        dispatch_csi(marker, params, intermediates, final)
+                    elif final == "m":
+                        cursor = screen.cursor
+                        cursor.attrs = screen.sgr_transition(cursor.attrs, params)
+                    elif final == "H" and screen.margins is None:
+                        line, _, column = params.partition(";")
+                        screen.cursor_position(_int(line), _int(column))
+                    elif final == "K":
+                        screen.erase_in_line(_int(params))
+                    else:
+                        dispatch_csi(marker, params, intermediates, final)
                 continue
+            char = data[pos]
             if char == "\x1b":
-                match = csi_match(data, pos)
-                if match is not None:
-                    pos = match.end()
-                    self._dispatch_csi(*match.groups())
-                    continue
                 pos = self._escape(data, pos)
                 if pos < 0:
                     return  # the rest is pending or inside a string
@@ -319,6 +337,8 @@ class TermStream(pyte.ByteStream):
         lines = match.group().split("\r\n")
         lines.pop()
         transition = screen.sgr_transition
+        known_transitions = screen._sgr_text_cache.get
+        default = screen.default_char
         split_sgr = SGR_SPLIT_RE.split
         for line in lines:
             if "\x1b" not in line:
@@ -334,7 +354,12 @@ class TermStream(pyte.ByteStream):
             segments = [(parts[0], attrs)] if parts[0] else []
             used = len(parts[0])
             for index in range(1, len(parts), 2):
-                attrs = transition(attrs, parts[index])
+                params = parts[index]
+                if params == "0" or not params:
+                    attrs = default
+                else:
+                    following = known_transitions((attrs, params))
+                    attrs = following if following is not None else transition(attrs, params)
                 text = parts[index + 1]
                 if text:
                     segments.append((text, attrs))
