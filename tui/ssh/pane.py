@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import shlex
 import time
@@ -24,6 +25,8 @@ import asyncssh
 
 from tui.runner import HostUnreachable
 from tui.ssh.host_keys import HostKeyChanged, HostKeyUnknown
+
+log = logging.getLogger(__name__)
 
 TERM_TYPE = "xterm-256color"
 BACKOFF_FIRST = 1.0
@@ -204,10 +207,17 @@ class SshPane:
 
     def _data_from(self, session: _PaneSession, data: bytes) -> None:
         if session is self._session:
+            self._deliver(data)
+
+    def _deliver(self, data: bytes) -> None:
+        # The connection is shared: a failing consumer must not raise into asyncssh and kill it.
+        try:
             self.on_output(data)
+        except Exception:
+            log.exception("on_output of ssh pane %s (%s) failed", self.pane_id, self.host)
 
     def _notice(self, text: str) -> None:
-        self.on_output(f"\r\n{NOTICE_PREFIX} {text}\r\n".encode())
+        self._deliver(f"\r\n{NOTICE_PREFIX} {text}\r\n".encode())
 
     def _session_ended(self, session: _PaneSession, exc: Exception | None) -> None:
         if session is not self._session or self._closing:
@@ -231,7 +241,10 @@ class SshPane:
     def _finish(self, reason: str) -> None:
         if not self._exited:
             self._exited = True
-            self.on_exit(reason)
+            try:
+                self.on_exit(reason)
+            except Exception:
+                log.exception("on_exit of ssh pane %s (%s) failed", self.pane_id, self.host)
 
     async def _wait(self, delay: float) -> None:
         if self._skip_next_wait:

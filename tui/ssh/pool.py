@@ -189,7 +189,10 @@ class SshPool:
         tunnel: asyncssh.SSHClientConnection | None = None
         if settings.jump:
             hops = settings.jump
-            hop_key = self._hop_key(hops[-1], hops[:-1])
+            try:
+                hop_key = self._hop_key(hops[-1], hops[:-1])
+            except HostSettingsError as exc:
+                raise HostUnreachable(name, str(exc)) from exc
             try:
                 tunnel = await self.connection(hop_key, _depth=depth + 1)
             except HostUnreachable as exc:

@@ -127,7 +127,6 @@ class Sshd:
                     "PrintMotd no",
                     "PrintLastLog no",
                     "LogLevel DEBUG1",
-                    "MaxSessions 20",
                     "MaxStartups 50",
                     # A remote tmux (remote_multiplexer tests) keeps its server socket in our temp dir.
                     f"SetEnv TMUX_TMPDIR={self.tmux_tmpdir}",

@@ -49,7 +49,7 @@ async def test_key_from_ssh_agent(ssh_world, sshd, ssh_agent):
     assert _accepted(sshd.log()) == [fingerprint(ssh_world.client_key.with_suffix(".pub"))]
 
 
-@pytest.mark.parametrize("where", ["ssh_config", "hosts_yaml"])
+@pytest.mark.parametrize("where", ["ssh_config", "ssh_config_user_at_host_port", "hosts_yaml"])
 async def test_proxyjump_goes_through_the_jump_host(ssh_world, sshd_factory, where):
     bastion = sshd_factory("127.0.0.1", "bastion")
     target = sshd_factory("127.0.0.2", "target")
@@ -63,6 +63,15 @@ async def test_proxyjump_goes_through_the_jump_host(ssh_world, sshd_factory, whe
         )
         pool = SshPool({})
         jump_name = "bastion"
+    elif where == "ssh_config_user_at_host_port":
+        # A hop that is neither in hosts.yaml nor a Host alias: its key comes from a `Host 127.0.0.1` block.
+        ssh_world.ssh_config.write_text(
+            f"Host inner\n  HostName 127.0.0.2\n  Port {target.port}\n  User root\n  IdentityFile {key}\n"
+            f"  ProxyJump root@127.0.0.1:{bastion.port}\n"
+            f"Host 127.0.0.1\n  IdentityFile {key}\n"
+        )
+        pool = SshPool({})
+        jump_name = f"root@127.0.0.1:{bastion.port}"
     else:
         hosts = {
             "gw": TestHost("gw", "127.0.0.1", bastion.port, "root", identity=str(key)),
@@ -163,3 +172,32 @@ async def test_unreachable_host_raises_with_reason(ssh_world):
         await pool.close()
     assert err.value.host == "ghost"
     assert f"[127.0.0.1]:{port}" in err.value.reason and "refused" in err.value.reason.lower()
+
+
+async def test_connection_lost_during_a_command_raises_host_unreachable(ssh_world, sshd):
+    ssh_world.trust(sshd)
+    host = TestHost(
+        "node",
+        sshd.address,
+        sshd.port,
+        "root",
+        identity=str(ssh_world.client_key),
+        keepalive={"interval": 1, "count_max": 1},
+    )
+    pool = SshPool({"node": host}, known_hosts=ssh_world.known_hosts, connect_timeout=2)
+    frozen: list[int] = []
+    try:
+        assert (await pool.runner.run("node", ["true"])).exit_code == 0
+        command = asyncio.ensure_future(pool.runner.run("node", ["sleep", "20"], timeout=30))
+        await asyncio.sleep(0.5)
+        frozen = sshd.freeze()
+        with pytest.raises(HostUnreachable, match="keepalive"):
+            await asyncio.wait_for(command, 15)
+        with pytest.raises(HostUnreachable, match="timed out"):  # still frozen: the reconnect fails too
+            await pool.runner.run("node", ["true"])
+        sshd.thaw(frozen)
+        frozen = []
+        assert (await pool.runner.run("node", ["echo", "back"])).stdout == "back\n"
+    finally:
+        sshd.thaw(frozen)
+        await pool.close()

@@ -6,7 +6,7 @@ import asyncio
 import re
 
 import pytest
-from sshd_harness import TestHost
+from sshd_harness import TestHost, keygen
 
 from tui.ssh import SshPool
 
@@ -188,3 +188,26 @@ async def test_unknown_host_key_refuses_the_pane(ssh_world, sshd):
     finally:
         await pane.close()
         await pool.close()
+
+
+async def test_a_host_key_changed_during_the_outage_stops_the_reconnects(ssh_world, sshd):
+    ssh_world.trust(sshd)
+    pool = SshPool({"node": _host(sshd, ssh_world)}, known_hosts=ssh_world.known_hosts)
+    pane = pool.open_pane("node")
+    probe = PaneProbe(pane)
+    try:
+        await pane.start(80, 24)
+        await probe.shell("echo up $((2*2))", rb"up 4")
+        # The "reinstalled" host: known_hosts now pins another key for the same endpoint.
+        other = keygen(ssh_world.root / "other_key").with_suffix(".pub").read_text().split()
+        ssh_world.known_hosts.write_text(f"[{sshd.address}]:{sshd.port} {other[0]} {other[1]}\n")
+        pane.reconnect_now()
+        await probe.wait_for(rb"REMOTE HOST IDENTIFICATION HAS CHANGED", 10)
+        await probe.wait_for(rb"not reconnecting: host key refused", 10)
+        await asyncio.wait_for(_until(lambda: probe.exits), 10)
+        assert probe.exits == ["host key refused"]
+        assert sshd.fingerprint.encode() in probe.output
+    finally:
+        await pane.close()
+        await pool.close()
+    assert len(re.findall("Accepted publickey", sshd.log())) == 1, "never authenticated to the changed host"
