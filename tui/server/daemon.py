@@ -40,6 +40,9 @@ from tui.server.socketdir import peer_credentials
 log = logging.getLogger("hascreen.server")
 
 FRAME_INTERVAL = 1 / 60
+# frames are rate-limited by a token bucket: a flood gets 60 frames/s, while an echo after a quiet moment
+# goes out at once instead of waiting for the next 1/60 s tick
+FRAME_BURST = 4
 FEED_SLICE = 64 * 1024
 HELLO_TIMEOUT = 10.0
 # a client whose socket buffer grows past this is sent no rows until it drains, then a full snapshot
@@ -105,7 +108,8 @@ class Server:
         self._next_client = 1
         self._feed_wakeup = asyncio.Event()
         self._frame_handle: asyncio.TimerHandle | None = None
-        self._last_frame = 0.0
+        self._frame_tokens = float(FRAME_BURST)
+        self._frame_tokens_at = 0.0
         self._layout_version_sent = -1
         self._geometry: dict[int, tuple[int, int, int, int]] = {}  # pane → (x, y, w, h) last sent
         self._stopping = asyncio.Event()
@@ -279,7 +283,10 @@ class Server:
         if self._frame_handle is not None:
             return
         loop = asyncio.get_running_loop()
-        delay = max(0.0, self._last_frame + FRAME_INTERVAL - loop.time())
+        now = loop.time()
+        self._frame_tokens = min(FRAME_BURST, self._frame_tokens + (now - self._frame_tokens_at) / FRAME_INTERVAL)
+        self._frame_tokens_at = now
+        delay = 0.0 if self._frame_tokens >= 1 else (1 - self._frame_tokens) * FRAME_INTERVAL
         self._frame_handle = loop.call_later(delay, self._flush_frame)
 
     def layout_changed(self) -> None:
@@ -300,7 +307,9 @@ class Server:
 
     def _flush_frame(self) -> None:
         self._frame_handle = None
-        self._last_frame = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        self._frame_tokens = min(FRAME_BURST, self._frame_tokens + (now - self._frame_tokens_at) / FRAME_INTERVAL) - 1
+        self._frame_tokens_at = now
         visible = self.visible_panes()
         full_panes: set[int] = set()
         if self.session.version != self._layout_version_sent or visible != self._geometry:
