@@ -64,10 +64,13 @@ class LiveSession:
             time.sleep(0.05)
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def app(self, mode: str = "attach", keymap: str = "screen", **kwargs: Any) -> HascreenApp:
+    def app(self, mode: str = "attach", keymap: Any = "screen", **kwargs: Any) -> HascreenApp:
+        """keymap: a name for load_keymap, or a Keymap object."""
         path = self.socket_path()
         assert path is not None
-        return HascreenApp(path, load_keymap(keymap, known_commands=COMMANDS), mode, self.name, **kwargs)
+        if isinstance(keymap, str):
+            keymap = load_keymap(keymap, known_commands=COMMANDS)
+        return HascreenApp(path, keymap, mode, self.name, **kwargs)
 
     @contextlib.asynccontextmanager
     async def console(self, size: tuple[int, int] = (100, 30), **kwargs: Any) -> AsyncIterator[Console]:

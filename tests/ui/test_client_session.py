@@ -4,6 +4,7 @@ a lost server, the pane area's size, the health panel, the mouse and the tmux ke
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 
@@ -12,6 +13,8 @@ from textual import events
 from tui.client.copy_mode import CopyMode
 from tui.client.health_panel import HealthPanel, crit_count, health_text
 from tui.client.pane_area import PaneArea
+from tui.commands import COMMANDS
+from tui.config import load_keymap
 
 
 async def test_a_second_attach_is_refused_with_the_servers_message(live):
@@ -131,3 +134,29 @@ async def test_health_messages_fill_the_panel_and_raise_the_tab_bar_alert(live):
         await console.wait(lambda: panel.display, "the panel")
         assert "broken" in health_text(panel.message).plain
         assert "CRIT 1" in console.app.tab_bar.caption().plain
+
+
+async def test_mouse_events_reach_a_program_that_asks_for_them(live):
+    async with live.console(size=(80, 24)) as console:
+        # xterm mouse mode 1000 with SGR coordinates, then cat -v shows what the pane receives
+        await console.type("printf '\\033[?1000h\\033[?1006hmouse-%s\\n' on; cat -v")
+        await console.wait(lambda: "mouse-on" in console.text.splitlines(), "the program's first output")
+        await console.wait(lambda: console.app.pane_area.focused_pane.modes.get("mouse") == 1000, "mouse mode on")
+        await console.pilot.click(PaneArea, offset=(4, 6))
+        await console.wait_text("^[[<0;5;7M", what="the click at cell (4, 6) as SGR")
+        area = console.app.pane_area
+        area.post_message(events.MouseScrollUp(area, 2, 3, 0, -1, 0, False, False, False))
+        await console.wait_text("^[[<64;3;4M", what="the wheel going to the program, not to copy mode")
+        assert not console.app.ui_open
+        await console.press("ctrl+c")
+
+
+async def test_natural_scroll_reverses_the_wheel(live):
+    keymap = dataclasses.replace(load_keymap("screen", known_commands=COMMANDS), scroll="natural")
+    async with live.console(keymap=keymap) as console:
+        area = console.app.pane_area
+        area.post_message(events.MouseScrollUp(area, 3, 3, 0, -1, 0, False, False, False))
+        await console.settle()
+        assert not console.app.ui_open, "with natural scrolling, wheel up does not go back in history"
+        area.post_message(events.MouseScrollDown(area, 3, 3, 0, 1, 0, False, False, False))
+        await console.wait(lambda: isinstance(console.app.screen, CopyMode), "copy mode from wheel down")

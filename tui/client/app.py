@@ -434,7 +434,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.paste_buffer = text
             self.show_notice(f"copied {len(text)} characters to the paste buffer")
 
-        self.push_screen(CopyMode(region.pane, request, copied))
+        natural = getattr(self.keymap, "scroll", "normal") == "natural"
+        self.push_screen(CopyMode(region.pane, request, copied, natural_scroll=natural))
 
     def client_paste(self) -> None:
         if not self.paste_buffer:
@@ -508,8 +509,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         region = self.pane_area.focused_region
         if message.kind == "press" and region is not None and region.pane != message.pane:
             self.send(make_command("select-pane", str(message.pane)))
-        elif message.kind in ("wheel-up", "wheel-down"):
-            back = "wheel-down" if getattr(self.keymap, "scroll", "normal") == "natural" else "wheel-up"
+        elif message.kind in ("scroll_up", "scroll_down"):
+            back = "scroll_down" if getattr(self.keymap, "scroll", "normal") == "natural" else "scroll_up"
             if message.kind == back:
                 if region is not None and region.pane != message.pane:
                     self.send(make_command("select-pane", str(message.pane)))

@@ -58,9 +58,11 @@ class CopyMode(Screen[None]):
     CopyMode #copy-status { height: 1; background: $warning; color: $text; }
     """
 
-    def __init__(self, pane: int, request: Callable[[int, int, int], None], on_copy: Callable[[str], None]) -> None:
+    def __init__(self, pane: int, request: Callable[[int, int, int], None], on_copy: Callable[[str], None],
+                 natural_scroll: bool = False) -> None:
         super().__init__()
         self.pane = pane
+        self.wheel_step = 3 if natural_scroll else -3  # lines to move on a wheel-up
         self.request = request
         self.on_copy = on_copy
         self.history_total: int | None = None
@@ -195,10 +197,10 @@ class CopyMode(Screen[None]):
             self._search()
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        self.move(-3)
+        self.move(self.wheel_step)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        self.move(3)
+        self.move(-self.wheel_step)
 
     def _start_search(self, term: str | None) -> None:
         if not term:

@@ -144,7 +144,8 @@ class PaneArea(Widget, can_focus=True):
             self.rows = rows
 
     class PaneMouse(Message):
-        """A mouse event over a region: kind press|release|drag|wheel-up|wheel-down, x/y inside the pane."""
+        """A mouse event over a region: kind press|release|drag|move|scroll_up|scroll_down (as tui.term's
+        encode_mouse), button 0 left, 1 middle, 2 right; x/y inside the pane."""
 
         def __init__(self, pane: int, kind: str, button: int, x: int, y: int, wants_mouse: bool) -> None:
             super().__init__()
@@ -357,13 +358,18 @@ class PaneArea(Widget, can_focus=True):
                 return (above.pane, "y") if above else None
         return None
 
-    def _mouse(self, event: events.MouseEvent, kind: str, button: int) -> None:
+    def _mouse(self, event: events.MouseEvent, kind: str) -> None:
         region = self._region_at(event.x, event.y)
         if region is None or region.pane < 0:
             return
         pane = self.panes.get(region.pane)
-        wants = bool(pane and pane.modes.get("mouse"))
-        self.post_message(self.PaneMouse(region.pane, kind, button, event.x - region.x, event.y - region.y, wants))
+        mode = pane.modes.get("mouse") if pane else 0
+        if kind == "move" and mode != 1003:
+            return  # plain motion only matters to programs that asked for all motion
+        # Textual numbers buttons 1 left, 2 middle, 3 right; the protocol 0, 1, 2 like xterm
+        button = max(event.button - 1, 0) if kind in ("press", "release", "drag") else 0
+        self.post_message(self.PaneMouse(region.pane, kind, button, event.x - region.x, event.y - region.y,
+                                         bool(mode)))
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         separator = self._separator_at(event.x, event.y)
@@ -372,7 +378,7 @@ class PaneArea(Widget, can_focus=True):
             self._drag = (pane, axis, event.x if axis == "x" else event.y)
             self.capture_mouse()
             return
-        self._mouse(event, "press", event.button)
+        self._mouse(event, "press")
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         if self._drag is not None:
@@ -383,16 +389,16 @@ class PaneArea(Widget, can_focus=True):
             if delta:
                 self.post_message(self.SeparatorDrag(pane, delta))
             return
-        self._mouse(event, "release", event.button)
+        self._mouse(event, "release")
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._drag is None and event.button:
-            self._mouse(event, "drag", event.button)
+        if self._drag is None:
+            self._mouse(event, "drag" if event.button else "move")
 
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
-        self._mouse(event, "wheel-up", 4)
+        self._mouse(event, "scroll_up")
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
-        self._mouse(event, "wheel-down", 5)
+        self._mouse(event, "scroll_down")
