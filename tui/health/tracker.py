@@ -47,7 +47,7 @@ class HealthTracker:
         self.stale_after = stale_after  # intervals without fresh data before a row is stale
         self.rows: dict[tuple[str, str, str, str], HealthRow] = {}
         self.events: deque[HealthEvent] = deque(maxlen=max_events)
-        self._seen_in_poll: dict[str, set[tuple[str, str, str, str]]] = {}
+        self._keys_by_cluster: dict[str, set[tuple[str, str, str, str]]] = {}
 
     def update(self, health: ClusterHealth, now: float | None = None) -> list[HealthEvent]:
         """Take one poll's rows for one cluster; returns the state changes it caused."""
@@ -72,7 +72,9 @@ class HealthTracker:
                     new_events.append(event)
         # Rows of this cluster that the poll no longer produced (e.g. a host came back and its "host"
         # row vanished) are dropped, with an event when they were not ok.
-        for key in [k for k in self.rows if k[0] == health.cluster and k not in seen]:
+        previous_keys = self._keys_by_cluster.get(health.cluster, set())
+        self._keys_by_cluster[health.cluster] = seen
+        for key in sorted(previous_keys - seen):
             gone = self.rows.pop(key)
             if gone.state is not State.OK:
                 new_events.append(HealthEvent(now, gone.cluster, gone.node, gone.layer, gone.subject, gone.state,
