@@ -212,6 +212,8 @@ class SshPool:
             options["username"] = settings.user
         if settings.identities:
             options["client_keys"] = list(settings.identities)
+            # A passphrase-protected key file is skipped (its unlocked copy in the agent is used), as ssh does.
+            options["ignore_encrypted"] = True
         assert options["known_hosts"] is not None  # never let a refactor turn host-key checking off
         try:
             return await asyncio.wait_for(

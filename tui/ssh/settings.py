@@ -144,12 +144,15 @@ def resolve_host_settings(
 
     identity = _attr(host, "identity")
     if identity:
-        identities: tuple[str, ...] = tuple(
-            [str(identity)] if isinstance(identity, str | os.PathLike) else [str(i) for i in identity]
-        )
+        named = [identity] if isinstance(identity, str | os.PathLike) else list(identity)  # type: ignore[call-overload]
+        identities = tuple(os.path.expanduser(str(i)) for i in named)
+        for path in identities:
+            if not os.path.isfile(path):
+                raise HostSettingsError(f"{name}: identity file {path} does not exist")
     else:
-        identities = tuple(str(i) for i in (config.get("IdentityFile") or ()))
-    identities = tuple(os.path.expanduser(i) for i in identities)
+        # Like OpenSSH, IdentityFile lines naming keys that do not exist are skipped silently.
+        configured = (os.path.expanduser(str(i)) for i in (config.get("IdentityFile") or ()))
+        identities = tuple(path for path in configured if os.path.isfile(path))
 
     jump = _split_jump(_attr(host, "jump")) or _split_jump(config.get("ProxyJump"))
 

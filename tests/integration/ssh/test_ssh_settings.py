@@ -35,6 +35,8 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_ssh_config_fills_what_hosts_yaml_leaves_out(config: Path, tmp_path: Path):
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_lab").write_text("not read here")
     s = resolve_host_settings("node-a", TestHost("node-a"), ssh_config=[config])
     assert (s.address, s.port, s.user, s.jump) == ("10.213.77.11", 2201, "admin", ("bastion",))
     assert s.identities == (str(tmp_path / ".ssh" / "id_lab"),)
@@ -43,12 +45,14 @@ def test_ssh_config_fills_what_hosts_yaml_leaves_out(config: Path, tmp_path: Pat
     assert s.endpoint == "[10.213.77.11]:2201"
 
 
-def test_hosts_yaml_values_win_over_ssh_config(config: Path):
+def test_hosts_yaml_values_win_over_ssh_config(config: Path, tmp_path: Path):
+    key = tmp_path / "id_yaml"
+    key.write_text("not read here")
     host = TestHost(
-        "node-a", address="10.0.0.5", port=22, user="ops", jump="gw", identity="/k/id", keepalive=30
+        "node-a", address="10.0.0.5", port=22, user="ops", jump="gw", identity=str(key), keepalive=30
     )
     s = resolve_host_settings("node-a", host, ssh_config=[config])
-    assert (s.address, s.port, s.user, s.jump, s.identities) == ("10.0.0.5", 22, "ops", ("gw",), ("/k/id",))
+    assert (s.address, s.port, s.user, s.jump, s.identities) == ("10.0.0.5", 22, "ops", ("gw",), (str(key),))
     assert s.keepalive_interval == 30.0 and s.endpoint == "10.0.0.5"
 
 
@@ -56,7 +60,13 @@ def test_defaults_without_any_config(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     s = resolve_host_settings("db1", None, ssh_config=[tmp_path / "missing"])
     assert (s.address, s.port, s.user, s.jump, s.agent_path) == ("db1", 22, "", (), None)
+    assert s.identities == ()
     assert (s.keepalive_interval, s.keepalive_count_max) == (15.0, 3)  # keepalive is on by default
+
+
+def test_missing_identity_files_in_ssh_config_are_skipped(config: Path):
+    s = resolve_host_settings("node-a", None, ssh_config=[config])  # ~/.ssh/id_lab does not exist
+    assert s.identities == () and s.address == "10.213.77.11"
 
 
 @pytest.mark.parametrize(
@@ -67,6 +77,10 @@ def test_defaults_without_any_config(tmp_path: Path, monkeypatch: pytest.MonkeyP
         (TestHost("x", remote_multiplexer="byobu"), "remote_multiplexer must be one of"),
         (TestHost("x", keepalive=-1), "keepalive must be >= 0"),
         (TestHost("x", jump="a@@b"), "cannot parse jump host"),
+        (
+            TestHost("x", identity="/nonexistent/id_ed25519"),
+            "identity file /nonexistent/id_ed25519 does not exist",
+        ),
     ],
 )
 async def test_bad_settings_are_reported_not_crashed_on(tmp_path: Path, host: TestHost, message: str):
