@@ -163,7 +163,7 @@ def configure_mysql(lab: LabDir, node: str) -> None:
         "binlog_format = ROW\nlog-slave-updates\n"
         "innodb_buffer_pool_size = 16M\ninnodb_log_file_size = 8M\nperformance_schema = OFF\n"
         "log-error = /var/log/mysql/error.log\n"
-        + ("read_only = ON\n" if replica else "")
+        + ("read_only = ON\nslave_net_timeout = 4\n" if replica else "")
     )
     root_pw = mysql_secrets()["root"]
     opt = lab.node_mount_source(node, "/root") / ".my.cnf"
@@ -184,6 +184,11 @@ def wait_mysql(holder: int, timeout: float = 30.0) -> None:
 def mysql(holder: int, sql: str, *, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
     """Run SQL on the node via its option file (credentials never in argv)."""
     return in_node(holder, "mariadb --batch", stdin=sql, check=check, timeout=timeout)
+
+
+def mysql_value(holder: int, sql: str) -> str:
+    """The single value (or row, tab-separated) a query returns, without the column header."""
+    return in_node(holder, "mariadb --batch --skip-column-names", stdin=sql + ";\n").stdout.strip()
 
 
 def change_master_sql(delay: int = 0) -> str:

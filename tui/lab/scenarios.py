@@ -122,13 +122,13 @@ def _heal_replication(lab: LabDir) -> list[str]:
             done.append("replica resynchronised from a dump of the master")
 
     def caught_up() -> bool:
-        pos = daemons.mysql(master, "SELECT @@gtid_binlog_pos;").stdout.split()
-        st = daemons.slave_status(replica)
-        return daemons.replication_healthy(st) and pos[-1:] == [st.get("Gtid_IO_Pos", "")] and \
-            daemons.mysql(replica, "SELECT @@gtid_slave_pos;").stdout.split()[-1:] == pos[-1:]
+        # Both positions are empty strings on a fresh lab without writes, and equal once caught up.
+        master_pos = daemons.mysql_value(master, "SELECT @@gtid_binlog_pos")
+        return daemons.replication_healthy(daemons.slave_status(replica)) and \
+            daemons.mysql_value(replica, "SELECT @@gtid_slave_pos") == master_pos
 
     daemons.wait_for(caught_up, 20, "the replica to catch up with the master")
-    checks = [daemons.mysql(h, "CHECKSUM TABLE app.items;").stdout.split()[-1] for h in (master, replica)]
+    checks = [daemons.mysql_value(h, "CHECKSUM TABLE app.items").split()[-1] for h in (master, replica)]
     if checks[0] != checks[1]:
         _resync_replica(lab)
         daemons.wait_for(caught_up, 20, "the replica to catch up after a resync")
