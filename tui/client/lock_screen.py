@@ -50,8 +50,9 @@ def _duration(seconds: float) -> str:
 class LockScreen(Screen[None], inherit_bindings=False):
     DEFAULT_CSS = """
     LockScreen { align: center middle; background: $background; }
-    LockScreen > Vertical { width: 64; height: auto; border: heavy $error; padding: 1 2; background: $surface; }
+    LockScreen > Vertical { width: 80; height: auto; border: heavy $error; padding: 1 2; background: $surface; }
     LockScreen #lock-title { text-style: bold; color: $error; }
+    LockScreen Label { width: 1fr; }
     LockScreen #lock-who { margin-bottom: 1; }
     LockScreen Input { margin-top: 1; }
     LockScreen #lock-error { color: $error; height: auto; }
@@ -91,7 +92,7 @@ class LockScreen(Screen[None], inherit_bindings=False):
     def update_from(self, message: dict[str, Any]) -> None:
         self.message = {**self.message, **message}
         session = self.message.get("session") or "this session"
-        self.query_one("#lock-title", Label).update(f"🔒  Session {session} is locked")
+        self.query_one("#lock-title", Label).update(f"Session {session} is locked")
         since = self.message.get("since") or time.time()
         who = f"locked by {self.message.get('by') or '?'} at {_clock(since)}"
         age = time.time() - float(since) if isinstance(since, int | float) else 0
