@@ -64,6 +64,8 @@ class SshRunner:
     ) -> RunResult:
         if isinstance(argv, str):
             raise TypeError("argv must be a list of arguments, not a shell string")
+        if not argv:
+            raise ValueError("argv is empty: nothing to run")
         command = render_argv(argv)
         async with self._limit(host):
             conn = await self._pool.connection(host)

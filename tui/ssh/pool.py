@@ -127,7 +127,10 @@ class SshPool:
 
     def settings(self, name: str) -> HostSettings:
         """Resolved settings for a host; raises HostUnreachable if they are unusable."""
-        host = self._adhoc.get(name) or self._lookup(name)
+        try:
+            host = self._adhoc.get(name) or self._lookup(name)
+        except KeyError:  # a lookup callable may raise instead of returning None
+            host = None
         try:
             return resolve_host_settings(
                 getattr(host, "name", None) or name,
@@ -141,9 +144,15 @@ class SshPool:
         except HostSettingsError as exc:
             raise HostUnreachable(name, str(exc)) from exc
 
+    def _known(self, name: str) -> bool:
+        try:
+            return self._lookup(name) is not None
+        except KeyError:
+            return False
+
     def _hop_key(self, spec: str, previous: tuple[str, ...]) -> str:
         """The pool key for one jump hop: a hosts.yaml name as is, else an ad-hoc ssh-config hop."""
-        if not previous and self._lookup(spec) is not None:
+        if not previous and self._known(spec):
             return spec
         user, host, port = parse_hop(spec)
         if user is None and port is None and not previous and host == spec:

@@ -116,6 +116,27 @@ async def test_unknown_host_key_is_refused_with_its_fingerprint(ssh_world, sshd)
         await pool.close()
 
 
+async def test_unknown_host_behind_a_jump_host_is_refused_with_its_fingerprint(ssh_world, sshd_factory):
+    bastion = sshd_factory("127.0.0.1", "bastion")
+    target = sshd_factory("127.0.0.2", "target")
+    ssh_world.trust(bastion)  # only the bastion is known
+    key = str(ssh_world.client_key)
+    hosts = {
+        "gw": TestHost("gw", "127.0.0.1", bastion.port, "root", identity=key),
+        "db": TestHost("db", "127.0.0.2", target.port, "root", jump="gw", identity=key),
+    }
+    pool = SshPool(hosts, known_hosts=ssh_world.known_hosts)
+    try:
+        with pytest.raises(HostKeyUnknown) as refused:
+            await pool.runner.run("db", ["true"])
+    finally:
+        await pool.close()
+    assert refused.value.fingerprint == target.fingerprint and target.fingerprint in refused.value.reason
+    assert refused.value.known_hosts_line.startswith(f"[127.0.0.2]:{target.port} ssh-ed25519 ")
+    assert "ssh-keyscan" not in refused.value.reason  # it could not reach the host from here
+    assert "userauth" not in target.log() and f"target 127.0.0.2 port {target.port}" in bastion.log()
+
+
 async def test_changed_host_key_is_refused_loudly(ssh_world, sshd):
     impostor = keygen(ssh_world.root / "old_host_key")
     old_key = impostor.with_suffix(".pub").read_text().split()
@@ -144,6 +165,10 @@ async def test_runner_exit_codes_output_stdin_quoting_and_timeout(ssh_world, ssh
     run = pool.runner.run
     try:
         assert (await run("node", ["true"])).exit_code == 0
+        with pytest.raises(ValueError):
+            await run("node", [])
+        with pytest.raises(TypeError):
+            await run("node", "echo a shell string")
         assert (await run("node", ["sh", "-c", "exit 42"])).exit_code == 42
         assert (await run("node", ["sh", "-c", "kill -TERM $$"])).exit_code == 128 + 15
         tricky = 'it\'s a $HOME `id` "quoted" ; rm -rf /nonexistent'

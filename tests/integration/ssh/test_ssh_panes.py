@@ -172,9 +172,10 @@ async def test_remote_tmux_keeps_the_shell_across_a_reconnect(ssh_world, sshd):
     finally:
         await pane.close()
         await pool.close()
-        await asyncio.create_subprocess_exec(
+        killer = await asyncio.create_subprocess_exec(
             "tmux", "kill-server", env={"TMUX_TMPDIR": str(sshd.tmux_tmpdir), "PATH": "/usr/bin:/bin"}
         )
+        await asyncio.wait_for(killer.wait(), 10)
 
 
 async def test_unknown_host_key_refuses_the_pane(ssh_world, sshd):
