@@ -28,8 +28,9 @@ async def vip_single_holder(ctx: RunContext) -> list[Check]:
         return [Check(f"VIP {cluster.vip.address} holder", False, "", str(exc))]
     checks = []
     if unreachable:
-        checks.append(Check("members reachable", False, f"unreachable: {', '.join(unreachable)}",
-                            "cannot tell who holds the VIP on an unreachable node"))
+        checks.append(Check("members reachable", False, "unreachable: " + ", ".join(
+            f"{host} ({reason})" for host, reason in unreachable.items()),
+            "cannot tell who holds the VIP on an unreachable node"))
     value = ", ".join(holders) or "nobody"
     if len(holders) == 1:
         ctx.facts["holder"] = holders[0]

@@ -110,20 +110,20 @@ async def holds_address(runner: Runner, host: str, address: str, interface: str)
     return address in addresses_from_ip_o(result.stdout)
 
 
-async def vip_holders(runner: Runner, cluster: ClusterView) -> tuple[list[str], list[str]]:
-    """(holders, unreachable members) for the cluster's VIP, asked of every member at once."""
+async def vip_holders(runner: Runner, cluster: ClusterView) -> tuple[list[str], dict[str, str]]:
+    """(holders, {unreachable member: reason}) for the cluster's VIP, asked of every member at once."""
     assert cluster.vip is not None
     vip = cluster.vip
 
-    async def one(member: str) -> tuple[str, bool | None]:
+    async def one(member: str) -> tuple[str, bool | str]:
         try:
             return member, await holds_address(runner, member, vip.address, vip.interface)
-        except HostUnreachable:
-            return member, None
+        except HostUnreachable as exc:
+            return member, exc.reason
 
     answers = await asyncio.gather(*(one(m) for m in cluster.members))
-    holders = [m for m, held in answers if held]
-    unreachable = [m for m, held in answers if held is None]
+    holders = [m for m, held in answers if held is True]
+    unreachable = {m: held for m, held in answers if isinstance(held, str)}
     return holders, unreachable
 
 
