@@ -101,14 +101,18 @@ def parse_data_dump(text: str) -> KeepalivedData:
     list_key: str | None = None
     list_owner: object = None
     saw_any = False
+    section: str | None = None
     for line in text.splitlines():
         if not line.strip():
             continue
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
         if stripped.startswith("------<"):
-            script = None
-            list_key = None
+            # Global definitions, Interfaces, sockpools ... are skipped: their "State =" is not VRRP's.
+            section = stripped.strip("-<> ")
+            instance = script = list_key = None
+            continue
+        if section not in (None, "VRRP Topology", "VRRP Scripts"):
             continue
         key, value = _split_key(stripped)
         if indent <= 1 and key == "VRRP Instance":
