@@ -206,8 +206,8 @@ class TermScreen(pyte.Screen):
     # ---- drawing ----------------------------------------------------------------------------------------
 
     def draw(self, data: str) -> None:
-        # printable ASCII only (the stream never passes C0/DEL in text; isprintable guards other callers)
-        if not (data.isascii() and self._charset_is_plain and IRM not in self.mode and data.isprintable()):
+        # printable ASCII only: TermStream never passes C0 controls or DEL as text
+        if not (data.isascii() and self._charset_is_plain and IRM not in self.mode):
             self._draw_slow(data)
             return
         cursor = self.cursor

@@ -27,8 +27,14 @@ import pyte
 from tui.term.screen import TermScreen
 
 TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
-# one token: printable text (group 1) | a complete CSI sequence (groups 2-5) | CR LF (no group)
-TOKEN_RE = re.compile(r"([^\x00-\x1f\x7f-\x9f]+)|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])|\r\n")
+# one token; the commonest pairs (SGR + text, CUP + text) are single tokens to save dispatch overhead
+TOKEN_RE = re.compile(
+    r"([^\x00-\x1f\x7f-\x9f]+)"  # 1: printable text
+    r"|\x1b\[([0-9:;]*)m([^\x00-\x1f\x7f-\x9f]*)"  # 2, 3: SGR and the text after it
+    r"|\x1b\[([0-9]*;?[0-9]*)H([^\x00-\x1f\x7f-\x9f]*)"  # 4, 5: CUP and the text after it
+    r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 6-9: any other CSI sequence
+    r"|\r\n"
+)
 CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
 CSI_ANY_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 CSI_PREFIX_RE = re.compile(r"\x1b\[[0-?]*[ -/]*")
@@ -158,22 +164,26 @@ class TermStream(pyte.ByteStream):
                 kind = match.lastindex
                 if kind == 1:  # printable text
                     draw(match.group(1))
+                elif kind == 3:  # SGR, then the text it colours
+                    cursor = screen.cursor
+                    cursor.attrs = screen.sgr_transition(cursor.attrs, match.group(2))
+                    text = match.group(3)
+                    if text:
+                        draw(text)
+                elif kind == 5:  # cursor position, then text written there
+                    line, _, column = match.group(4).partition(";")
+                    screen.cursor_position(_int(line), _int(column))
+                    text = match.group(5)
+                    if text:
+                        draw(text)
                 elif kind is None:  # CR LF
                     screen.cursor.x = 0
                     screen.linefeed()
                     if screen.ready_for_block():
                         pos = self._try_block(data, pos)
-                else:  # a complete CSI sequence; the three commonest ones inline
-                    _, marker, params, intermediates, final = match.groups()
-                    if marker or intermediates:
-                        dispatch_csi(marker, params, intermediates, final)
-                    elif final == "m":
-                        cursor = screen.cursor
-                        cursor.attrs = screen.sgr_transition(cursor.attrs, params)
-                    elif final == "H" and screen.margins is None:
-                        line, _, column = params.partition(";")
-                        screen.cursor_position(_int(line), _int(column))
-                    elif final == "K":
+                else:  # any other complete CSI sequence
+                    marker, params, intermediates, final = match.group(6, 7, 8, 9)
+                    if not marker and not intermediates and final == "K":
                         screen.erase_in_line(_int(params))
                     else:
                         dispatch_csi(marker, params, intermediates, final)
