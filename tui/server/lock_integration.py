@@ -255,15 +255,20 @@ class LockIntegration:
         else:
             log.info("session unlocked by %s", client.user)
             self._audit({"event": "unlock", "who": client.user, "method": method})
+        health_events = list(state.health_events)
+        for text in self._tracker_events(state.since):
+            if text not in health_events:
+                health_events.append(text)
         summary = {
             "locked_by": state.by, "since": state.since, "until": now, "unlocked_by": client.user,
             "handoff": {"from": previous, "to": client.user} if handoff else None,
-            "health_events": list(state.health_events), "procedures": list(state.procedures),
+            "health_events": health_events[:SUMMARY_LIMIT], "procedures": list(state.procedures),
             "notices": list(state.notices),
         }
         summary["nothing"] = not (summary["health_events"] or summary["procedures"] or summary["notices"])
         self.state = LockState()
         for other in self.server.display_clients():
+            other.last_active = time.monotonic()  # or the idle watch would lock again at once
             other.locked_view = False
             other.stalled = False
             extra = {"summary": summary} if other is client else {}
@@ -291,6 +296,26 @@ class LockIntegration:
         elif kind == "notice" and len(state.notices) < SUMMARY_LIMIT:
             state.notices.append(f"{time.strftime('%H:%M:%S')} {message.get('text', '')}")
 
+    def _tracker_events(self, since: float) -> list[str]:
+        """State changes the server's health tracker recorded since the lock (tui.health.tracker's
+        HealthEvent: .time and .describe()), wherever the health integration keeps it."""
+        found: list[str] = []
+        for name in ("health_tracker", "health", "tracker"):
+            holder = getattr(self.server, name, None)
+            tracker = getattr(holder, "tracker", holder)
+            events = getattr(tracker, "events", None)
+            if events is None:
+                continue
+            try:
+                for event in list(events):
+                    when = getattr(event, "time", None)
+                    if isinstance(when, int | float) and when >= since and hasattr(event, "describe"):
+                        found.append(f"{time.strftime('%H:%M:%S', time.localtime(when))} {event.describe()}")
+            except TypeError:
+                continue
+            break
+        return found
+
     def _audit(self, record: dict[str, Any]) -> None:
         record = {"session": self.server.session.name, "owner": self.server.owner, **record}
         try:
@@ -303,6 +328,12 @@ def _describe_event(event: Any) -> str:
     if isinstance(event, str):
         return event
     if isinstance(event, dict):
+        if {"cluster", "node", "layer", "new"} <= event.keys():  # tui.health.tracker.HealthEvent.to_dict()
+            where = "/".join(str(event[k]) for k in ("cluster", "node", "layer", "subject") if event.get(k))
+            when = event.get("time")
+            stamp = time.strftime("%H:%M:%S ", time.localtime(when)) if isinstance(when, int | float) else ""
+            reason = f": {event['reason']}" if event.get("reason") else ""
+            return f"{stamp}{where}: {event.get('old') or 'new'}→{event['new']}{reason}"
         for key in ("text", "message", "summary"):
             if isinstance(event.get(key), str):
                 return event[key]
