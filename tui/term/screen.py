@@ -38,7 +38,7 @@ from tui.protocol.messages import (
     ATTR_STRIKE,
     ATTR_UNDERLINE,
 )
-from tui.term.scrollback import Run, Scrollback, Style
+from tui.term.scrollback import Run, Scrollback, Style, merge_runs
 
 DECAWM = pyte_modes.DECAWM
 IRM = pyte_modes.IRM
@@ -513,12 +513,8 @@ class TermScreen(pyte.Screen):
         for text, *_ in runs:
             used += cell_width(text)
         if used < self.columns:
-            pad = " " * (self.columns - used)
-            if runs and runs[-1][1:] == ("default", "default", 0):
-                runs[-1] = (runs[-1][0] + pad, "default", "default", 0)
-            else:
-                runs.append((pad, "default", "default", 0))
-        return runs
+            runs.append((" " * (self.columns - used), "default", "default", 0))
+        return merge_runs(runs) if len(runs) > 1 else runs
 
     def row_text(self, y: int) -> str:
         return "".join(run[0] for run in self.render_row(y))

@@ -425,3 +425,25 @@ def test_feed_queue_slices_and_back_pressure():
     assert queue.feed_slice(term) is False
     assert queue.should_resume()
     assert rows(term)[0] == "012345678901234567890123456789"
+
+
+def test_dec_line_drawing_charset():
+    term = feed(Terminal(10, 3), "\x1b(0lqqk\x1b(Bx\r\n\x0e\x1b)0qq\x0fab")
+    assert rows(term)[:2] == ["┌──┐x", "──ab"]
+
+
+def test_reverse_screen_mode_renders_blank_cells_reversed():
+    term = feed(Terminal(6, 2), "\x1b[?5hab")
+    assert term.render_row(0) == [("ab    ", "default", "default", ATTR_REVERSE)]
+    assert term.render_row(1) == [("      ", "default", "default", ATTR_REVERSE)]
+    feed(term, "\x1b[?5l")
+    assert term.render_row(0) == [("ab    ", "default", "default", 0)]
+
+
+def test_a_flood_marks_every_row_dirty_and_draws_the_end():
+    term = Terminal(20, 5)
+    term.take_dirty()
+    feed(term, "".join(f"line {n}\r\n" for n in range(1000)) + "$ ")
+    assert term.take_dirty() == {0, 1, 2, 3, 4}
+    assert rows(term) == ["line 996", "line 997", "line 998", "line 999", "$"]
+    assert term.cursor == (2, 4)
