@@ -71,6 +71,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     CSS_PATH = "hascreen.tcss"
     TITLE = "hascreen"
     ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False  # a drag in a pane is for the program, a separator or copy mode, not Textual's selection
     BINDINGS: list[Any] = []
 
     def __init__(self, socket_path: Path, keymap: Any, mode: str, session: str, detach_others: bool = False,

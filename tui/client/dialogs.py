@@ -27,8 +27,9 @@ from textual.widgets.option_list import Option
 class WindowList(ModalScreen[int | None]):
     DEFAULT_CSS = """
     WindowList { align: center middle; }
-    WindowList > Vertical { width: 60; height: auto; max-height: 80%; border: round $accent; background: $surface; }
-    WindowList OptionList { height: auto; max-height: 20; }
+    WindowList > Vertical { width: 60; height: auto; max-height: 80%; border: round $accent; background: $surface;
+                            border-title-align: left; border-subtitle-align: right; }
+    WindowList OptionList, WindowList OptionList:focus { height: auto; max-height: 20; border: none; padding: 0; }
     """
     BINDINGS = [Binding("escape", "cancel", "close"), Binding("q", "cancel", show=False)]
 
@@ -40,8 +41,9 @@ class WindowList(ModalScreen[int | None]):
         options = [Option(f"{window.get('index')}{'*' if window.get('active') else ' '} {window.get('name', '')}"
                           f"  {window.get('title') or ''}", id=f"w{window.get('index')}")
                    for window in self.windows]
-        with Vertical():
-            yield Label(" Num Name                          (Enter selects, Esc leaves)")
+        with Vertical() as box:
+            box.border_title = "Num Name"
+            box.border_subtitle = "Enter selects · Esc leaves"
             yield OptionList(*options)
 
     def on_mount(self) -> None:

@@ -45,7 +45,8 @@ def health_text(message: dict[str, Any] | None) -> Text:
             text.append(str(row.get("value", "")))
             age = _age(row.get("age"))
             if age:
-                text.append(f" {age}", style="dim")
+                text.append(" ")
+                text.append(age, style="dim")
             text.append("\n")
             if row.get("reason") and row.get("state") in ("warn", "crit"):
                 text.append(f"   {row['reason']}\n", style=style)
