@@ -245,7 +245,10 @@ def summarize_error(error: str) -> str:
     for part in text.split("; "):
         if "Error_code" in part:
             return re.sub(r",?\s*Error_code:\s*\d+", "", part).strip()
-    return text[:160]
+    message = re.search(r"\bmessage:\s*(.+)$", text)  # "error reconnecting to master ... message: <why>"
+    if message:
+        return message.group(1)[:200]
+    return text[:200]
 
 
 def describe_channel(chan: ReplicaChannel) -> str:

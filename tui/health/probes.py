@@ -310,7 +310,8 @@ async def _probe_mysql(poll: _Poll, cluster: ClusterLike,
             rows.extend(mysql.evaluate_replica(answer.replica, cluster.name, host, observed_at=observed_at,
                                                read_only=answer.read_only, master=master_status,
                                                thresholds=poll.settings.mysql))
-    complete = all(isinstance(a, mysql.MysqlOverview) for a in answers.values())
+    # A mysql client error (server down) is a known fact; only an unreachable host leaves the layer unknown.
+    complete = all(isinstance(a, mysql.MysqlOverview) or a.startswith("mysql: ") for a in answers.values())
     return rows, {"mysql": writable if complete or writable else None}
 
 
