@@ -115,6 +115,7 @@ class SshPane:
         self._reconnect_task: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._skip_next_wait = False
+        self._multiplexer: str | None = None
         self.reconnects = 0
 
     # ------------------------------------------------------------- PaneBackend
@@ -182,6 +183,7 @@ class SshPane:
     async def _open_channel(self) -> None:
         conn = await self._pool.connection(self.host)
         settings = self._pool.settings(self.host)
+        self._multiplexer = settings.remote_multiplexer
         command = remote_multiplexer_command(settings.remote_multiplexer, self.pane_id)
         session = _PaneSession(self, conn)
         cols, rows = self._size
@@ -275,15 +277,17 @@ class SshPane:
                     self._finish("host key refused")
                     return
                 except HostUnreachable as exc:
+                    if self._pool.closed:
+                        self._finish("ssh connections closed")
+                        return
                     delay = min(delay * 2, self._backoff_max)
                     self._notice(f"reconnect failed ({exc.reason}) — retrying in {delay:g}s")
                     continue
                 self.reconnects += 1
                 down = time.monotonic() - down_since
-                settings = self._pool.settings(self.host)
                 shell = (
-                    f"re-entered {settings.remote_multiplexer} session {remote_session_name(self.pane_id)}"
-                    if settings.remote_multiplexer
+                    f"re-entered {self._multiplexer} session {remote_session_name(self.pane_id)}"
+                    if self._multiplexer
                     else "new shell: the old one ended with the link"
                 )
                 tries = "attempt" if attempts == 1 else "attempts"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class _Entry:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_lost_reason: str | None = None
     generation: int = 0
+    failure: HostUnreachable | None = None
+    failed_at: float = 0.0
 
 
 class _PoolClient(asyncssh.SSHClient):
@@ -186,10 +189,20 @@ class SshPool:
         if _depth > MAX_JUMP_DEPTH:
             raise HostUnreachable(name, f"jump chain deeper than {MAX_JUMP_DEPTH} hops (a loop?)")
         entry = self._entries.setdefault(name, _Entry())
+        asked_at = time.monotonic()
         async with entry.lock:
             if entry.conn is not None and not entry.conn.is_closed():
                 return entry.conn
-            entry.conn = await self._open(name, _depth)
+            # Single flight: callers that queued behind an attempt that just failed share its failure,
+            # so five panes of a dead host do not wait for five connect timeouts in a row.
+            if entry.failure is not None and entry.failed_at >= asked_at:
+                raise entry.failure
+            try:
+                entry.conn = await self._open(name, _depth)
+            except HostUnreachable as exc:
+                entry.failure, entry.failed_at = exc, time.monotonic()
+                raise
+            entry.failure = None
             entry.generation += 1
             return entry.conn
 

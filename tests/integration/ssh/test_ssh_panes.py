@@ -109,31 +109,41 @@ async def test_two_panes_and_the_runner_share_one_connection(ssh_world, sshd):
     assert len(re.findall("Accepted publickey", sshd.log())) == 1
 
 
-async def test_keepalive_detects_a_dead_link_then_the_pane_reconnects(ssh_world, sshd):
+async def test_keepalive_detects_a_dead_link_then_the_panes_reconnect(ssh_world, sshd):
     ssh_world.trust(sshd)
     host = _host(sshd, ssh_world, keepalive={"interval": 1, "count_max": 2})
     pool = SshPool({"node": host}, known_hosts=ssh_world.known_hosts, connect_timeout=2)
-    pane = pool.open_pane("node")
-    probe = PaneProbe(pane)
+    panes = [pool.open_pane("node"), pool.open_pane("node")]
+    probes = [PaneProbe(p) for p in panes]
     frozen: list[int] = []
     try:
-        await pane.start(80, 24)
-        await probe.shell("echo before $((6*7))", rb"before 42")
+        for pane, probe in zip(panes, probes, strict=True):
+            await pane.start(80, 24)
+            await probe.shell("echo before $((6*7))", rb"before 42")
         frozen = sshd.freeze()  # no FIN, no RST: only keepalive can notice
-        found = await probe.wait_for(
-            rb"\[hascreen\] disconnected \xe2\x80\x94 reconnecting in 1s \(([^)]*)\)", 15
+        for probe in probes:
+            found = await probe.wait_for(
+                rb"\[hascreen\] disconnected \xe2\x80\x94 reconnecting in 1s \(([^)]*)\)", 15
+            )
+            assert b"keepalive" in found.group(1)
+        await probes[0].wait_for(
+            rb"\[hascreen\] reconnect failed \([^\r]*\) \xe2\x80\x94 retrying in \d+s", 15
         )
-        assert b"keepalive" in found.group(1)
-        await probe.wait_for(rb"\[hascreen\] reconnect failed \([^\r]*\) \xe2\x80\x94 retrying in \d+s", 15)
         sshd.thaw(frozen)
         frozen = []
-        await probe.wait_for(rb"\[hascreen\] reconnected to node after \d+s \(\d+ attempts\); new shell", 40)
-        await probe.shell("echo after $((6*9))", rb"after 54")
-        assert probe.exits == [] and pane.reconnects == 1
+        for probe in probes:
+            await probe.wait_for(
+                rb"\[hascreen\] reconnected to node after \d+s \(\d+ attempts\); new shell", 40
+            )
+            await probe.shell("echo after $((6*9))", rb"after 54")
+        assert [p.exits for p in probes] == [[], []] and [p.reconnects for p in panes] == [1, 1]
     finally:
         sshd.thaw(frozen)
-        await pane.close()
+        for pane in panes:
+            await pane.close()
         await pool.close()
+    # Both panes came back on one shared new connection.
+    assert len(re.findall("Accepted publickey", sshd.log())) == 2
 
 
 async def test_reconnect_now_reopens_at_once(ssh_world, sshd):
