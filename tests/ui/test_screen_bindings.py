@@ -195,3 +195,20 @@ async def test_an_unbound_key_shows_a_notice(live):
     async with live.console() as console:
         await console.prefix("z")
         await console.wait(lambda: any("not bound" in notice for notice in console.app.notices), "the notice")
+
+
+async def test_copy_mode_selects_from_cell_to_cell(live):
+    async with live.console() as console:
+        await console.run("echo alpha beta gamma; echo second line", "second line")
+        await console.prefix("left_square_bracket")
+        await console.wait(lambda: isinstance(console.app.screen, CopyMode), "copy mode")
+        copy = console.app.screen
+        await console.wait(lambda: copy.line_count > 0, "the scrollback length")
+        await console.press("slash")
+        await console.wait(lambda: isinstance(console.app.screen, Prompt), "the search prompt")
+        await console.type("beta")
+        await console.wait(lambda: "found" in copy.message, "the search result")
+        await console.press("space", "down", "left")  # from 'b' of beta to the cell before 'beta' below
+        await console.press("space")  # the second mark copies and leaves
+        await console.wait(lambda: not console.app.ui_open, "copy mode left")
+        assert console.app.paste_buffer == "beta gamma\nsecond"

@@ -2,8 +2,11 @@
 
 The scrollback lives in the server; this screen asks for pages with `scrollback` messages and keeps only what
 it was sent, so nothing is lost when the client goes away. The server numbers the pane's lines from the oldest
-history line (0) to the last visible row (total - 1). Keys: arrows, PgUp/PgDn, g/G (top/bottom), / search backwards, n next match,
-space starts and ends a selection, Enter copies (the selection, or the cursor line) and leaves, Esc or q leaves.
+history line (0) to the last visible row (total - 1).
+
+Keys: arrows (or hjkl), PgUp/PgDn, g/G top/bottom, 0/$ line start/end, / search backwards, n next match,
+space marks the start and then the end of a selection (cell to cell, like screen) and the second space
+copies it and leaves; Enter copies the selection (or the cursor line) and leaves; Esc or q leaves.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ class CopyView(Widget, can_focus=True):
         runs = owner.line_runs(index)
         strip = Strip(runs_to_segments(runs) if runs is not None else [Segment("…", Style(dim=True))])
         strip = strip.adjust_cell_length(width)
-        selection = owner.selection_range()
-        if selection and selection[0] <= index <= selection[1]:
-            strip = strip.apply_style(SELECTION)
+        columns = owner.selected_columns(index, width)
+        if columns is not None:
+            before, chosen, after = strip.divide([columns[0], columns[1], width])
+            strip = Strip.join([before, chosen.apply_style(SELECTION), after])
         if index == owner.cursor_line:
             x = min(owner.cursor_col, max(width - 1, 0))
             before, cell, after = strip.divide([x, x + 1, width])
@@ -71,7 +75,7 @@ class CopyMode(Screen[None]):
         self.top = 0
         self.cursor_line = 0
         self.cursor_col = 0
-        self.mark: int | None = None
+        self.mark: tuple[int, int] | None = None  # (line, column) where the selection started
         self.search_term = ""
         self.pending_search = False
         self.message = ""
@@ -141,25 +145,46 @@ class CopyMode(Screen[None]):
             return
         self.query_one(CopyView).refresh()
         total = self.history_total if self.history_total is not None else "?"
-        selecting = "  selecting (space ends, Enter copies)" if self.mark is not None else ""
+        selecting = "  selecting (space or Enter copies)" if self.mark is not None else ""
         self.query_one("#copy-status", Static).update(
             f"Copy mode: line {self.cursor_line + 1}/{self.line_count} (history {total}){selecting}  {self.message}")
 
-    def selection_range(self) -> tuple[int, int] | None:
+    def selection_range(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """(start, end) as (line, column), start before end; both ends included, like screen's marks."""
         if self.mark is None:
             return None
-        return (min(self.mark, self.cursor_line), max(self.mark, self.cursor_line))
+        here = (self.cursor_line, self.cursor_col)
+        return (min(self.mark, here), max(self.mark, here))
+
+    def selected_columns(self, index: int, width: int) -> tuple[int, int] | None:
+        """The [start, end) columns of line `index` inside the selection, or None."""
+        selection = self.selection_range()
+        if selection is None or not selection[0][0] <= index <= selection[1][0]:
+            return None
+        start = selection[0][1] if index == selection[0][0] else 0
+        end = selection[1][1] + 1 if index == selection[1][0] else width
+        return (min(start, width), min(max(end, start), width))
 
     def move(self, lines: int = 0, cols: int = 0) -> None:
         self.cursor_line = max(0, min(self.cursor_line + lines, max(self.line_count - 1, 0)))
-        self.cursor_col = max(0, self.cursor_col + cols)
+        self.cursor_col = max(0, min(self.cursor_col + cols, max(self.query_one(CopyView).size.width - 1, 0)))
         self._scroll_to_cursor()
         self._refresh_all()
 
     def copy(self) -> str:
-        first, last = self.selection_range() or (self.cursor_line, self.cursor_line)
-        lines = [(self.line_text(index) or "").rstrip() for index in range(first, last + 1)]
-        text = "\n".join(lines)
+        """Copy the selection (or the cursor line without one) into the paste buffer; returns the text."""
+        selection = self.selection_range()
+        if selection is None:
+            text = (self.line_text(self.cursor_line) or "").rstrip()
+        else:
+            (first, start), (last, end) = selection
+            lines = []
+            for index in range(first, last + 1):
+                line = self.line_text(index) or ""
+                begin = start if index == first else 0
+                stop = end + 1 if index == last else len(line)
+                lines.append(line[begin:stop].rstrip())
+            text = "\n".join(lines)
         self.on_copy(text)
         return text
 
@@ -173,19 +198,22 @@ class CopyMode(Screen[None]):
                  "pagedown": (height, 0), "ctrl+f": (height, 0)}
         if key in moves:
             self.move(*moves[key])
-        elif key in ("g", "home"):
+        elif key in ("g",):
             self.move(-self.line_count)
-        elif key in ("G", "end"):
+        elif key in ("G",):
             self.move(self.line_count)
+        elif key in ("0", "home"):
+            self.move(cols=-self.cursor_col)
+        elif key in ("dollar_sign", "$", "end"):
+            self.move(cols=len((self.line_text(self.cursor_line) or "").rstrip()) - 1 - self.cursor_col)
         elif key == "space":
             if self.mark is None:
-                self.mark = self.cursor_line
+                self.mark = (self.cursor_line, self.cursor_col)
                 self.message = ""
-            else:
-                text = self.copy()
-                self.message = f"copied {len(text)} characters"
-                self.mark = None
-            self._refresh_all()
+                self._refresh_all()
+            else:  # the second mark copies and leaves, as in screen
+                self.copy()
+                self.dismiss(None)
         elif key == "enter":
             self.copy()
             self.dismiss(None)

@@ -340,10 +340,6 @@ class PaneArea(Widget, can_focus=True):
         if data:
             self.post_message(self.KeyBytes(data))
 
-    def on_paste(self, event: events.Paste) -> None:
-        # bubbles to the app, which sends it as a `paste` message
-        pass
-
     def _region_at(self, x: int, y: int) -> RegionBox | None:
         return next((region for region in self.regions if region.contains(x, y)), None)
 
