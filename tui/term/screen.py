@@ -752,12 +752,20 @@ class TermScreen(pyte.Screen):
                 return
             line = self.buffer[cursor.y]
         if attrs == line.default:
-            # an erased cell equal to the row's default is the same as no cell
+            # an erased cell equal to the row's default is the same as no cell: drop cells, touching only
+            # the columns between the erased range and the row's written extent
+            if not line:
+                return
             if start == 0 and stop >= self.columns:
                 line.clear()
-            elif line and (start > 0 or min(line) < stop) and (stop < self.columns or max(line) >= start):
-                for x in [x for x in line if start <= x < stop]:
-                    del line[x]
+                return
+            pop = line.pop
+            if stop >= self.columns:
+                for x in range(start, max(line) + 1):
+                    pop(x, None)
+            else:
+                for x in range(max(start, min(line)), stop):
+                    pop(x, None)
         else:
             line.update(dict.fromkeys(range(start, stop), attrs))
 
