@@ -453,7 +453,7 @@ def evaluate_vrrp_node(view: VrrpNodeView, cluster: str, node: str, instance: st
     if view.state == "FAULT":
         return row(State.CRIT, value, f"instance {instance} in FAULT state (interface down or track script failing)")
     if view.state in ("INIT", "STOP", "DELETED"):
-        return row(State.WARN, value, f"instance {instance} in {view.state} state")
+        return row(State.WARN, value, view.error or f"instance {instance} in {view.state} state")
     if view.script_failing and view.state == "MASTER":
         return row(State.WARN, value, f"MASTER while track script {', '.join(view.script_failing)} fails")
     if view.flaps >= 3:

@@ -9,8 +9,9 @@ Commands (argv lists; the SSH runner quotes them):
 - DRBD 9: `drbdsetup status --json`, falling back to `drbdadm status`; DRBD 8.4: `cat /proc/drbd`.
 - MySQL: one `mysql [--defaults-extra-file=F] -e "SELECT @@read_only ...\\G SHOW MASTER STATUS\\G SHOW SLAVE
   STATUS\\G"` (credentials stay in the remote option file, never in argv).
-- keepalived: one `sh -c` that prints `pidof keepalived`, the notify state file and the log tail; VIP
-  presence from `ip -o addr show dev IF` (shared with the VIP layer). No signals are sent to keepalived.
+- keepalived: one `sh -c` that prints `pidof keepalived`, the notify state file, the log tail and a fresh
+  JSON dump if one exists; VIP presence from `ip -o addr show dev IF` (shared with the VIP layer). State comes
+  from the notify file, else the JSON dump, else the log, else VIP presence. No signal is sent to keepalived.
 - Heartbeat: one `sh -c` around `cl_status hbstatus / rscstatus / listnodes / nodestatus`.
 - Pacemaker: `crm_mon -1 --output-as=xml` on each member; the first usable answer speaks for the cluster.
 """
@@ -50,6 +51,7 @@ class ProbeSettings:
     timeout: float = 5.0  # per command
     per_host_limit: int = 2  # commands in flight per host
     log_lines: int = 200
+    dump_max_age: float = 30.0  # seconds a keepalived JSON dump stays usable
     drbd: drbd.DrbdThresholds = drbd.DrbdThresholds()
     mysql: mysql.MysqlThresholds = mysql.MysqlThresholds()
 
@@ -75,6 +77,7 @@ class ProbeMemory:
     across polls is "stalled")."""
 
     last_log_line: dict[tuple[str, str], str] = field(default_factory=dict)
+    auth_counters: dict[tuple[str, str, str], int] = field(default_factory=dict)  # JSON dump auth failures
     resync: dict[tuple[str, str, str, str, int | None], tuple[float, int]] = field(default_factory=dict)
     stall_polls: int = 3
 
@@ -327,6 +330,12 @@ async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str
         parts.append(("notify", f"cat {shlex.quote(notify_file)} 2>/dev/null || true"))
     if log_file:
         parts.append(("log", f"tail -n {int(poll.settings.log_lines)} {shlex.quote(log_file)} 2>/dev/null || true"))
+    dump_dir = getattr(settings, "dump_dir", None)
+    if dump_dir:
+        # A JSON dump someone else triggered is used only while fresh; we never signal keepalived ourselves.
+        dump = shlex.quote(dump_dir.rstrip("/") + "/keepalived.json")
+        parts.append(("json", f'f={dump}; [ -f "$f" ] && [ $(( $(date +%s) - $(stat -c %Y "$f") )) -lt '
+                              f'{int(poll.settings.dump_max_age)} ] && cat "$f" || true'))
     argv = _script(parts)
     vip_settings = getattr(cluster, "vip", None)
 
@@ -353,6 +362,18 @@ async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str
         view.auth_failures = fresh.count("invalid_passwd")
         view.script_failing = sorted(log.failing_scripts())
         view.flaps = log.masters_entered(instance) if instance else 0
+        if sections.get("json", "").strip():
+            dump, counters = keepalived.parse_json_dump(sections["json"])
+            inst = dump.instance(instance) if instance else (dump.instances[0] if dump.instances else None)
+            if inst is not None and view.state is None:
+                view.state, view.source, view.priority = inst.state, "json", inst.effective_priority
+            stats = counters.get(inst.name) if inst is not None else None
+            if stats is not None and memory is not None:
+                key = (cluster.name, host, inst.name)
+                previous = memory.auth_counters.get(key)
+                memory.auth_counters[key] = stats.auth_failures
+                if previous is not None and stats.auth_failures > previous:
+                    view.auth_failures += stats.auth_failures - previous
         if view.state is None:
             states = log.last_state(instance or None)
             if states:

@@ -107,6 +107,17 @@ class HealthTracker:
     def recent_events(self, count: int = 50) -> list[HealthEvent]:
         return list(self.events)[-count:]
 
+    def snapshot(self, now: float | None = None, events: int = 50) -> dict:
+        """Plain data for the protocol: rows (with age) grouped by cluster, and the recent events."""
+        now = time.time() if now is None else now
+        clusters: dict[str, dict] = {}
+        for row in self.latest():
+            entry = clusters.setdefault(row.cluster, {"state": State.OK.value, "rows": []})
+            entry["rows"].append({**row.to_dict(), "age": round(row.age(now), 1), "symbol": row.state.symbol})
+        for name, entry in clusters.items():
+            entry["state"] = self.state(name).value
+        return {"clusters": clusters, "events": [e.to_dict() for e in self.recent_events(events)]}
+
     @staticmethod
     def new_crits(events: Iterable[HealthEvent]) -> list[HealthEvent]:
         """Events that should raise an alert (tab bar, bell): something just became crit."""

@@ -97,3 +97,27 @@ async def test_recorded_auth_failure_through_the_probe() -> None:
     assert rows[(CLUSTER_WIDE, "vrrp")].state is State.CRIT and "a and b" in rows[(CLUSTER_WIDE, "vrrp")].reason
     assert rows[(CLUSTER_WIDE, "vip")].reason == f"duplicate VIP {VIP} on a and b"
     assert rows[(CLUSTER_WIDE, "cluster")].state is State.CRIT
+
+
+async def test_fresh_json_dump_gives_state_and_auth_counter_increase() -> None:
+    from tui.health import ProbeMemory
+
+    dump = read("authfail", "b", "keepalived.json")
+    assert '"auth_failure":3' in dump
+
+    def runner_with(json_text: str) -> ReplayRunner:
+        runner = ReplayRunner()
+        for node in "ab":
+            runner.answer(node, "pidof keepalived",
+                          f"## hascreen:pid\n4{node}\n## hascreen:json\n{json_text if node == 'b' else ''}\n")
+            runner.answer(node, "ip -o addr show", read("healthy", node, "ip-o-addr.txt"))
+        return runner
+
+    memory = ProbeMemory()
+    first = await probe_cluster(runner_with(dump), CLUSTER, settings=ProbeSettings(timeout=1), memory=memory)
+    row_b = next(r for r in first.rows if r.node == "b" and r.layer == "vrrp")
+    assert row_b.value == "MASTER prio 100 (json)" and row_b.state is State.OK  # first sight: no rate yet
+    grown = dump.replace('"auth_failure":3', '"auth_failure":7')
+    second = await probe_cluster(runner_with(grown), CLUSTER, settings=ProbeSettings(timeout=1), memory=memory)
+    row_b = next(r for r in second.rows if r.node == "b" and r.layer == "vrrp")
+    assert row_b.state is State.CRIT and "authentication failures: 4" in row_b.reason

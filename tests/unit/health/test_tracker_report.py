@@ -122,3 +122,16 @@ def test_consistency_verdicts() -> None:
     assert unread.state is State.UNKNOWN and "ha unreadable" in unread.reason
     nobody = evaluate_consistency("db", {"drbd": set(), "vip": set()}, observed_at=0)
     assert nobody.state is State.WARN
+
+
+def test_snapshot_is_plain_data_for_the_protocol() -> None:
+    tracker = HealthTracker()
+    tracker.update(poll(10, row("a", "vip", State.OK, 10, subject="10.0.0.1"),
+                        row("b", "mysql", State.CRIT, 10, reason="replica SQL thread stopped")))
+    snap = tracker.snapshot(now=12)
+    assert json.loads(json.dumps(snap)) == snap
+    db = snap["clusters"]["db"]
+    assert db["state"] == "crit" and [r["node"] for r in db["rows"]] == ["a", "b"]
+    assert db["rows"][1]["age"] == 2.0 and db["rows"][1]["symbol"] == "✗"
+    assert snap["events"] == [{"time": 10, "cluster": "db", "node": "b", "layer": "mysql", "subject": "",
+                               "old": None, "new": "crit", "reason": "replica SQL thread stopped", "value": "v"}]
