@@ -712,13 +712,19 @@ class TermScreen(pyte.Screen):
 
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
         """Like pyte's, but erased rows take the current background in full (pyte only recolours cells
-        that were written before), and erasing to the default style simply drops rows."""
+        that were written before), and erasing to the default style simply drops rows. Clearing the main
+        screen (ED 2, what `clear` sends) first moves its text into scrollback, like tmux's scroll-on-clear;
+        ED 3 (erase saved lines) is ignored: the console keeps its history as evidence."""
         if how == 0:
             rows = range(self.cursor.y + 1, self.lines)
         elif how == 1:
             rows = range(self.cursor.y)
-        elif how in (2, 3):
+        elif how == 2:
             rows = range(self.lines)
+            if not self.alt_active:
+                used = [y for y, line in self.buffer.items() if line and y < self.lines]
+                for y in range(max(used) + 1 if used else 0):
+                    self.push_history(self.buffer.get(y))
         else:
             return
         self.dirty.update(rows)

@@ -89,3 +89,12 @@ def test_style_table_is_compacted_when_old_styles_fall_out():
     assert len(history.table) <= STYLE_TABLE_SOFT_LIMIT
     last = STYLE_TABLE_SOFT_LIMIT + 9
     assert history.runs(4) == [(f"{last}", f"{last % 0xFFFFFF:06x}", "default", 0)]
+
+
+def test_clear_moves_the_screen_into_history_and_erase_saved_lines_keeps_it():
+    term = Terminal(20, 5, scrollback=100)
+    term.feed(b"one\r\ntwo\r\n$ clear\r\n\x1b[H\x1b[2J\x1b[3J$ ")
+    assert [line[0][0] for line in term.scrollback_rows(0, 10)] == ["one", "two", "$ clear"]
+    assert term.display()[0].rstrip() == "$"
+    term.feed(b"\x1b[?1049h\x1b[2J\x1b[?1049l")  # clearing the alternate screen is not history
+    assert term.scrollback_len == 3
