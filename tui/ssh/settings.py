@@ -7,6 +7,10 @@ Explicit hosts.yaml values win over the config file, as command-line options do 
 
 The hosts.yaml entry is duck-typed (name, address, port, user, jump, identity, keepalive,
 remote_multiplexer; any may be missing) so this package does not depend on tui.config's classes.
+tui.config fills defaults in (address = the name, port 22, keepalive 15, remote_multiplexer "none"), so
+those values count as "not set" and ~/.ssh/config's HostName, Port and ServerAliveInterval apply, as
+they would for `ssh NAME`. (An explicit `port: 22` next to a different Port in ~/.ssh/config therefore
+loses; write the address or port in one place.)
 """
 
 from __future__ import annotations
@@ -133,10 +137,15 @@ def resolve_host_settings(
         yaml_port = int(port_value) if port_value not in (None, "") else None
     except (TypeError, ValueError) as exc:
         raise HostSettingsError(f"{name}: port must be a number, got {port_value!r}") from exc
+    if yaml_port == DEFAULT_SSH_PORT:
+        yaml_port = None  # tui.config's default: let ~/.ssh/config's Port apply
     yaml_user = _attr(host, "user") or None
     config = load_ssh_config(ssh_config, name, yaml_user, yaml_port)
 
-    address = str(_attr(host, "address") or config.get("Hostname") or name)
+    yaml_address = _attr(host, "address")
+    if yaml_address == name:
+        yaml_address = None  # tui.config's default: let ~/.ssh/config's HostName apply
+    address = str(yaml_address or config.get("Hostname") or name)
     port = yaml_port or int(config.get("Port", DEFAULT_SSH_PORT) or DEFAULT_SSH_PORT)
     if not 0 < port < 65536:
         raise HostSettingsError(f"{name}: port {port} is out of range")
@@ -156,7 +165,10 @@ def resolve_host_settings(
 
     jump = _split_jump(_attr(host, "jump")) or _split_jump(config.get("ProxyJump"))
 
-    interval, count_max = _keepalive_from_host(_attr(host, "keepalive"))
+    keepalive_value = _attr(host, "keepalive")
+    if keepalive_value == DEFAULT_KEEPALIVE_INTERVAL and config.get("ServerAliveInterval") is not None:
+        keepalive_value = None  # tui.config's default: ~/.ssh/config's ServerAliveInterval applies
+    interval, count_max = _keepalive_from_host(keepalive_value)
     if interval is None and config.get("ServerAliveInterval") is not None:
         interval = float(config.get("ServerAliveInterval"))  # type: ignore[arg-type]
     if count_max is None and config.get("ServerAliveCountMax") is not None:
@@ -170,6 +182,8 @@ def resolve_host_settings(
         agent = ""
 
     multiplexer = _attr(host, "remote_multiplexer") or None
+    if multiplexer == "none":
+        multiplexer = None
     if multiplexer is not None and multiplexer not in REMOTE_MULTIPLEXERS:
         raise HostSettingsError(
             f"{name}: remote_multiplexer must be one of {', '.join(REMOTE_MULTIPLEXERS)}, got {multiplexer!r}"

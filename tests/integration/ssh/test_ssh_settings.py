@@ -49,11 +49,35 @@ def test_hosts_yaml_values_win_over_ssh_config(config: Path, tmp_path: Path):
     key = tmp_path / "id_yaml"
     key.write_text("not read here")
     host = TestHost(
-        "node-a", address="10.0.0.5", port=22, user="ops", jump="gw", identity=str(key), keepalive=30
+        "node-a", address="10.0.0.5", port=2222, user="ops", jump="gw", identity=str(key), keepalive=30
     )
     s = resolve_host_settings("node-a", host, ssh_config=[config])
-    assert (s.address, s.port, s.user, s.jump, s.identities) == ("10.0.0.5", 22, "ops", ("gw",), (str(key),))
-    assert s.keepalive_interval == 30.0 and s.endpoint == "10.0.0.5"
+    assert (s.address, s.port, s.user, s.jump, s.identities) == (
+        "10.0.0.5",
+        2222,
+        "ops",
+        ("gw",),
+        (str(key),),
+    )
+    assert s.keepalive_interval == 30.0 and s.endpoint == "[10.0.0.5]:2222"
+
+
+def test_tui_config_hosts_defer_to_ssh_config_where_they_only_hold_defaults(config: Path, tmp_path: Path):
+    from tui.config.hosts import Host  # the real hosts.yaml class, defaults filled in by tui.config
+
+    plain = Host("node-a", "node-a")  # hosts.yaml said only `node-a: {}`
+    s = resolve_host_settings("node-a", plain, ssh_config=[config])
+    assert (s.address, s.port, s.user, s.jump) == ("10.213.77.11", 2201, "admin", ("bastion",))
+    assert (s.keepalive_interval, s.remote_multiplexer) == (5.0, None)
+    explicit = Host("node-a", "10.0.0.9", port=2222, user="ops", keepalive=0, remote_multiplexer="tmux")
+    s = resolve_host_settings("node-a", explicit, ssh_config=[config])
+    assert (s.address, s.port, s.user, s.keepalive_interval, s.remote_multiplexer) == (
+        "10.0.0.9",
+        2222,
+        "ops",
+        0.0,
+        "tmux",
+    )
 
 
 def test_defaults_without_any_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
