@@ -209,15 +209,19 @@ async def _probe_drbd(poll: _Poll, cluster: ClusterLike, members: list[str], obs
 
     async def one(host: str) -> drbd.DrbdStatus | str:
         try:
+            # The host answered: a failing tool (module not loaded, resource down) is reported by the
+            # evaluation as "unknown" with the tool's message, not as stale data.
             if legacy:
                 result = await poll.run(host, ["cat", "/proc/drbd"])
-                return drbd.parse_proc_drbd(result.stdout) if result.ok else _command_error(result)
+                if not result.ok:
+                    return drbd.DrbdStatus(source="proc_drbd", errors=[_command_error(result)])
+                return drbd.parse_proc_drbd(result.stdout)
             result = await poll.run(host, ["drbdsetup", "status", "--json"])
             status = drbd.parse_drbd_status_json(result.stdout) if result.ok else None
             if status is None or status.errors:
                 result = await poll.run(host, ["drbdadm", "status", *resources])
                 if not result.ok and not result.stdout.strip():
-                    return _command_error(result)
+                    return drbd.DrbdStatus(source="status_text", errors=["drbdadm " + _command_error(result)])
                 status = drbd.parse_drbd_status_text(result.stdout)
             return status
         except _Failure as exc:

@@ -316,3 +316,12 @@ async def test_poller_feeds_the_tracker_and_reports_new_crits() -> None:
     poller.stop()
     await asyncio.wait_for(task, timeout=5)
     assert poller.polls >= 4 and poller.tracker.state("db") is State.CRIT
+
+
+async def test_drbd_tool_failure_is_unknown_with_the_message_not_stale() -> None:
+    runner = healthy_runner()
+    runner.rules.insert(0, ("node-b", "drbdadm status", RunResult(10, "", "'wwwdata' not defined in your config\n")))
+    health = await probe_cluster(runner, keepalived_cluster(), settings=FAST)
+    row = by_key(health)[("node-b", "drbd", "wwwdata")]
+    assert row.state is State.UNKNOWN and not row.stale
+    assert row.reason == "drbdadm exit 10: 'wwwdata' not defined in your config"
