@@ -33,6 +33,7 @@ PYTHON = str(REPO / ".venv" / "bin" / "python")
 HERE = Path(__file__).resolve().parent
 PAM_SERVICE = "hascreen-test"
 PAM_FILE = Path("/etc/pam.d") / PAM_SERVICE
+TMUX_SOCKET = "hascreen-lock-tests"  # a tmux server of our own: the terminal clients run in
 PROCESS_LIFETIME = "300"  # seconds: an upper bound on anything started here, whatever happens to pytest
 
 USERS = {  # name → password (test-only accounts, deleted at teardown)
@@ -113,9 +114,12 @@ def user_env(user: TestUser, shared_root: Path, **extra: str) -> dict[str, str]:
             **extra}
 
 
-def as_user(user: TestUser, argv: list[str], env: dict[str, str]) -> list[str]:
-    return ["runuser", "-u", user.name, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()],
-            "timeout", "-k", "5", PROCESS_LIFETIME, *argv]
+def as_user(user: TestUser, argv: list[str], env: dict[str, str], terminal: bool = False) -> list[str]:
+    """argv run as user with exactly env, bounded in time. `terminal`: it draws on a tty, so `timeout` must
+    leave it in the foreground process group (else the tty stops it with SIGTTOU)."""
+    bound = ["timeout", "--foreground", "-k", "5", PROCESS_LIFETIME] if terminal else \
+        ["timeout", "-k", "5", PROCESS_LIFETIME]
+    return ["runuser", "-u", user.name, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *bound, *argv]
 
 
 class Peer:
@@ -284,3 +288,18 @@ def start_session(users: dict[str, TestUser], shared_root: Path) -> Iterator[Cal
         except subprocess.TimeoutExpired:
             os.killpg(session.process.pid, signal.SIGKILL)
             session.process.wait(timeout=5)
+
+
+def tmux(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True, timeout=15)
+
+
+@pytest.fixture
+def terminal():
+    """A tmux server of our own, killed at the end: the terminal the ssh client runs in."""
+    yield tmux
+    tmux("kill-server")
+
+
+def capture(name: str) -> str:
+    return tmux("capture-pane", "-p", "-t", name).stdout

@@ -14,12 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, REPO, as_user, user_env, wait_until
+from conftest import PYTHON, REPO, as_user, capture, tmux, user_env, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates local users and runs sshd: needs root")
-
-TMUX_SOCKET = "hascreen-lock-tests"
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -75,21 +72,6 @@ def sshd(shared_root: Path, users):
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=10)
         subprocess.run(["pkill", "-KILL", "-u", users["bob"].name], capture_output=True, timeout=10)
-
-
-def tmux(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["tmux", "-L", TMUX_SOCKET, *args], capture_output=True, text=True, timeout=15)
-
-
-@pytest.fixture
-def terminal():
-    """A tmux server of our own, killed at the end: the terminal the ssh client runs in."""
-    yield tmux
-    tmux("kill-server")
-
-
-def capture(name: str) -> str:
-    return tmux("capture-pane", "-p", "-t", name).stdout
 
 
 def start_bob_session(users, bob_dir: Path, shared_root: Path) -> None:
