@@ -115,8 +115,11 @@ class _Poll:
                 self.unreachable[host] = f"unreachable: {exc.reason}"
                 raise _Failure(self.unreachable[host]) from exc
             except TimeoutError as exc:
-                self.unreachable.setdefault(host, f"no answer within {self.settings.timeout:.0f}s")
+                self.unreachable.setdefault(host, f"no answer within {self.settings.timeout:g}s")
                 raise _Failure(self.unreachable[host]) from exc
+            except (OSError, ValueError, RuntimeError) as exc:
+                # A transport error on one host must not take the whole layer down for the others.
+                raise _Failure(f"{argv[0]} failed: {type(exc).__name__}: {exc}") from exc
 
     async def run(self, host: str, argv: Sequence[str]) -> RunResult:
         key = (host, tuple(argv))
@@ -125,7 +128,7 @@ class _Poll:
             task = self._runs[key] = asyncio.ensure_future(self._run(host, key[1]))
         result = await asyncio.shield(task)
         if result.exit_code == 124:
-            raise _Failure(f"{argv[0]} timed out after {self.settings.timeout:.0f}s")
+            raise _Failure(f"{argv[0]} timed out after {self.settings.timeout:g}s")
         return result
 
 

@@ -325,3 +325,20 @@ async def test_drbd_tool_failure_is_unknown_with_the_message_not_stale() -> None
     row = by_key(health)[("node-b", "drbd", "wwwdata")]
     assert row.state is State.UNKNOWN and not row.stale
     assert row.reason == "drbdadm exit 10: 'wwwdata' not defined in your config"
+
+
+async def test_a_transport_error_on_one_host_stays_on_that_host() -> None:
+    class Flaky(ReplayRunner):
+        async def run(self, host, argv, *, timeout=10.0, stdin=None):
+            if host == "node-b" and argv[0] == "mysql":
+                raise ConnectionResetError("channel closed")
+            return await super().run(host, argv, timeout=timeout, stdin=stdin)
+
+    runner = Flaky()
+    runner.rules = healthy_runner().rules
+    health = await probe_cluster(runner, keepalived_cluster(), settings=FAST)
+    rows = by_key(health)
+    assert rows[("node-b", "mysql", "")].state is State.UNKNOWN
+    assert "ConnectionResetError: channel closed" in rows[("node-b", "mysql", "")].reason
+    assert rows[("node-a", "mysql", "")].state is State.OK
+    assert rows[("node-b", "vrrp", "VI_1")].state is State.OK
