@@ -388,9 +388,13 @@ class TermScreen(pyte.Screen):
             first_visible = count - keep_old
             start = max(0, first_visible - history.limit)  # older rows would fall out at once
             append_row = history.append_row
+            append_plain = history.lines.append
             style_of_attrs = self.style_of_attrs
             for row in rows[start:first_visible]:
-                append_row(row, style_of_attrs)
+                if len(row) == 1 and row[0][1] == DEFAULT_CELL:  # a plain line: just its text
+                    append_plain(row[0][0].rstrip(" "))
+                else:
+                    append_row(row, style_of_attrs)
         new_buffer = self._new_buffer()
         for y in range(lines):
             source = count + y

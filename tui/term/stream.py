@@ -68,6 +68,13 @@ def parse_params(text: str) -> tuple[int, ...]:
     return tuple(_int(part.split(":", 1)[0]) for part in text.split(";"))
 
 
+@lru_cache(maxsize=4096)
+def parse_cup(text: str) -> tuple[int, int]:
+    """Row and column of `CSI row ; column H` (0 = default)."""
+    line, _, column = text.partition(";")
+    return _int(line), _int(column)
+
+
 @lru_cache(maxsize=2048)
 def parse_sgr(text: str) -> tuple[int, ...]:
     """SGR parameters with colon forms rewritten to their semicolon equivalents."""
@@ -171,8 +178,7 @@ class TermStream(pyte.ByteStream):
                     if text:
                         draw(text)
                 elif kind == 5:  # cursor position, then text written there
-                    line, _, column = match.group(4).partition(";")
-                    screen.cursor_position(_int(line), _int(column))
+                    screen.cursor_position(*parse_cup(match.group(4)))
                     text = match.group(5)
                     if text:
                         draw(text)
@@ -184,7 +190,7 @@ class TermStream(pyte.ByteStream):
                 else:  # any other complete CSI sequence
                     marker, params, intermediates, final = match.group(6, 7, 8, 9)
                     if not marker and not intermediates and final == "K":
-                        screen.erase_in_line(_int(params))
+                        screen.erase_in_line(*parse_params(params)[:1])
                     else:
                         dispatch_csi(marker, params, intermediates, final)
                 continue
