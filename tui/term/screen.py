@@ -17,6 +17,7 @@ Row rendering to protocol runs lives here too because it needs the cell layout.
 from __future__ import annotations
 
 import copy
+import re
 import unicodedata
 from collections import defaultdict
 from itertools import groupby, repeat
@@ -114,6 +115,31 @@ class CellsOfStyle(dict):  # type: ignore[type-arg]
         return cell
 
 
+def _narrow_class() -> str:
+    """A regex character class of common non-ASCII characters that each take exactly one cell (Latin,
+    Greek, Cyrillic, punctuation, arrows, box drawing, blocks, shapes, symbols, dingbats), checked against
+    wcwidth at import (the emoji-presentation ones among them are wide and stay out).
+    Text made only of these (and printable ASCII) can take the fast paths: one character, one cell."""
+    spans = []
+    start = None
+    candidates = [range(0xA1, 0x300), range(0x370, 0x483), range(0x48A, 0x530), range(0x2010, 0x205F),
+                  range(0x2190, 0x2200), range(0x2500, 0x2800)]
+    for block in candidates:
+        for code in [*block, -1]:  # -1 closes the last span of each block
+            ok = code >= 0 and (char := chr(code)).isprintable() and wcwidth(char) == 1 \
+                and not unicodedata.combining(char)
+            if ok and start is None:
+                start = code
+            elif not ok and start is not None:
+                end = code - 1 if code >= 0 else block[-1]
+                spans.append(f"\\u{start:04x}-\\u{end:04x}" if end > start else f"\\u{start:04x}")
+                start = None
+    return " -~" + "".join(spans)
+
+
+NARROW_CHARS = _narrow_class()
+NARROW_TEXT = re.compile(f"[{NARROW_CHARS}]*")
+
 _CELL_DATA = itemgetter(0)
 _CELL_STYLE = itemgetter(slice(1, None))
 DEFAULT_STYLE: Style = ("default", "default", 0)
@@ -122,7 +148,7 @@ DEFAULT_STYLE: Style = ("default", "default", 0)
 def cell_width(text: str) -> int:
     """Cells a rendered segment covers: wide characters count twice (combining marks are already folded
     into their base character by the screen)."""
-    if text.isascii():
+    if text.isascii() or NARROW_TEXT.fullmatch(text):
         return len(text)
     return sum(max(0, wcwidth(ch)) for ch in text)
 
@@ -206,8 +232,10 @@ class TermScreen(pyte.Screen):
     # ---- drawing ----------------------------------------------------------------------------------------
 
     def draw(self, data: str) -> None:
-        # printable ASCII only: TermStream never passes C0 controls or DEL as text
-        if not (data.isascii() and self._charset_is_plain and IRM not in self.mode):
+        # one character per cell: printable ASCII (TermStream never passes C0 controls or DEL as text) or
+        # the common narrow characters of NARROW_TEXT
+        if not ((data.isascii() or NARROW_TEXT.fullmatch(data)) and self._charset_is_plain
+                and IRM not in self.mode):
             self._draw_slow(data)
             return
         cursor = self.cursor
@@ -437,7 +465,7 @@ class TermScreen(pyte.Screen):
             text = "".join(map(_CELL_DATA, cells))
             if not count:
                 pass
-            elif len(text) == count and text.isascii():
+            elif len(text) == count and (text.isascii() or NARROW_TEXT.fullmatch(text)):
                 # one character per cell: group styles with C-level loops
                 keys = list(map(_CELL_STYLE, cells))
                 first = keys[0] if keys else None

@@ -24,7 +24,7 @@ from typing import Any
 
 import pyte
 
-from tui.term.screen import TermScreen
+from tui.term.screen import NARROW_CHARS, TermScreen
 
 TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 # one token; the commonest pairs (SGR + text, CUP + text) are single tokens to save dispatch overhead
@@ -43,7 +43,7 @@ ESC_PARTIAL_RE = re.compile(r"\x1b[ -/]*\Z")
 STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")
 # atomic groups and possessive char classes: no backtracking stack (the naive form needs ~100 bytes of regex
 # stack per character matched) and 10x faster; possessive *groups* are avoided (buggy in Python 3.11.2)
-BLOCK_RE = re.compile(r"(?>[ -~]*+(?>\x1b\[[0-9;]*+m[ -~]*+)*\r\n)+")
+BLOCK_RE = re.compile(f"(?>[{NARROW_CHARS}]*+(?>\x1b\\[[0-9;]*+m[{NARROW_CHARS}]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
 
 MAX_PENDING_SEQUENCE = 512  # a CSI/ESC sequence longer than this is garbage

@@ -123,3 +123,29 @@ def test_block_path_equals_the_character_path_including_scrollback(seed):
     assert fast.cursor == slow.cursor
     assert fast.scrollback_len == slow.scrollback_len > 0
     assert fast.scrollback_rows(0, 300) == slow.scrollback_rows(0, 300)
+
+
+def test_narrow_class_holds_only_single_cell_characters():
+    from wcwidth import wcwidth
+
+    from tui.term.screen import NARROW_TEXT
+
+    matched = [chr(code) for code in range(0x20, 0x10000) if NARROW_TEXT.fullmatch(chr(code))]
+    assert len(matched) > 1000
+    assert all(wcwidth(ch) == 1 for ch in matched)
+    for outsider in ("中", "\u0301", "\u200d", "\x1b", "\x7f", "\U0001f600", "\u00a0"):
+        assert not NARROW_TEXT.fullmatch(outsider)
+
+
+def test_non_ascii_log_lines_take_the_block_path_and_match_stock_pyte():
+    lines = [f"● node-{n % 3} — état: démarré ─ Статус ✓ {n}" for n in range(400)]
+    data = ("\r\n".join(lines) + "\r\n$ ").encode()
+    reference = stock_pyte(60, 12, data)
+    ours = Terminal(60, 12, scrollback=1000)
+    calls = []
+    original = ours._screen.absorb_rows
+    ours._screen.absorb_rows = lambda rows_: (calls.append(len(rows_)), original(rows_))[1]
+    ours.feed(data)
+    assert calls
+    assert_same_screen(ours, reference)
+    assert ours.scrollback_rows(0, 1) == [[(lines[0], "default", "default", 0)]]

@@ -19,7 +19,7 @@ FRAGMENTS = [
     b"\x1b[?3h", b"\x1b[?5h", b"\x1b[?5l", b"\x1b[4h", b"\x1b[4l", b"\x1b[20h", b"\x1b[?6h", b"\x1b[?6l",
     b"\x1b[?7l", b"\x1b[?7h", b"\x1b[3S", b"\x1b[2T", b"\x1b[5b", b"\x1b[2Z", b"\x1b[3I", b"\x1b[s", b"\x1b[u",
     b"\x1b[!p", b"\x1b[2 q", b"\x1b[?1$p", b"\x1b[1;2;3;4;5;6;7;8;9;10;11;12;13;14;15;16;17;18h", b"\x1b[3g",
-    "中文".encode(), "e\u0301".encode(), "\U0001f600".encode(), "\u200d\ufe0f".encode(), b"\xe4\xb8", b"\xad",
+    "中文".encode(), "e\u0301".encode(), "é─● état\r\n".encode(), "\U0001f600".encode(), "\u200d\ufe0f".encode(), b"\xe4\xb8", b"\xad",
     b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\r\n", b"\n", b"\r", b"\t", b"\x08", b"\x07", b"\x00", b"\x7f",
     b"\xc2\x9b1m", b"\xc2\x9d0;x\x07", b"plain text ", b"0123456789" * 9 + b"\r\n",
 ]
