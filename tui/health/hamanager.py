@@ -29,12 +29,16 @@ def parse_hbstatus(text: str) -> bool | None:
 
 
 def parse_listnodes(text: str) -> list[str]:
+    """`cl_status listnodes` (one name a line), also `-m` (header) and `-v` ("name<TAB>status<TAB>(nodetype:
+    ...)" with indented link lines). Log lines ("... ERROR: ...") are skipped."""
     nodes = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("The nodes are") or " " in line or ":" in line:
-            continue  # header of -m, log lines ("... ERROR: ...") have spaces
-        nodes.append(line)
+    for raw in text.splitlines():
+        if not raw.strip() or raw[0] in " \t" or raw.startswith("The nodes are"):
+            continue
+        words = raw.split()
+        verbose = len(words) >= 3 and words[1] in HB_NODE_STATES and words[2].startswith("(nodetype:")
+        if len(words) == 1 or verbose:
+            nodes.append(words[0])
     return nodes
 
 
