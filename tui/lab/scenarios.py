@@ -181,6 +181,10 @@ def _heal_vrrp(lab: LabDir) -> list[str]:
                      and daemons.vrrp_state(holders[MASTER_NODE]) == "MASTER"
                      and daemons.vrrp_state(holders[REPLICA_NODE]) == "BACKUP",
                      20, f"{MASTER_NODE} to be the only VRRP master")
+    # The master announces the VIP once more, so a gateway that learned a wrong MAC during the fault
+    # (duplicate VIP, both MASTER) follows at once instead of after its neighbour entry times out.
+    in_node(holders[MASTER_NODE], f"setsid -f arping -q -U -c1 -I eth0 {VIP} >/dev/null 2>&1 </dev/null",
+            check=False)
     return done
 
 
