@@ -160,3 +160,12 @@ async def test_natural_scroll_reverses_the_wheel(live):
         assert not console.app.ui_open, "with natural scrolling, wheel up does not go back in history"
         area.post_message(events.MouseScrollDown(area, 3, 3, 0, 1, 0, False, False, False))
         await console.wait(lambda: isinstance(console.app.screen, CopyMode), "copy mode from wheel down")
+
+
+async def test_a_burst_of_raw_bytes_is_split_between_pane_and_ui_in_order(live):
+    """One read holding the prefix, a UI element's keys and more keys for the pane (as tmux send-keys or a fast
+    typist produce): C-a A opens the prompt, C-u clears it, 'logs' Enter renames, the rest reaches the shell."""
+    async with live.console() as console:
+        console.app.feed_terminal_bytes(b"\x01A\x15logs\recho after-$((5*5))\r")
+        await console.wait(lambda: console.tab_names == ["logs"], "the rename from one burst")
+        await console.wait_text("after-25", what="the keys after the prompt reaching the shell")

@@ -18,11 +18,13 @@ import asyncio
 import contextlib
 import getpass
 import os
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from textual import events
+from textual._wait import wait_for_idle  # what Pilot uses between keys
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -31,7 +33,7 @@ from tui.client.bars import StatusLine, TabBar
 from tui.client.copy_mode import CopyMode
 from tui.client.dialogs import Confirm, HelpScreen, Prompt, WindowList
 from tui.client.health_panel import HealthPanel, crit_count
-from tui.client.keys import decode_keys, describe_key
+from tui.client.keys import decode_key, describe_key, split_key_sequences
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
 from tui.client.raw_input import RawInput
@@ -98,6 +100,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._sent_size: tuple[int, int] | None = None
         self._notice_timer: Any = None
         self._notice_count = 0
+        self._ui_keys: deque[bytes] = deque()  # key chunks waiting for the open UI element
+        self._ui_pump: asyncio.Task[None] | None = None
         self.notices: list[str] = []  # every notice shown, newest last (tests and the message history)
 
     # ---- widgets --------------------------------------------------------------------------------------
@@ -337,11 +341,30 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def feed_terminal_bytes(self, data: bytes) -> None:
         if not data:
             return
-        if self.ui_open:
-            for key, character in decode_keys(data):
-                self.post_message(events.Key(key, character))
+        if self._ui_keys or self.ui_open:
+            self._ui_keys.extend(split_key_sequences(data))
+            if self._ui_pump is None or self._ui_pump.done():
+                self._ui_pump = asyncio.create_task(self._pump_ui_keys())
         else:
             self.feed_pane_bytes(data)
+
+    async def _pump_ui_keys(self) -> None:
+        """Hand keys to the open UI element one at a time.
+
+        Textual runs a widget's key bindings when the event bubbles up, after the widget may already have
+        handled the keys behind it (C-u then 'logs' in one read would clear 'logs'), so a burst is fed key
+        by key with a wait for idle in between, as Pilot does. Keys left when the UI closes go to the pane."""
+        while self._ui_keys:
+            if not self.ui_open:
+                rest = b"".join(self._ui_keys)
+                self._ui_keys.clear()
+                self.feed_pane_bytes(rest)
+                return
+            decoded = decode_key(self._ui_keys.popleft())
+            if decoded is not None:
+                self.post_message(events.Key(*decoded))
+            if self._ui_keys:
+                await wait_for_idle(0, 0.2)
 
     def feed_pane_bytes(self, data: bytes) -> None:
         result = self.machine.feed(data)
@@ -410,7 +433,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             if value and value.strip():
                 self.send(make_command("rename-window", value.strip()))
 
-        self.push_screen(Prompt("Set window's title to:", value=current), chosen)
+        self.push_screen(Prompt("Set window's name to:", value=current), chosen)
 
     def client_kill_confirm(self) -> None:
         current = next((w for w in self.windows if w.get("active")), {})

@@ -18,7 +18,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -70,7 +70,9 @@ class Prompt(ModalScreen[str | None]):
     Prompt { align: left bottom; background: $background 0%; }
     Prompt > Vertical { height: auto; width: 1fr; background: $surface; }
     Prompt #candidates { height: auto; max-height: 6; color: $text-muted; }
-    Prompt Input { border: none; height: 1; padding: 0; }
+    Prompt #prompt-line { height: 1; }
+    Prompt #prompt-label { width: auto; height: 1; color: $text; background: $warning 40%; padding: 0 1 0 0; }
+    Prompt Input, Prompt Input:focus { border: none; height: 1; padding: 0 1; width: 1fr; }
     """
     BINDINGS = [Binding("tab", "complete", "complete", priority=True), Binding("escape", "cancel", "cancel")]
 
@@ -83,7 +85,9 @@ class Prompt(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("", id="candidates")
-            yield Input(value=self.initial, placeholder=self.label)
+            with Horizontal(id="prompt-line"):
+                yield Label(self.label, id="prompt-label")
+                yield Input(value=self.initial, select_on_focus=False)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
