@@ -7,6 +7,7 @@ through tui.auth; the answer is `{"t": "_pam", "ok": bool}`). Nothing typed is e
 """
 
 import asyncio
+import contextlib
 import json
 import sys
 
@@ -20,22 +21,26 @@ def emit(message: dict) -> None:
     sys.stdout.flush()
 
 
-async def main(socket_path: str, mode: str) -> None:
+async def main(socket_path: str, mode: str, late_hello: bool) -> None:
     try:
         reader, writer = await asyncio.open_unix_connection(socket_path)
     except OSError as exc:
         emit({"t": "_connect_failed", "errno": exc.errno, "error": str(exc)})
         return
-    writer.write(encode_frame(make_hello(80, 24, "xterm", mode)))
+    received = asyncio.Event()
     loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
 
     async def from_server() -> None:
         decoder = FrameDecoder()
-        while data := await reader.read(65536):
-            for message in decoder.feed(data):
-                emit(message)
+        try:
+            while data := await reader.read(65536):
+                received.set()
+                for message in decoder.feed(data):
+                    emit(message)
+        except ConnectionError as exc:
+            emit({"t": "_reset", "error": str(exc)})
         emit({"t": "_closed"})
 
     async def from_test() -> None:
@@ -53,9 +58,17 @@ async def main(socket_path: str, mode: str) -> None:
         writer.close()
 
     server_task = asyncio.create_task(from_server())
+    if late_hello:
+        # a refusing server answers before reading the hello and closes; a hello written into that race
+        # resets the connection and the refusal is lost (docs/requests/lock.md §5). So listen first.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(received.wait(), 0.5)
+    if not received.is_set():
+        with contextlib.suppress(ConnectionError):
+            writer.write(encode_frame(make_hello(80, 24, "xterm", mode)))
     await from_test()
     server_task.cancel()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "multi"))
+    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "multi", "--late-hello" in sys.argv))
