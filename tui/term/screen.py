@@ -278,6 +278,26 @@ class TermScreen(pyte.Screen):
         self.last_char = data[-1]
         dirty.add(cursor.y)
 
+    def draw_styled(self, parts: list[str]) -> None:
+        """Text interleaved with SGR parameters, as `re.split` on `ESC [ params m` gives it:
+        [text, params, text, params, text ...]; one call instead of one per sequence."""
+        cursor = self.cursor
+        draw = self.draw
+        known = self._sgr_text_cache.get
+        transition = self.sgr_transition
+        default = self.default_char
+        if parts[0]:
+            draw(parts[0])
+        for index in range(1, len(parts), 2):
+            params = parts[index]
+            if params == "0" or not params:
+                cursor.attrs = default
+            else:
+                cursor.attrs = known((cursor.attrs, params)) or transition(cursor.attrs, params)
+            text = parts[index + 1]
+            if text:
+                draw(text)
+
     def _draw_slow(self, data: str) -> None:
         """pyte's per-character draw, except that unprintable and zero-width characters never stop it and
         a wide character that does not fit in the last column wraps first."""

@@ -30,9 +30,10 @@ TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 # one token; the commonest pairs (SGR + text, CUP + text) are single tokens to save dispatch overhead
 TOKEN_RE = re.compile(
     r"([^\x00-\x1f\x7f-\x9f]+)"  # 1: printable text
-    r"|\x1b\[([0-9:;]*)m([^\x00-\x1f\x7f-\x9f]*)"  # 2, 3: SGR and the text after it
-    r"|\x1b\[([0-9]*;?[0-9]*)H([^\x00-\x1f\x7f-\x9f]*)"  # 4, 5: CUP and the text after it
-    r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 6-9: any other CSI sequence
+    r"|((?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)+)"  # 2: SGR sequences, each with the text after it
+    r"|\x1b\[([0-9]*;?[0-9]*)H"  # 3: CUP, then 4: the (styled) text written after it
+    r"((?>[^\x00-\x1f\x7f-\x9f]*+)(?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)*)"
+    r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 5-8: any other CSI sequence
     r"|\r\n"
 )
 CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
@@ -161,6 +162,8 @@ class TermStream(pyte.ByteStream):
         draw = screen.draw
         token_match = TOKEN_RE.match
         dispatch_csi = self._dispatch_csi
+        draw_styled = screen.draw_styled
+        split_sgr = SGR_SPLIT_RE.split
         length = len(data)
         if screen.ready_for_block():
             pos = self._try_block(data, pos)
@@ -171,16 +174,14 @@ class TermStream(pyte.ByteStream):
                 kind = match.lastindex
                 if kind == 1:  # printable text
                     draw(match.group(1))
-                elif kind == 3:  # SGR, then the text it colours
-                    cursor = screen.cursor
-                    cursor.attrs = screen.sgr_transition(cursor.attrs, match.group(2))
-                    text = match.group(3)
-                    if text:
-                        draw(text)
-                elif kind == 5:  # cursor position, then text written there
-                    screen.cursor_position(*parse_cup(match.group(4)))
-                    text = match.group(5)
-                    if text:
+                elif kind == 2:  # SGR sequences, each with the text it colours
+                    draw_styled(split_sgr(match.group(2)))
+                elif kind == 4:  # cursor position, then (styled) text written there
+                    screen.cursor_position(*parse_cup(match.group(3)))
+                    text = match.group(4)
+                    if "\x1b" in text:
+                        draw_styled(split_sgr(text))
+                    elif text:
                         draw(text)
                 elif kind is None:  # CR LF
                     screen.cursor.x = 0
@@ -188,7 +189,7 @@ class TermStream(pyte.ByteStream):
                     if screen.ready_for_block():
                         pos = self._try_block(data, pos)
                 else:  # any other complete CSI sequence
-                    marker, params, intermediates, final = match.group(6, 7, 8, 9)
+                    marker, params, intermediates, final = match.group(5, 6, 7, 8)
                     if not marker and not intermediates and final == "K":
                         screen.erase_in_line(*parse_params(params)[:1])
                     else:
