@@ -41,3 +41,42 @@ def check_config(argv: list[str]) -> int:
         return 2
     print(summarize(config))
     return 0
+
+
+def _ssh_pool(config: HostsConfig):
+    from tui.ssh import SshPool
+
+    return SshPool(config.hosts, known_hosts=config.defaults.known_hosts)
+
+
+def health_command(argv: list[str]) -> int:
+    """One-shot health for scripts and monitoring; exits like a Nagios plugin (0 OK … 3 UNKNOWN)."""
+    import asyncio
+
+    from tui.health.poller import check_clusters
+    from tui.health.report import exit_code, render_json, render_text
+
+    parser = argparse.ArgumentParser(prog="hascreen health", description="one-shot cluster health check")
+    parser.add_argument("--hosts", type=Path)
+    parser.add_argument("--cluster", action="append", help="only this cluster (repeatable)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    config = load_hosts_or_report(args.hosts)
+    if config is None:
+        return 3
+    clusters = [c for name, c in config.clusters.items() if not args.cluster or name in args.cluster]
+    unknown = sorted(set(args.cluster or ()) - set(config.clusters))
+    if unknown or not clusters:
+        print(f"UNKNOWN: no such cluster {', '.join(unknown) or '(none configured)'}", file=sys.stderr)
+        return 3
+
+    async def check() -> list:
+        pool = _ssh_pool(config)
+        try:
+            return await check_clusters(pool.runner, clusters)
+        finally:
+            await pool.close()
+
+    rows = asyncio.run(check())
+    print(render_json(rows) if args.json else render_text(rows))
+    return exit_code(rows)

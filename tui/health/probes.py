@@ -112,7 +112,9 @@ class _Poll:
                     self.settings.timeout + 1.0,
                 )
             except HostUnreachable as exc:
-                self.unreachable[host] = f"unreachable: {exc.reason}"
+                # a row's reason is one line; the host-key advice (several lines) is for the ssh window
+                first_line = exc.reason.splitlines()[0] if exc.reason else "unreachable"
+                self.unreachable[host] = f"unreachable: {first_line}"
                 raise _Failure(self.unreachable[host]) from exc
             except TimeoutError as exc:
                 self.unreachable.setdefault(host, f"no answer within {self.settings.timeout:g}s")

@@ -15,9 +15,10 @@ log = logging.getLogger("hascreen.server")
 
 
 def install_integrations(server: Server) -> None:
+    from tui.server.health_integration import install_health
     from tui.server.hosts_integration import install_hosts
 
-    for installer in (install_hosts,):
+    for installer in (install_hosts, install_health):
         try:
             installer(server)
         except Exception:  # a broken subsystem must not keep the console from starting
