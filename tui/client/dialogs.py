@@ -87,7 +87,7 @@ class Prompt(ModalScreen[str | None]):
             yield Static("", id="candidates")
             with Horizontal(id="prompt-line"):
                 yield Label(self.label, id="prompt-label")
-                yield Input(value=self.initial, select_on_focus=False)
+                yield Input(value=self.initial)  # pre-filled and selected: typing replaces, arrows edit
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
