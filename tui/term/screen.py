@@ -2,14 +2,17 @@
 
 Owns cell storage and the semantics of every screen operation. Additions over stock pyte 0.8.2:
 - a `Cell` that also carries `dim` (SGR 2), and an SGR parser with 256-colour/truecolour clamping;
-- a fast `draw` for printable ASCII that reuses one cell object per (character, style) instead of building a
-  namedtuple per cell, and a slow path that never drops the rest of a chunk on an unprintable or
-  zero-width character (stock pyte stops drawing there);
+- a fast `draw` for single-cell text (printable ASCII and `NARROW_CHARS`) that reuses one cell object per
+  (character, style) instead of building a namedtuple per cell, `draw_styled` for text interleaved with
+  SGR, and a slow path that never drops the rest of a chunk on an unprintable or zero-width character
+  (stock pyte stops drawing there) and wraps a wide character that does not fit;
 - the alternate screen (modes 47/1047/1049, 1049 with cursor save/restore) and the private modes a pane
   must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
 - scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
   `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
 - DA/DSR replies collected for the server, BEL and OSC title capture, CSI S/T/b/Z/I/s/u and DECSTR;
+- erases that colour whole rows with the current background, `clear` (ED 2) that keeps the main screen in
+  scrollback, ED 3 that keeps history (the console's scrollback is evidence), DECCOLM ignored;
 - a resize that keeps the cursor's line (rows below it go first, then the top rows go to scrollback).
 Row rendering to protocol runs lives here too because it needs the cell layout.
 """
@@ -420,7 +423,7 @@ class TermScreen(pyte.Screen):
 
     def absorb_rows(self, rows: list[list[tuple[str, Cell]]]) -> None:
         """Apply rows that were each drawn on the bottom row and then scrolled by CR LF, as if done one by
-        one through `draw` and `linefeed` (requires `ready_for_block()`). Each row is a list of (ASCII
+        one through `draw` and `linefeed` (requires `ready_for_block()`). Each row is a list of (single-cell
         text, cell attrs) segments at most `columns` characters long. Rows that scroll past the top go to
         scrollback without ever becoming cells; only the rows still visible afterwards are built."""
         count = len(rows)

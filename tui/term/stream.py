@@ -7,9 +7,11 @@ generator one by one and raises on some malformed input (e.g. `CSI 1;2 A`). This
 - matches complete CSI/ESC/OSC/DCS sequences with regular expressions and dispatches them to the screen's
   (pyte) methods with the right number of arguments; an incomplete sequence at the end of a read is kept
   (bounded) and finished by the next read; overlong strings are skipped, never buffered without limit;
-- has a block path: while the screen is `ready_for_block()`, a run of complete lines made of printable
-  ASCII and SGR sequences (`...\\r\\n`) is cut into rows and handed to `TermScreen.absorb_rows`, so lines
-  that scroll away straight into scrollback never become per-cell objects.
+- has a block path: while the screen is `ready_for_block()`, a run of complete lines made of single-cell
+  text (printable ASCII and the common narrow characters of `NARROW_CHARS`) and SGR sequences
+  (`...\\r\\n`) is cut into rows and handed to `TermScreen.absorb_rows`, so lines that scroll away
+  straight into scrollback never become per-cell objects;
+- takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text.
 Colon sub-parameters of SGR (38:2::r:g:b, 4:3) are understood; private/secondary variants that are not
 implemented (e.g. `CSI > 4;2 m`, xterm's modifyOtherKeys) are ignored instead of misread as plain SGR.
 """
