@@ -202,6 +202,7 @@ async def run(count: int, rounds: int) -> int:
             await pane.pane.start(COLS, ROWS)
             pane.pane.write(b"echo pane-ready-$((20+2))\r")
             await pane.expect(b"pane-ready-22", 15)
+            cipher = (await pool.connection("bench")).get_extra_info("send_cipher")
             tmux_ms: list[float] = []
             pane_ms: list[float] = []
             per_round = max(1, count // rounds)
@@ -218,6 +219,7 @@ async def run(count: int, rounds: int) -> int:
     print(
         f"keystroke echo over ssh to a loopback sshd, {len(pane_ms)} keys each, {rounds} alternating rounds"
     )
+    print(f"ciphers: tmux's ssh: OpenSSH's default; hascreen (asyncssh): {cipher}")
     print(f"{'':24}{'median ms':>10}{'p99 ms':>10}{'max ms':>10}")
     print(f"{'tmux + ssh':24}{t_med:10.3f}{t_p99:10.3f}{max(tmux_ms):10.3f}")
     print(f"{'hascreen SshPane':24}{p_med:10.3f}{p_p99:10.3f}{max(pane_ms):10.3f}")

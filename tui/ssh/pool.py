@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncssh
+from asyncssh.encryption import get_default_encryption_algs
 
 from tui.runner import HostUnreachable
 from tui.ssh.host_keys import explain_host_key_failure, load_known_hosts
@@ -33,6 +34,20 @@ from tui.ssh.settings import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _fast_ciphers_first() -> list[str]:
+    """asyncssh's default ciphers with AES-GCM ahead of chacha20-poly1305.
+
+    asyncssh builds chacha20-poly1305 from three fresh `cryptography` cipher objects per packet; AES-GCM
+    reuses one. Measured with bench/ssh_echo.py: keystroke echo ~0.58 ms with AES-GCM against ~0.73 ms
+    with chacha20. Both are AEAD ciphers that OpenSSH offers by default, so security is unchanged."""
+    defaults = [alg.decode("ascii") for alg in get_default_encryption_algs()]
+    gcm = [alg for alg in defaults if "gcm" in alg]
+    return gcm + [alg for alg in defaults if alg not in gcm]
+
+
+PREFERRED_CIPHERS = _fast_ciphers_first()
 
 # A jump chain longer than this is almost surely a loop (a jumps via b, b via a).
 MAX_JUMP_DEPTH = 8
@@ -228,6 +243,7 @@ class SshPool:
             "keepalive_count_max": settings.keepalive_count_max,
             "connect_timeout": settings.connect_timeout,
             "agent_path": settings.agent_path or None,
+            "encryption_algs": settings.ciphers or PREFERRED_CIPHERS,
             "client_factory": lambda: _PoolClient(self, name),
         }
         if settings.user:

@@ -52,6 +52,7 @@ class HostSettings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     agent_path: str | None = None
     remote_multiplexer: str | None = None
+    ciphers: str | None = None  # ~/.ssh/config Ciphers, passed through as OpenSSH spells it
 
     @property
     def endpoint(self) -> str:
@@ -201,4 +202,5 @@ def resolve_host_settings(
         connect_timeout=float(timeout) if timeout else connect_timeout,  # type: ignore[arg-type]
         agent_path=agent or None,
         remote_multiplexer=str(multiplexer) if multiplexer else None,
+        ciphers=str(config.get("Ciphers")) if config.get("Ciphers") else None,
     )

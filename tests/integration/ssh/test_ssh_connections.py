@@ -29,6 +29,21 @@ async def test_identity_file_and_host_from_ssh_config(ssh_world, sshd):
         await pool.close()
     assert (result.exit_code, result.stdout, result.stderr) == (3, "out\n", "err\n")
     assert _accepted(sshd.log()) == [fingerprint(ssh_world.client_key.with_suffix(".pub"))]
+    assert "kex: client->server cipher: aes256-gcm@openssh.com" in sshd.log()  # the fast AEAD first
+
+
+async def test_ciphers_from_ssh_config_are_honoured(ssh_world, sshd):
+    ssh_world.trust(sshd)
+    ssh_world.ssh_config.write_text(
+        f"Host target\n  HostName {sshd.address}\n  Port {sshd.port}\n  User root\n"
+        f"  IdentityFile {ssh_world.client_key}\n  Ciphers aes128-ctr\n"
+    )
+    pool = SshPool({})
+    try:
+        assert (await pool.runner.run("target", ["true"])).exit_code == 0
+    finally:
+        await pool.close()
+    assert "kex: client->server cipher: aes128-ctr" in sshd.log()
 
 
 async def test_key_from_ssh_agent(ssh_world, sshd, ssh_agent):
