@@ -49,7 +49,7 @@ def _fast_ciphers_first() -> list[str]:
 
 PREFERRED_CIPHERS = _fast_ciphers_first()
 
-# A jump chain longer than this is almost surely a loop (a jumps via b, b via a).
+# Longer jump chains are refused (loops are caught by name before that).
 MAX_JUMP_DEPTH = 8
 
 HostLookup = Callable[[str], object | None]
@@ -186,7 +186,7 @@ class SshPool:
         return bool(entry and entry.conn is not None and not entry.conn.is_closed())
 
     def was_dropped(self, conn: asyncssh.SSHClientConnection) -> bool:
-        """True for a connection the pool closed on purpose (drop, close): its users should not exit."""
+        """True for a connection the pool dropped on purpose: its users reconnect instead of exiting."""
         return conn in self._dropped
 
     @property
@@ -197,12 +197,14 @@ class SshPool:
         entry = self._entries.get(name)
         return entry.last_lost_reason if entry else None
 
-    async def connection(self, name: str, *, _depth: int = 0) -> asyncssh.SSHClientConnection:
+    async def connection(self, name: str, *, _via: tuple[str, ...] = ()) -> asyncssh.SSHClientConnection:
         """The host's shared connection, opened (or reopened) on demand. Raises HostUnreachable."""
         if self._closed:
             raise HostUnreachable(name, "the SSH pool is closed")
-        if _depth > MAX_JUMP_DEPTH:
-            raise HostUnreachable(name, f"jump chain deeper than {MAX_JUMP_DEPTH} hops (a loop?)")
+        if name in _via:  # checked before taking the lock, which the outer hop already holds
+            raise HostUnreachable(name, "jump hosts form a loop: " + " -> ".join((*_via, name)))
+        if len(_via) > MAX_JUMP_DEPTH:
+            raise HostUnreachable(name, f"jump chain deeper than {MAX_JUMP_DEPTH} hops")
         entry = self._entries.setdefault(name, _Entry())
         asked_at = time.monotonic()
         async with entry.lock:
@@ -213,7 +215,7 @@ class SshPool:
             if entry.failure is not None and entry.failed_at >= asked_at:
                 raise entry.failure
             try:
-                entry.conn = await self._open(name, _depth)
+                entry.conn = await self._open(name, (*_via, name))
             except HostUnreachable as exc:
                 entry.failure, entry.failed_at = exc, time.monotonic()
                 raise
@@ -221,7 +223,7 @@ class SshPool:
             entry.generation += 1
             return entry.conn
 
-    async def _open(self, name: str, depth: int) -> asyncssh.SSHClientConnection:
+    async def _open(self, name: str, chain: tuple[str, ...]) -> asyncssh.SSHClientConnection:
         settings = self.settings(name)
         tunnel: asyncssh.SSHClientConnection | None = None
         if settings.jump:
@@ -231,7 +233,7 @@ class SshPool:
             except HostSettingsError as exc:
                 raise HostUnreachable(name, str(exc)) from exc
             try:
-                tunnel = await self.connection(hop_key, _depth=depth + 1)
+                tunnel = await self.connection(hop_key, _via=chain)
             except HostUnreachable as exc:
                 raise HostUnreachable(name, f"via jump host {hops[-1]}: {exc.reason}") from exc
         known = load_known_hosts(self.known_hosts_path)

@@ -131,3 +131,12 @@ def test_remote_multiplexer_commands_reenter_a_named_session():
     # A pane id cannot smuggle shell syntax into the remote command.
     smuggled = remote_multiplexer_command("tmux", "$(x; rm -rf")
     assert "-s hascreen---x--rm--rf;" in smuggled and "$(" not in smuggled
+
+
+async def test_jump_loops_are_refused_not_deadlocked(tmp_path: Path):
+    import asyncio
+
+    hosts = {"a": TestHost("a", "127.0.0.1", jump="b"), "b": TestHost("b", "127.0.0.1", jump="a")}
+    pool = SshPool(hosts, known_hosts=tmp_path / "kh", ssh_config=[])
+    with pytest.raises(HostUnreachable, match="jump hosts form a loop: a -> b -> a"):
+        await asyncio.wait_for(pool.connection("a"), 10)
