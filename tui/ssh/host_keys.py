@@ -96,6 +96,9 @@ async def explain_host_key_failure(
         f"{offered.get_algorithm()} key {fingerprint}" if offered else "a key (could not fetch it again)"
     )
     kh = shlex.quote(str(known_hosts_path))
+    if offered is None and isinstance(error, asyncssh.KeyExchangeFailed):
+        # No key to show either way: a plain key-exchange failure (no common algorithm ...).
+        return HostUnreachable(settings.name, f"{settings.endpoint}: key exchange failed: {error}")
     if not trusted:
         line = _known_hosts_line(settings, offered) if offered else None
         scan = "ssh-keyscan " + (f"-p {settings.port} " if settings.port != 22 else "") + settings.address
