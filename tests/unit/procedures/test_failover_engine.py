@@ -39,7 +39,7 @@ async def test_dry_run_shows_preflight_and_exact_plan_and_runs_nothing(world, ho
     assert "✓ DRBD wwwdata on ctl-1 UpToDate+Connected: Secondary Connected UpToDate/UpToDate" in text
     assert "✓ MySQL replica ctl-1 caught up: IO Yes, SQL Yes, lag 0s" in text
     assert "[ctl-0] pkill -TERM -F /run/keepalived.pid" in text
-    assert "[ctl-1] arping -U -c 3 -I eth0 -s 192.168.122.200 192.168.122.1" in text
+    assert "[ctl-1] arping -U -f -c 3 -I eth0 -s 192.168.122.200 192.168.122.1" in text
     assert not [c for c in world.runner.commands() if c.startswith(("pkill", "arping"))]
     assert registry.audit.tail() == []  # a dry run writes nothing
 
@@ -175,7 +175,7 @@ async def test_arping_from_holder_checks_address_first(world, hosts_config, regi
     code, text = await cli(world, hosts_config, registry, "arping", "--cluster", "web", "--yes")
     assert code == 0, text
     assert world.runner.commands("ctl-0")[-2:] == [
-        "arping -U -c 3 -I eth0 -s 192.168.122.200 192.168.122.1", "ip -o addr show dev eth0"]
+        "arping -U -f -c 3 -I eth0 -s 192.168.122.200 192.168.122.1", "ip -o addr show dev eth0"]
 
 
 async def test_unknown_procedure_argument_is_refused(world, hosts_config, registry):

@@ -16,7 +16,9 @@ HB_STANDBY = "/usr/share/heartbeat/hb_standby"
 def arping_argv(ctx: RunContext) -> list[str]:
     vip = ctx.cluster.vip
     assert vip is not None
-    argv = ["arping", "-U", "-c", str(vip.arping_count), "-I", vip.interface, "-s", vip.address]
+    # -f: stop at the gateway's first answer (it proves the announcement arrived): ~15 ms instead of
+    # count seconds; without an answer it still sends `count` announcements, one a second.
+    argv = ["arping", "-U", "-f", "-c", str(vip.arping_count), "-I", vip.interface, "-s", vip.address]
     argv.append(vip.gateway or vip.address)
     return argv
 
