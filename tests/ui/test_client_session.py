@@ -169,3 +169,34 @@ async def test_a_burst_of_raw_bytes_is_split_between_pane_and_ui_in_order(live):
         console.app.feed_terminal_bytes(b"\x01A\x15logs\recho after-$((5*5))\r")
         await console.wait(lambda: console.tab_names == ["logs"], "the rename from one burst")
         await console.wait_text("after-25", what="the keys after the prompt reaching the shell")
+
+
+async def test_malformed_server_messages_never_crash_the_client(live):
+    import random
+
+    async with live.console() as console:
+        app = console.app
+        rng = random.Random(7)
+        junk_values = [None, 1, -5, 10**12, "x", "", [], {}, [1, 2], ["a", "b", "c", "d"], {"0": 5}, True, 3.5]
+        kinds = ["layout", "rows", "notice", "error", "result", "scrollback", "health", "procedure", "lock", "bell",
+                 "welcome", "pong", "no-such-type"]
+        fields = ["pane", "rows", "cursor", "full", "modes", "windows", "regions", "text", "level", "clusters",
+                  "events", "run", "holder", "x", "y", "w", "h", "fatal", "message", "lines", "start", "total"]
+        for _ in range(400):
+            message = {"t": rng.choice(kinds)}
+            for name in rng.sample(fields, rng.randint(0, 6)):
+                message[name] = rng.choice(junk_values)
+            if message["t"] == "error":
+                message["fatal"] = False  # a fatal error would end the session on purpose
+            app.apply_message(message)
+        app.apply_message({"t": "rows", "pane": 1, "rows": {"0": [["ok", "nocolour", 12, "bold"], ["x"], 5]},
+                           "cursor": ["a", 0, True]})
+        app.apply_message({"t": "layout", "regions": [{"pane": "p", "x": 0}, None, {"pane": 1, "x": 0, "y": 0,
+                           "w": 5, "h": 2, "focused": True}], "windows": [None, {"number": "zero"}]})
+        await console.settle()
+        for y in range(app.pane_area.size.height):
+            app.pane_area.render_line(y)  # drawing what is left must not raise either
+        assert app.exit_info is None
+        app.apply_message({"t": "redraw-please"})
+        await console.prefix("l")  # and the real server can still bring the screen back
+        await console.wait(lambda: console.regions and console.regions[0].w == 100, "the redrawn layout")

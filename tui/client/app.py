@@ -226,8 +226,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             return  # a newer server's message type: ignore rather than crash
         try:
             handler(message)
-        except (KeyError, TypeError, ValueError) as exc:
-            self.show_notice(f"ignored a malformed {message.get('t')} message: {exc}", "warn")
+        except Exception as exc:  # a malformed message from a buggy or newer server must not end the console
+            self.show_notice(f"ignored a malformed {message.get('t')} message: {exc!r}", "warn")
 
     def _on_server_welcome(self, message: dict[str, Any]) -> None:
         self.welcome = message
@@ -246,8 +246,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.show_notice(text, "crit")
 
     def _on_server_layout(self, message: dict[str, Any]) -> None:
+        raw_windows = message.get("windows")
         windows = [dict(window, index=window.get("index", window.get("number")))
-                   for window in message.get("windows") or [] if isinstance(window, dict)]
+                   for window in (raw_windows if isinstance(raw_windows, list) else []) if isinstance(window, dict)]
         self.windows = windows
         self.tab_bar.show(windows)
         self.pane_area.apply_layout(message)

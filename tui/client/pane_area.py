@@ -180,13 +180,18 @@ class PaneArea(Widget, can_focus=True):
 
     def apply_layout(self, message: dict[str, Any]) -> None:
         regions = []
-        for raw in message.get("regions") or []:
+        raw_regions = message.get("regions")
+        for raw in raw_regions if isinstance(raw_regions, list) else []:
+            if not isinstance(raw, dict):
+                continue
             try:
                 pane = raw.get("pane")  # None: an empty region (screen's split before C-a c)
-                regions.append(RegionBox(-1 if pane is None else int(pane), int(raw["x"]), int(raw["y"]),
-                                         int(raw["w"]), int(raw["h"]), bool(raw.get("focused"))))
+                box = RegionBox(-1 if pane is None else int(pane), int(raw["x"]), int(raw["y"]),
+                                int(raw["w"]), int(raw["h"]), bool(raw.get("focused")))
             except (KeyError, TypeError, ValueError):
                 continue
+            if box.x >= 0 and box.y >= 0 and 0 < box.w <= 1000 and 0 < box.h <= 1000:
+                regions.append(box)
         self.regions = regions
         visible = {region.pane for region in regions}
         for pane in [pane for pane in self.panes if pane not in visible]:
@@ -211,15 +216,18 @@ class PaneArea(Widget, can_focus=True):
             for key, runs in rows.items():
                 try:
                     y = int(key)
-                except ValueError:
+                except (TypeError, ValueError):
+                    continue
+                if not 0 <= y < 1000:
                     continue
                 pane.rows[y] = runs if isinstance(runs, list) else []
                 pane.segments.pop(y, None)
                 dirty.add(y)
         cursor = message.get("cursor")
-        if isinstance(cursor, list) and len(cursor) == 3:
+        if (isinstance(cursor, list) and len(cursor) == 3 and isinstance(cursor[0], int)
+                and isinstance(cursor[1], int)):
             old = pane.cursor
-            pane.cursor = (int(cursor[0]), int(cursor[1]), bool(cursor[2]))
+            pane.cursor = (cursor[0], cursor[1], bool(cursor[2]))
             if old != pane.cursor:
                 dirty |= {old[1], pane.cursor[1]}
         if isinstance(message.get("modes"), dict):
