@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import tempfile
+from pathlib import Path
 
 from textual import events
 
@@ -200,3 +202,53 @@ async def test_malformed_server_messages_never_crash_the_client(live):
         app.apply_message({"t": "redraw-please"})
         await console.prefix("l")  # and the real server can still bring the screen back
         await console.wait(lambda: console.regions and console.regions[0].w == 100, "the redrawn layout")
+
+
+async def test_a_protocol_version_mismatch_shows_the_servers_message(live, monkeypatch):
+    import tui.client.app as client_app
+
+    real_make_hello = client_app.make_hello
+
+    def hello_from_the_future(*args, **kwargs):
+        message = real_make_hello(*args, **kwargs)
+        message["version"] = 999
+        return message
+
+    monkeypatch.setattr(client_app, "make_hello", hello_from_the_future)
+    app = live.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(200):
+            if app.exit_info is not None:
+                break
+            await pilot.pause(0.03)
+    assert app.exit_info is not None and app.exit_info.code == 1 and app.exit_info.stderr
+    assert "version" in app.exit_info.message and "999" in app.exit_info.message
+
+
+async def test_garbage_from_the_socket_ends_the_client_with_a_clear_message(tmp_path):
+    """Not a hascreen server at all (the real one never sends this): a peer that answers with a bad frame."""
+    import asyncio
+
+    from tui.client.app import HascreenApp
+    from tui.commands import COMMANDS as commands
+
+    async def not_a_server(reader, writer):
+        await reader.read(4096)
+        writer.write(b"\x00\x00\x00\x05{nope")
+        await writer.drain()
+
+    path = Path(tempfile.mkdtemp(prefix="hs-bad-", dir="/tmp")) / "bad.sock"
+    server = await asyncio.start_unix_server(not_a_server, path=str(path))
+    try:
+        app = HascreenApp(path, load_keymap("screen", known_commands=commands), "attach", "bad")
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(200):
+                if app.exit_info is not None:
+                    break
+                await pilot.pause(0.03)
+        assert app.exit_info is not None and app.exit_info.code == 1
+        assert "bad data from the server" in app.exit_info.message and "not UTF-8 JSON" in app.exit_info.message
+    finally:
+        server.close()
+        path.unlink(missing_ok=True)
+        path.parent.rmdir()
