@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import socket
@@ -23,6 +24,14 @@ from datetime import datetime
 from pathlib import Path
 
 from tui import __version__
+from tui.auth import (
+    SocketAccessError,
+    load_lock_settings,
+    shared_socket_dir,
+    socket_dir_for_user,
+    split_user_session,
+)
+from tui.config.errors import ConfigErrors
 from tui.protocol.control import ControlError, control_session
 from tui.server.socketdir import (
     SocketDirError,
@@ -33,7 +42,7 @@ from tui.server.socketdir import (
     valid_session_name,
 )
 
-SUBCOMMANDS = ("check-config", "health", "run", "lab", "attach")
+SUBCOMMANDS = ("check-config", "health", "run", "lab", "attach", "passwd")
 SERVER_START_TIMEOUT = 10.0
 
 USAGE = """\
@@ -51,6 +60,8 @@ hascreen run NAME --cluster C [--dry-run] [--yes] [ARGS]  run a procedure
 hascreen lab up|down|status|break SCENARIO|heal   the network-namespace HA lab
 hascreen lab demo                    bring the lab up and open the console on it
 hascreen attach --via USER@HOST [SESSION]  reattach a session on another machine over ssh
+hascreen -x USER/SESSION             join another user's session (they list you under acl: in their config)
+hascreen passwd                      set the lock passphrase (for hosts without PAM)
 """
 
 
@@ -96,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hascreen {__version__}")
         return 0
     try:
-        directory = ensure_socket_dir()
-    except (SocketDirError, OSError) as exc:
+        directory = _own_socket_dir()
+    except (SocketDirError, ConfigErrors, OSError) as exc:
         print(f"hascreen: {exc}", file=sys.stderr)
         return 1
     if args.list:
@@ -106,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         return remote_command(directory, args)
     if args.reattach or args.multi:
         name = args.session or (args.rest[0] if args.rest else None)
+        try:
+            user, name = split_user_session(name)
+            if user is not None and user != getpass.getuser():
+                directory = socket_dir_for_user(user)  # never "fixed up": it is not ours
+        except SocketAccessError as exc:
+            print(f"hascreen: {exc}", file=sys.stderr)
+            return 1
         return reattach(directory, name, args, multi=args.multi)
     if args.detach and not args.detached_start:
         name = args.session or (args.rest[0] if args.rest else None)
@@ -114,6 +132,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---- sessions -------------------------------------------------------------------------------------------
+
+
+def _own_socket_dir() -> Path:
+    """Our socket directory; a user who lists colleagues under `acl:` gets the shared scheme
+    (/tmp/hascreen-UID, opened to exactly those users), since $XDG_RUNTIME_DIR is private to its owner."""
+    if not os.environ.get("HASCREEN_DIR") and load_lock_settings().acl:
+        return ensure_socket_dir(shared_socket_dir(), shared=True)
+    return ensure_socket_dir()
+
 
 
 def _describe(directory: Path, path: Path) -> tuple[str, dict | None]:
@@ -307,7 +334,6 @@ def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse
         return 1
     from tui.client import run_client
     from tui.commands import COMMANDS
-    from tui.config.errors import ConfigErrors
     from tui.config.keymap import load_keymap
     from tui.config.paths import user_keymap_file
 
@@ -344,6 +370,10 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         return run_command(argv)
     if name == "attach":
         return attach_via(argv)
+    if name == "passwd":
+        from tui.auth.passphrase import passwd_command
+
+        return passwd_command(argv)
     return 2
 
 

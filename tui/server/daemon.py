@@ -330,7 +330,12 @@ class Server:
                 continue
             dirty = pane.terminal.take_dirty()
             full = pane_id in full_panes
-            if not dirty and not full:
+            modes = pane.terminal.modes
+            mode_key = (modes.app_cursor, modes.app_keypad, modes.bracketed_paste, modes.mouse, modes.mouse_sgr,
+                        modes.alt_screen, pane.throttled)
+            modes_changed = mode_key != pane.sent_modes
+            pane.sent_modes = mode_key
+            if not dirty and not full and not modes_changed:
                 continue
             message = self.rows_message(pane, None if full else dirty)
             for client in self.display_clients():
@@ -421,6 +426,10 @@ class Server:
         access = self.access_for(credentials.uid)
         if access is None:
             log.warning("refused uid %d (%s): not the owner and not in the ACL", client.uid, client.user)
+            # take the client's hello first: closing with it unread would reset the connection and lose
+            # the refusal on the way
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(read_frame(reader), 2.0)
             client.send(make_error(f"user {client.user} may not attach to {self.owner}'s session "
                                    f"{self.session.name}", fatal=True))
             await self._close_client(client)
@@ -512,16 +521,26 @@ class Server:
             client.send({"t": "pong"})
             return
         if kind == "scrollback":
-            client.send(self.scrollback_message(message))
+            if client.locked_view:  # a locked client sees no pane contents, history included
+                client.send({"t": "scrollback", "pane": message["pane"], "start": 0, "total": 0, "lines": []})
+            else:
+                client.send(self.scrollback_message(message))
             return
         if kind == "resize":
             client.cols, client.rows = message["cols"], message["rows"]
-            self._adopt_size_of(client)
+            # an observer's terminal never reshapes the session, unless it is the only client
+            if not client.readonly or all(c.readonly for c in self.display_clients()):
+                self._adopt_size_of(client)
             return
         if kind == "hello":
             raise MessageError("hello sent twice")
-        if not self.commands.may_act(client, message):
-            client.send(make_notice("read-only: your keys do not reach the panes", "warn"))
+        if kind != "unlock" and not self.commands.may_act(client, message):
+            reason = ("locked: unlock first" if client.locked_view
+                      else "read-only: your keys do not reach the panes or commands")
+            if kind == "command" and "id" in message:
+                client.send(make_result(message["id"], False, reason))
+            else:
+                client.send(make_notice(reason, "warn"))
             return
         if kind == "input":
             pane = self.focused_pane()

@@ -209,6 +209,7 @@ class Pane:
         self.pending_bytes = 0
         self.throttled = False
         self.exited: str | None = None
+        self.sent_modes: tuple | None = None  # the modes clients last heard about
         self._wake_feeder = wake_feeder
         backend.on_output = self._queue_output
 

@@ -38,7 +38,11 @@ def ensure_socket_dir(path: Path | None = None, *, shared: bool = False) -> Path
     if info.st_uid != os.getuid():
         raise SocketDirError(f"{path} belongs to uid {info.st_uid}, not to you (uid {os.getuid()})")
     if info.st_mode & 0o077 and not shared:
-        os.chmod(path, 0o700)
+        from tui.auth import dir_is_shared_by_acl
+
+        # with a POSIX ACL the group bits show the ACL mask: keep a directory hascreen shared on purpose
+        if not dir_is_shared_by_acl(path):
+            os.chmod(path, 0o700)
     return path
 
 
