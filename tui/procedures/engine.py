@@ -104,8 +104,6 @@ class RunRegistry:
 class ProcedureRun:
     """One run of one procedure on one cluster; the server holds it, clients watch its events."""
 
-    _seq = itertools.count(1)
-
     def __init__(self, procedure: Procedure, ctx: RunContext, *, registry: RunRegistry,
                  who: str | None = None, from_step: int = 1, run_id: str | None = None) -> None:
         self.procedure = procedure
@@ -132,6 +130,7 @@ class ProcedureRun:
         self._manual: asyncio.Future[bool] | None = None
         self._confirmed = False
         self._seq_counter = itertools.count(1)
+        ctx.should_stop = lambda: self._abort
         registry.add(self)
 
     # ---- events -------------------------------------------------------------------------------

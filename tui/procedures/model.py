@@ -127,6 +127,7 @@ class RunContext:
     args: dict[str, str] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     poll_interval: float = 0.05
+    should_stop: Callable[[], bool] = lambda: False  # set by the run: an abort ends a wait early
 
     async def wait_until(self, check: StepCheck, timeout: float) -> list[Check]:
         """Poll check until all hold or timeout; returns the last checks."""
@@ -137,7 +138,7 @@ class RunContext:
             checks = await check(self)
             if checks and all(c.ok for c in checks):
                 return checks
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or self.should_stop():
                 return checks
             await asyncio.sleep(self.poll_interval)
 

@@ -3,6 +3,7 @@ confirmation levels, force, anti-flapping, the cluster lock, abort, resume, audi
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -196,3 +197,34 @@ async def test_audit_lines_are_json_with_masked_secrets(tmp_path):
     assert all(json.loads(line)["event"] == "step" for line in raw.splitlines())
     (tmp_path / "a.log").open("a").write("{not json\n")
     assert log.tail(1)[0]["event"] == "unreadable"
+
+
+async def test_heartbeat_and_pacemaker_failover_plans(world, hosts_config, registry):
+    hosts_config.clusters["web"]["manager"] = "heartbeat"
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--dry-run")
+    assert code == 0 and "[ctl-0] /usr/share/heartbeat/hb_standby all" in text
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--method", "stop",
+                           "--dry-run")
+    assert code == 0 and "[ctl-0] heartbeat -k" in text
+    hosts_config.clusters["web"]["manager"] = "pacemaker"
+    hosts_config.clusters["web"]["pacemaker"] = {"resources": ["ClusterIP"]}
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--dry-run")
+    assert code == 0, text
+    lines = [line.strip() for line in text.splitlines() if line.strip()[:2].strip().rstrip(".").isdigit()]
+    assert lines[0].endswith("[ctl-0] crm_resource --move --resource ClusterIP --node ctl-1")
+    assert lines[-1].endswith("[ctl-0] crm_resource --clear --resource ClusterIP")
+    hosts_config.clusters["web"]["manager"] = "none"
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--dry-run")
+    assert code == 1 and "hosts.yaml gives no manager" in text
+
+
+async def test_abort_ends_a_wait_step_early(world, hosts_config, registry):
+    cluster = build_cluster_view(hosts_config.clusters["web"], hosts_config.hosts)
+    world.runner.on("ctl-0", "pkill", "")  # keepalived "stops" but the VIP never moves
+    run = ProcedureRun(Failover(), RunContext(world.runner, cluster, args={"wait": "60"}), registry=registry)
+    await run.prepare()
+    run.confirm("web")
+    run.subscribe(lambda event: run.abort() if event.kind == "step-start" and event.data["index"] == 2 else None)
+    state = await asyncio.wait_for(run.execute(), 10)
+    assert state == "aborted" and "at step 2" in run.reason
+    assert not [c for c in world.runner.commands() if c.startswith("arping")]
