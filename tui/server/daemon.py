@@ -43,7 +43,6 @@ FRAME_INTERVAL = 1 / 60
 # frames are rate-limited by a token bucket: a flood gets 60 frames/s, while an echo after a quiet moment
 # goes out at once instead of waiting for the next 1/60 s tick
 FRAME_BURST = 4
-FEED_SLICE = 64 * 1024
 HELLO_TIMEOUT = 10.0
 # a client whose socket buffer grows past this is sent no rows until it drains, then a full snapshot
 CLIENT_BUFFER_LIMIT = 4 << 20
@@ -254,11 +253,10 @@ class Server:
                     break
                 for pane in busy:
                     try:
-                        pane.feed_slice(FEED_SLICE)
+                        pane.feed_slice()
                     except Exception:  # the emulator must never take the server down
                         log.exception("pane %d: emulator error; output skipped", pane.id)
-                        pane.pending.clear()
-                        pane.pending_bytes = 0
+                        pane.drop_backlog()
                     self._after_feed(pane)
                 await asyncio.sleep(0)  # let keystrokes, attaches and other panes run between slices
 

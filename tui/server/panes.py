@@ -1,9 +1,9 @@
 """Pane backends and the server-side pane: a program (local pty or SSH channel) plus its emulator.
 
 `PtyBackend` runs a local program on a pseudo-terminal. `Pane` joins a backend to a `tui.term.Terminal` and
-owns back-pressure: output is queued, the scheduler in `tui.server.daemon` feeds it to the emulator in bounded
-slices, and while too much is queued the backend stops reading, so the program blocks instead of the server
-drowning. Nothing is dropped: every byte read is eventually fed.
+applies back-pressure: output goes into the term layer's `FeedQueue`, the scheduler in `tui.server.daemon`
+feeds it to the emulator in bounded slices, and while too much is queued the backend stops reading, so the
+program blocks instead of the server drowning. Nothing is dropped: every byte read is eventually fed.
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ import signal
 import struct
 import subprocess
 import termios
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from tui.term import Terminal
+from tui.term.feeding import FeedQueue
 
 READ_SIZE = 65536
-# back-pressure thresholds for bytes read but not yet parsed
-HIGH_WATER = 1 << 20
-LOW_WATER = 1 << 18
 
 
 class PaneBackend(Protocol):
@@ -205,8 +202,7 @@ class Pane:
         self.id = pane_id
         self.backend = backend
         self.terminal = Terminal(cols, rows, scrollback=scrollback)
-        self.pending: deque[bytes] = deque()
-        self.pending_bytes = 0
+        self.queue = FeedQueue()
         self.throttled = False
         self.exited: str | None = None
         self.sent_modes: tuple | None = None  # the modes clients last heard about
@@ -217,32 +213,30 @@ class Pane:
     def size(self) -> tuple[int, int]:
         return self.terminal.cols, self.terminal.rows
 
+    @property
+    def pending(self) -> bool:
+        return self.queue.backlog > 0
+
     def _queue_output(self, data: bytes) -> None:
-        self.pending.append(data)
-        self.pending_bytes += len(data)
-        if self.pending_bytes > HIGH_WATER and not self.throttled:
+        self.queue.push(data)
+        if not self.throttled and self.queue.should_pause():
             self.throttled = True
             self.backend.pause_reading()
         self._wake_feeder()
 
-    def feed_slice(self, budget: int) -> int:
-        """Parse up to `budget` queued bytes; returns how many were parsed."""
-        fed = 0
-        while self.pending and fed < budget:
-            chunk = self.pending.popleft()
-            if len(chunk) > budget - fed:
-                self.pending.appendleft(chunk[budget - fed :])
-                chunk = chunk[: budget - fed]
-            self.terminal.feed(chunk)
-            fed += len(chunk)
-        self.pending_bytes -= fed
+    def feed_slice(self) -> None:
+        """Parse one bounded slice of the queued output and answer the program's queries."""
+        self.queue.feed_slice(self.terminal)
         replies = self.terminal.take_replies()
         if replies:
             self.backend.write(replies)
-        if self.throttled and self.pending_bytes < LOW_WATER:
+        if self.throttled and self.queue.should_resume():
             self.throttled = False
             self.backend.resume_reading()
-        return fed
+
+    def drop_backlog(self) -> None:
+        while self.queue.take_slice():
+            pass
 
     def resize(self, cols: int, rows: int) -> None:
         if (cols, rows) != self.size and cols > 0 and rows > 0:
