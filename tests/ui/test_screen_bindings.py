@@ -212,3 +212,16 @@ async def test_copy_mode_selects_from_cell_to_cell(live):
         await console.press("space")  # the second mark copies and leaves
         await console.wait(lambda: not console.app.ui_open, "copy mode left")
         assert console.app.paste_buffer == "beta gamma\nsecond"
+
+
+async def test_x_locks_the_session_and_ctrl_d_detaches_from_the_lock_screen(live):
+    from tui.client.lock_screen import LockScreen
+
+    async with live.console() as console:
+        await console.run("echo secret-$((3+4))", "secret-7")
+        await console.prefix("x")
+        await console.wait(lambda: isinstance(console.app.screen, LockScreen), "the lock screen")
+        await console.wait(lambda: "secret-7" not in console.text, "the pane contents gone from the client")
+        await console.press("ctrl+d")
+        await console.wait(lambda: console.app.exit_info is not None, "the detach from the lock screen")
+        assert console.app.exit_info.message.startswith(f"[detached from {live.name}]")

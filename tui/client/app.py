@@ -284,8 +284,11 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.show_notice(f"procedure {run.get('name', '?')}: {run.get('state', '')}")
 
     def _on_server_lock(self, message: dict[str, Any]) -> None:
-        if message.get("locked"):
-            self.show_notice(f"session locked by {message.get('by', '?')}", "warn")
+        from tui.client.lock_screen import apply_lock_message  # the lock helper's screens (issue 8)
+
+        apply_lock_message(self, message)
+        if "holder" in message:
+            self._set_holder(message.get("holder"))
 
     def _on_server_bell(self, message: dict[str, Any]) -> None:
         self.bell()
