@@ -252,3 +252,32 @@ async def test_garbage_from_the_socket_ends_the_client_with_a_clear_message(tmp_
         server.close()
         path.unlink(missing_ok=True)
         path.parent.rmdir()
+
+
+def test_health_panel_draws_the_trackers_real_snapshot() -> None:
+    """The message the server builds (HealthTracker.snapshot, as in tui/server/health_integration.py)."""
+    from tui.health.model import ClusterHealth, HealthRow, State
+    from tui.health.tracker import HealthTracker
+
+    tracker = HealthTracker(interval=2)
+    now = 1_700_000_000.0
+    tracker.update(ClusterHealth("db", [
+        HealthRow("db", "node-a", "drbd", State.OK, "Primary UpToDate", observed_at=now, subject="r0"),
+        HealthRow("db", "node-b", "mysql", State.OK, "lag 0", observed_at=now)], now), now)
+    later = now + 4
+    events = tracker.update(ClusterHealth("db", [
+        HealthRow("db", "node-a", "drbd", State.OK, "Primary UpToDate", observed_at=later, subject="r0"),
+        HealthRow("db", "node-b", "mysql", State.CRIT, "SQL thread stopped", observed_at=later,
+                  reason="Duplicate entry '3' for key 'PRIMARY' (1062)"),
+        HealthRow("db", "*", "cluster", State.WARN, "VIP on node-b, DRBD Primary node-a", observed_at=later,
+                  reason="layers disagree")], later), later)
+    snapshot = tracker.snapshot(now=later + 3)
+    message = {"t": "health", "clusters": [{"name": name, **entry} for name, entry in snapshot["clusters"].items()],
+               "events": [{**event.to_dict(), "text": event.describe()} for event in tracker.recent_events()]}
+    text = health_text(message).plain
+    assert text.splitlines()[0] == "✗ db"
+    assert "✓ node-a drbd/r0 Primary UpToDate 3s" in text
+    assert "✗ node-b mysql SQL thread stopped 3s" in text and "(1062)" in text
+    assert "! cluster cluster VIP on node-b" in text and "layers disagree" in text
+    assert any(event.describe() in text for event in events)
+    assert crit_count(message) == 1

@@ -7,6 +7,7 @@ Each row shows its state as a symbol as well as a colour (✓ ok, ! warn, ✗ cr
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.text import Text
@@ -24,7 +25,27 @@ def _age(value: Any) -> str:
     return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
 
 
-def health_text(message: dict[str, Any] | None) -> Text:
+def _event_line(event: Any) -> Text:
+    line = Text(no_wrap=False)
+    if isinstance(event, str):
+        line.append(event, style="dim")
+        return line
+    if not isinstance(event, dict):
+        return line
+    when = event.get("time")
+    if isinstance(when, (int, float)):
+        line.append(time.strftime("%H:%M:%S ", time.localtime(when)), style="dim")
+    new = str(event.get("new", ""))
+    symbol, style = STATE_SYMBOLS.get(new, ("", ""))
+    if symbol:
+        line.append(f"{symbol} ", style=style)
+    line.append(str(event.get("text") or event))
+    return line
+
+
+def health_text(message: dict[str, Any] | None, events: int = 10) -> Text:
+    """The panel's content: per cluster a header with its overall state, then one line per node/layer row
+    (symbol, node, layer[/subject], value, age, 'stale'), the reason under warn/crit rows, then recent events."""
     text = Text()
     if not message:
         text.append("no health data yet", style="dim")
@@ -35,26 +56,38 @@ def health_text(message: dict[str, Any] | None) -> Text:
     for cluster in clusters:
         if not isinstance(cluster, dict):
             continue
+        symbol, style = STATE_SYMBOLS.get(str(cluster.get("state")), ("", ""))
+        text.append(f"{symbol} " if symbol else "", style=style)
         text.append(f"{cluster.get('name', '?')}\n", style="bold underline")
-        for row in cluster.get("rows") or []:
+        rows = cluster.get("rows") if isinstance(cluster.get("rows"), list) else []
+        for row in rows:
             if not isinstance(row, dict):
                 continue
             symbol, style = STATE_SYMBOLS.get(str(row.get("state")), STATE_SYMBOLS["unknown"])
+            node = str(row.get("node", ""))
+            layer = str(row.get("layer", ""))
+            if row.get("subject"):
+                layer += f"/{row['subject']}"
             text.append(f" {symbol} ", style=style)
-            text.append(f"{row.get('node', '')} {row.get('layer', '')} ", style="bold")
+            text.append("cluster" if node == "*" else node, style="bold")
+            text.append(f" {layer} ")
             text.append(str(row.get("value", "")))
             age = _age(row.get("age"))
             if age:
                 text.append(" ")
                 text.append(age, style="dim")
+            if row.get("stale"):
+                text.append(" ")
+                text.append("stale", style="yellow")
             text.append("\n")
             if row.get("reason") and row.get("state") in ("warn", "crit"):
                 text.append(f"   {row['reason']}\n", style=style)
-    events = message.get("events") if isinstance(message.get("events"), list) else []
-    if events:
+    recent = message.get("events") if isinstance(message.get("events"), list) else []
+    if recent and events:
         text.append("\nevents\n", style="bold underline")
-        for event in events[-10:]:
-            text.append(f" {event if isinstance(event, str) else event.get('text', event)}\n", style="dim")
+        for event in recent[-events:]:
+            text.append_text(_event_line(event))
+            text.append("\n")
     return text
 
 
