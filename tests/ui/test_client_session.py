@@ -281,3 +281,28 @@ def test_health_panel_draws_the_trackers_real_snapshot() -> None:
     assert "! cluster cluster VIP on node-b" in text and "layers disagree" in text
     assert any(event.describe() in text for event in events)
     assert crit_count(message) == 1
+
+
+async def test_tab_bar_marks_bell_and_activity_in_other_windows(live):
+    async with live.console() as console:
+        await console.type("(sleep 1; printf 'ring\\a\\n'; sleep 1; echo busy) &")
+        await console.prefix("c")
+        await console.wait(lambda: console.active == 1, "window 1 in front")
+        await console.wait(lambda: " 0! " in console.app.tab_bar.caption().plain, "the bell marker on window 0")
+        caption = console.app.tab_bar.caption().plain
+        assert " 1* " in caption and "!" not in caption.split(" 1* ")[1]
+
+
+async def test_status_line_shows_throttled_prefix_and_holder(live):
+    async with live.console() as console:
+        status = console.app.status_line
+        assert "held by" in status.line().plain
+        pane = console.app.pane_area.focused_region.pane
+        console.app.apply_message({"t": "rows", "pane": pane, "rows": {}, "throttled": True})
+        assert "(throttled)" in status.line().plain
+        console.app.apply_message({"t": "rows", "pane": pane, "rows": {}, "throttled": False})
+        assert "(throttled)" not in status.line().plain
+        await console.press("ctrl+a")
+        assert status.line().plain.startswith(" C-a ")  # waiting for the key after the prefix
+        await console.press("escape")  # unbound: a notice, and the indicator goes away
+        assert not status.line().plain.startswith(" C-a ")
