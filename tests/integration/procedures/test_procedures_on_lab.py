@@ -107,7 +107,7 @@ async def test_failover_moves_vip_arpings_and_verifies(healthy, cli):
 async def test_arping_from_the_holder(healthy, cli):
     code, text = await cli("arping", "--cluster", "db", "--yes")
     assert code == 0, text
-    assert "[node-a] arping -U -c 3 -I eth0 -s 10.213.77.100 10.213.77.254" in text
+    assert "[node-a] arping -U -f -c 3 -I eth0 -s 10.213.77.100 10.213.77.254" in text
     assert "✓ gateway gw maps 10.213.77.100 to node-a" in text
 
 
@@ -178,3 +178,35 @@ async def test_no_failover_onto_a_lagging_replica_even_with_force_refused_withou
         code, text = await cli("failover", "--cluster", "db", "--force", answers=["wrong-name"])
         assert code == 1 and "forcing needs the cluster name" in text
         assert vip_holders(healthy) == {"node-a"}
+
+
+async def test_drbd_demote_refuses_the_node_that_serves(healthy, cli):
+    code, text = await cli("drbd-demote", "--cluster", "db", "--node", "node-a", "--yes")
+    assert code == 1 and "services still run on this node: fail over first" in text
+    assert drbd_primaries(healthy) == {"node-a"}
+
+
+async def test_replacement_runbook_on_the_lab(healthy, cli):
+    code, text = await cli("drbd-replace-node", "--cluster", "db", "--sync-timeout", "60", "--yes",
+                           answers=["done"] * 9)
+    assert code == 0, text
+    assert vip_holders(healthy) == {"node-b"} and drbd_primaries(healthy) == {"node-b"}
+    assert "(8) stop keepalived on the MASTER node-a" in text
+    assert "✓ DRBD r0 on node-a secondary" in text and "✓ DRBD r0 on node-b primary" in text
+
+
+async def test_user_defined_procedure_on_the_lab(healthy, cli, tmp_path):
+    path = tmp_path / "procedures.yaml"
+    path.write_text(
+        "procedures:\n"
+        "  vrrp-state:\n"
+        "    note: show the VRRP state the notify script wrote\n"
+        "    preflight: [vip-single-holder, drbd-no-split-brain]\n"
+        "    steps:\n"
+        "      - {host: all, argv: [cat, /run/keepalived.state]}\n"
+        "    verify:\n"
+        "      - command: {host: holder, argv: [grep, -q, MASTER, /run/keepalived.state]}\n")
+    code, text = await cli("vrrp-state", "--cluster", "db", "--procedures", str(path), "--yes")
+    assert code == 0, text
+    assert "[node-a] cat /run/keepalived.state" in text and "[node-b] cat /run/keepalived.state" in text
+    assert "✓ grep -q MASTER /run/keepalived.state on node-a: rc 0" in text

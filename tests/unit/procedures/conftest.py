@@ -72,6 +72,7 @@ class World:
         r.on("ctl-1", "drbdadm status wwwdata", fixture("cfs-drbdadm-status-pcmk2-uptodate.txt"))
         r.on("ctl-1", "SHOW SLAVE STATUS", lambda h, a: self.replica_status)
         r.on("ctl-0", "SHOW MASTER STATUS", fixture("mysql80-refman-show-master-status-vertical.txt"))
+        r.on("*", "-N -B -e 'SELECT 1'", "1\n")  # what mysql -N -B prints for SELECT 1
         r.on("*", "pkill -TERM -F /run/keepalived.pid", self._stop_keepalived)
         r.on("*", "arping -U", fixture("arping-U-c3-vxlan0-gratuitous-no-replies.txt"))
 

@@ -205,7 +205,7 @@ async def test_heartbeat_and_pacemaker_failover_plans(world, hosts_config, regis
     assert code == 0 and "[ctl-0] /usr/share/heartbeat/hb_standby all" in text
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--method", "stop",
                            "--dry-run")
-    assert code == 0 and "[ctl-0] heartbeat -k" in text
+    assert code == 0 and "[ctl-0] /usr/libexec/heartbeat/heartbeat -k" in text
     hosts_config.clusters["web"]["manager"] = "pacemaker"
     hosts_config.clusters["web"]["pacemaker"] = {"resources": ["ClusterIP"]}
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--dry-run")

@@ -300,6 +300,11 @@ class DrbdReplaceNode(Procedure):
         if ctx.cluster.manager:
             ctx.facts["holder"], ctx.facts["target"] = p, s
             switch = await Failover().plan(ctx)
+            if ctx.cluster.manager == "keepalived":
+                # keepalived moves only the VIP: hand DRBD over explicitly (no-ops if a notify script did).
+                switch[2:2] = [Step(p, ["drbdadm", "secondary", r], f"{p} gives up DRBD {r}") for r in resources]
+                switch[2 + len(resources):2 + len(resources)] = [
+                    Step(s, ["drbdadm", "primary", r], f"{s} becomes DRBD Primary for {r}") for r in resources]
             for st in switch:
                 st.note = f"(8) {st.note}"
             steps += switch

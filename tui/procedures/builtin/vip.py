@@ -4,13 +4,15 @@ arping (a gratuitous ARP for the VIP from its holder toward the gateway, iputils
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from tui.procedures import interlocks, live
 from tui.procedures.model import DISRUPTIVE, SAFE, Check, Param, Procedure, RunContext, Step
 from tui.runner import HostUnreachable
 
-HB_STANDBY = "/usr/share/heartbeat/hb_standby"
+HB_STANDBY = "/usr/share/heartbeat/hb_standby"  # Debian's heartbeat 3.0.6 paths
+HB_DAEMON = "/usr/libexec/heartbeat/heartbeat"
 
 
 def arping_argv(ctx: RunContext) -> list[str]:
@@ -108,7 +110,7 @@ class Failover(Procedure):
         elif cluster.manager == "heartbeat":
             method = method or cluster.heartbeat_method
             if method == "stop":
-                steps.append(Step(holder, ["heartbeat", "-k"], f"stop heartbeat on {holder}; {target} takes over",
+                steps.append(Step(holder, [HB_DAEMON, "-k"], f"stop heartbeat on {holder}; {target} takes over",
                                   rollback=f"on {holder}: start heartbeat"))
             else:
                 steps.append(Step(holder, [HB_STANDBY, "all"], f"{holder} gives its resources to {target}",
@@ -137,11 +139,23 @@ class Failover(Procedure):
 
     async def verify(self, ctx: RunContext) -> list[Check]:
         holder, target = ctx.facts["holder"], ctx.facts["target"]
-        checks = await interlocks.vip_moved(ctx, target, holder)
+        probes = [interlocks.vip_moved(ctx, target, holder), gateway_sees(ctx, target)]
         if ctx.cluster.drbd_resources:
-            checks += await interlocks.drbd_no_split_brain(ctx)
-        checks += await gateway_sees(ctx, target)
-        return checks
+            probes.append(interlocks.drbd_no_split_brain(ctx))
+        if ctx.cluster.mysql:
+            probes.append(mysql_answers(ctx, target))
+        results = await asyncio.gather(*probes)  # in parallel: this is the failover's own overhead
+        return [check for checks in results for check in checks]
+
+
+async def mysql_answers(ctx: RunContext, host: str) -> list[Check]:
+    """The database answers on the node that now holds the VIP (the service behind it is up)."""
+    try:
+        result = await ctx.runner.run(host, live.mysql_argv(ctx.cluster, "-N", "-B", "-e", "SELECT 1"), timeout=8.0)
+    except HostUnreachable as exc:
+        return [Check(f"MySQL answers on {host}", False, "unreachable", exc.reason)]
+    return [Check(f"MySQL answers on {host}", result.ok, "yes" if result.ok else f"rc {result.exit_code}",
+                  result.stderr.strip()[:160])]
 
 
 class Arping(Procedure):
