@@ -10,7 +10,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import PYTHON, Session, TestUser, screen_text, user_env, wait_until
+from lock_harness import PYTHON, Session, TestUser, screen_text, user_env, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates local users: needs root")
 

@@ -9,7 +9,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import HERE, PAM_SERVICE, PYTHON, as_user, user_env
+from lock_harness import HERE, PAM_SERVICE, PYTHON, as_user, user_env
 
 from tui.auth import hash_passphrase
 

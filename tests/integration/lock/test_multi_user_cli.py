@@ -7,7 +7,7 @@ import os
 import shlex
 
 import pytest
-from conftest import REPO, as_user, capture, tmux, user_env, wait_until
+from lock_harness import REPO, as_user, capture, tmux, user_env, wait_until
 
 CLI_SUPPORTS_USER_SESSION = "split_user_session" in (REPO / "tui" / "cli.py").read_text()
 

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, REPO, as_user, capture, tmux, user_env, wait_until
+from lock_harness import PYTHON, REPO, as_user, capture, tmux, user_env, wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates local users and runs sshd: needs root")
 
