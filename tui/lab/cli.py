@@ -93,4 +93,6 @@ def main(argv: list[str] | None) -> int:
     except LabError as exc:
         print(f"hascreen lab: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `hascreen lab status | head`
+        return 0
     return 0

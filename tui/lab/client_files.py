@@ -64,6 +64,11 @@ def hosts_yaml(lab: LabDir, manager: str = "keepalived") -> str:
             f"      log_file: {KEEPALIVED_LOG}",
             f"      notify_state_file: {NOTIFY_STATE_FILE}",
         ]
+    elif manager == "heartbeat":
+        lines += [
+            "    heartbeat:",
+            "      config_dir: /etc/ha.d",
+        ]
     lines += [
         "    vip:",
         f"      address: {VIP}",

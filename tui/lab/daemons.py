@@ -18,6 +18,7 @@ from tui.lab import drbd_sim
 from tui.lab.layout import (
     CLUSTER_NODES,
     DRBD_RESOURCE,
+    HEARTBEAT_LOG,
     KEEPALIVED_LOG,
     KEEPALIVED_PID,
     KEEPALIVED_VRRP_PID,
@@ -299,6 +300,50 @@ def vrrp_state(holder: int) -> str:
 def has_vip(holder: int) -> bool:
     out = in_node(holder, "ip -o -4 addr show dev eth0", check=False).stdout
     return f" {VIP}/" in out
+
+
+# ---------------------------------------------------------------- Heartbeat (v1, haresources)
+
+HEARTBEAT_BIN = "/usr/libexec/heartbeat/heartbeat"
+HEARTBEAT_RESOURCE = f"IPaddr2::{VIP}/{SUBNET_PREFIX}/eth0"
+
+
+def configure_heartbeat(lab: LabDir, node: str, auth_key: str) -> None:
+    """ha.cf (ucast to the peer, crm off), authkeys (0600), haresources (node-a owns the VIP), own hb_uuid."""
+    ha_d = lab.node_mount_source(node, "/etc/ha.d")
+    peer = next(n for n in CLUSTER_NODES if n != node)
+    (ha_d / "ha.cf").write_text(
+        f"logfile {HEARTBEAT_LOG}\n"
+        "keepalive 500ms\nwarntime 2\ndeadtime 3\ninitdead 6\n"
+        "udpport 694\n"
+        f"ucast eth0 {NODE_IPS[peer]}\n"
+        "auto_failback on\n"
+        + "".join(f"node {n}\n" for n in CLUSTER_NODES)
+        + "crm no\n"
+    )
+    fd = os.open(ha_d / "authkeys", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"auth 1\n1 sha1 {auth_key}\n")
+    (ha_d / "haresources").write_text(f"{MASTER_NODE} {HEARTBEAT_RESOURCE}\n")
+    uuid_file = lab.node_mount_source(node, "/var/lib/heartbeat") / "hb_uuid"
+    uuid_file.write_bytes(secrets.token_bytes(16))  # must differ per node
+    os.chmod(uuid_file, 0o600)
+
+
+def start_heartbeat(holder: int) -> None:
+    in_node(holder, "mkdir -p /run/heartbeat/ccm /run/heartbeat/rsctmp /run/heartbeat/dopd && "
+                    "chown hacluster:haclient /run/heartbeat/ccm && "
+                    f"{HEARTBEAT_BIN} >>{HEARTBEAT_LOG} 2>&1 </dev/null")
+
+
+def heartbeat_running(holder: int) -> bool:
+    return in_node(holder, "cl_status hbstatus", check=False).returncode == 0
+
+
+def stop_heartbeat(holder: int, timeout: float = 20.0) -> None:
+    if heartbeat_running(holder):
+        in_node(holder, f"{HEARTBEAT_BIN} -k", check=False, timeout=timeout)
+    _wait_for(lambda: not heartbeat_running(holder), timeout, "heartbeat to stop")
 
 
 # ---------------------------------------------------------------- DRBD simulator

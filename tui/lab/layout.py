@@ -43,6 +43,9 @@ NODE_BIND_DIRS = (
     "/root",
     "/usr/local/sbin",
 )
+# Extra per-node directories for the cluster nodes of a profile (copied from the host, then configured).
+PROFILE_BIND_DIRS = {"keepalived": (), "heartbeat": ("/etc/ha.d", "/var/lib/heartbeat")}
+HEARTBEAT_LOG = "/var/log/ha-log"
 # Inside a node: where the shared DRBD simulator state appears (a bind of LabDir.drbd_shared).
 NODE_DRBD_SHARED = "/run/drbd-shared"
 NOTIFY_STATE_FILE = "/run/keepalived.state"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import time
@@ -23,6 +24,7 @@ from tui.lab.layout import (
     GATEWAY,
     MASTER_NODE,
     NODE_IPS,
+    PROFILE_BIND_DIRS,
     REPLICA_NODE,
     TEMPLATE_CACHE,
     LabDir,
@@ -31,7 +33,7 @@ from tui.lab.processes import LabError, in_node
 
 MARKER = ".hascreen-lab"
 PROFILES = ("keepalived", "heartbeat", "pacemaker")
-IMPLEMENTED_PROFILES = ("keepalived",)
+IMPLEMENTED_PROFILES = ("keepalived", "heartbeat")
 
 
 def load_state(lab: LabDir) -> dict:
@@ -74,15 +76,19 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
     daemons.write_lab_key(lab)
     host_keys = {}
     for node in NODE_IPS:
-        nodes.prepare_dirs(lab, node)
+        nodes.prepare_dirs(lab, node, _extra_dirs(profile, node))
         host_keys[node] = daemons.configure_sshd(lab, node)
     daemons.init_drbd_state(lab)
+    hb_key = secrets.token_hex(16)
     for node in CLUSTER_NODES:
         daemons.configure_mysql(lab, node)
-        daemons.configure_keepalived(lab, node)
+        if profile == "keepalived":
+            daemons.configure_keepalived(lab, node)
+        else:
+            daemons.configure_heartbeat(lab, node, hb_key)
         daemons.install_drbd_shims(lab, node)
     for node in NODE_IPS:
-        unshare_pid, holder = nodes.start_holder(lab, node, lifetime_s)
+        unshare_pid, holder = nodes.start_holder(lab, node, lifetime_s, _extra_dirs(profile, node))
         state["nodes"][node] = {"unshare": unshare_pid, "holder": holder}
     save_state(lab, state)
     holders = {n: state["nodes"][n]["holder"] for n in NODE_IPS}
@@ -91,7 +97,7 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
     for node in NODE_IPS:
         daemons.start_sshd(holders[node])
     for node in CLUSTER_NODES:
-        daemons.start_keepalived(holders[node])
+        start_manager(profile, holders[node])
     for node in CLUSTER_NODES:
         daemons.wait_mysql(holders[node])
     daemons.start_replication(holders[REPLICA_NODE])
@@ -102,6 +108,24 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
     save_state(lab, state)
     say(f"lab up in {took:.1f} s: {lab.hosts_yaml}  (try: ssh -F {lab.ssh_config} node-a)")
     return took
+
+
+def _extra_dirs(profile: str, node: str) -> tuple[str, ...]:
+    return PROFILE_BIND_DIRS.get(profile, ()) if node in CLUSTER_NODES else ()
+
+
+def start_manager(profile: str, holder: int) -> None:
+    """Start the node's VIP manager: keepalived or heartbeat."""
+    if profile == "heartbeat":
+        daemons.start_heartbeat(holder)
+    else:
+        daemons.start_keepalived(holder)
+
+
+def manager_running(profile: str, holder: int) -> bool:
+    if profile == "heartbeat":
+        return daemons.heartbeat_running(holder)
+    return bool(daemons.keepalived_pids(holder))
 
 
 def _write_client_files(lab: LabDir, host_keys: dict[str, str], profile: str) -> None:
@@ -157,7 +181,9 @@ def restart_node(lab: LabDir, node: str) -> int:
     old = state.get("nodes", {}).get(node, {}).get("holder")
     if old and nodes.holder_alive(old):
         nodes.kill_holder(old)
-    unshare_pid, holder = nodes.start_holder(lab, node, int(state.get("lifetime_s", DEFAULT_LIFETIME_S)))
+    profile = state.get("profile", "keepalived")
+    unshare_pid, holder = nodes.start_holder(lab, node, int(state.get("lifetime_s", DEFAULT_LIFETIME_S)),
+                                             _extra_dirs(profile, node))
     state.setdefault("nodes", {})[node] = {"unshare": unshare_pid, "holder": holder}
     save_state(lab, state)
     # The node's eth0 kept its addresses when the old holder died: a reboot starts without the VIP.
@@ -167,7 +193,7 @@ def restart_node(lab: LabDir, node: str) -> int:
         daemons.start_mysql(holder)
     daemons.start_sshd(holder)
     if node in CLUSTER_NODES:
-        daemons.start_keepalived(holder)
+        start_manager(profile, holder)
         daemons.wait_mysql(holder)
     return holder
 
@@ -187,11 +213,15 @@ def status(lab: LabDir) -> tuple[bool, list[str]]:
             ok = False
             continue
         procs = set(nodes.node_processes(pid))
-        wanted = ["sshd"] + (["mariadbd", "keepalived"] if node in CLUSTER_NODES else [])
+        profile = state.get("profile", "keepalived")
+        wanted = ["sshd"] + (["mariadbd", profile] if node in CLUSTER_NODES else [])
         parts = [f"{d}:{'up' if d in procs else 'DOWN'}" for d in wanted]
         ok &= all(d in procs for d in wanted)
-        if node in CLUSTER_NODES:
+        if node in CLUSTER_NODES and profile == "heartbeat":
+            parts.append("hb:" + ("up" if daemons.heartbeat_running(pid) else "DOWN"))
+        elif node in CLUSTER_NODES:
             parts.append(f"vrrp:{daemons.vrrp_state(pid) or '?'}")
+        if node in CLUSTER_NODES:
             parts.append("vip:yes" if daemons.has_vip(pid) else "vip:no")
             drbd = daemons.drbd_cmd(pid, "cstate r0")
             role = daemons.drbd_cmd(pid, "role r0")

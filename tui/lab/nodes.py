@@ -35,10 +35,13 @@ while time.monotonic() < end:
 """
 
 
-def prepare_dirs(lab: LabDir, node: str) -> None:
-    """Create the node's private directories (what its /run, /tmp, /var/log ... will be)."""
+def prepare_dirs(lab: LabDir, node: str, extra: tuple[str, ...] = ()) -> None:
+    """Create the node's private directories (what its /run, /tmp, /var/log ... will be); `extra` ones
+    start as a copy of the host's directory (e.g. /etc/ha.d with its resource scripts)."""
     for inside in NODE_BIND_DIRS:
         lab.node_mount_source(node, inside).mkdir(parents=True, exist_ok=True)
+    for inside in extra:
+        run(["cp", "-a", inside, str(lab.node_mount_source(node, inside))])
     os.chmod(lab.node_mount_source(node, "/tmp"), 0o1777)
     os.chmod(lab.node_mount_source(node, "/root"), 0o700)
     run_dir = lab.node_mount_source(node, "/run")
@@ -49,7 +52,7 @@ def prepare_dirs(lab: LabDir, node: str) -> None:
          str(lab.node_mount_source(node, "/var/log") / "mysql")])
 
 
-def start_holder(lab: LabDir, node: str, lifetime_s: int) -> tuple[int, int]:
+def start_holder(lab: LabDir, node: str, lifetime_s: int, extra: tuple[str, ...] = ()) -> tuple[int, int]:
     """Start the node's holder; returns (pid of unshare, pid of the holder = the node's PID 1)."""
     script = lab.root / "holder.py"
     if not script.exists():
@@ -68,7 +71,7 @@ def start_holder(lab: LabDir, node: str, lifetime_s: int) -> tuple[int, int]:
             kids = []
         if kids and _is_holder(int(kids[0])):
             holder = int(kids[0])
-            _setup_mounts(lab, node, holder)
+            _setup_mounts(lab, node, holder, extra)
             return proc.pid, holder
         if proc.poll() is not None:
             break
@@ -84,12 +87,12 @@ def _is_holder(pid: int) -> bool:
         return False
 
 
-def _setup_mounts(lab: LabDir, node: str, holder: int) -> None:
+def _setup_mounts(lab: LabDir, node: str, holder: int, extra: tuple[str, ...] = ()) -> None:
     # The lab root is first bound to /mnt inside the node, so that sources stay reachable even when the
     # lab dir lies under one of the paths we cover (/tmp, /run ...); /mnt is unmounted at the end.
     q = shlex.quote
     lines = ["set -e", f"hostname {q(node)}", f"mount --bind {q(str(lab.root))} /mnt"]
-    for inside in NODE_BIND_DIRS:
+    for inside in (*NODE_BIND_DIRS, *extra):
         rel = lab.node_mount_source(node, inside).relative_to(lab.root)
         lines.append(f"mount --bind /mnt/{q(str(rel))} {q(inside)}")
     lines.append("mount -t tmpfs -o size=64m,mode=1777 tmpfs /dev/shm")

@@ -160,6 +160,23 @@ def break_kill_keepalived(lab: LabDir, node: str | None) -> str:
     return f"kill-keepalived: keepalived on {node} killed with SIGKILL{stale}"
 
 
+def _heal_heartbeat(lab: LabDir) -> list[str]:
+    done = []
+    holders = {n: lifecycle.holder_of(lab, n) for n in CLUSTER_NODES}
+    for node, holder in holders.items():
+        if not daemons.heartbeat_running(holder):
+            in_node(holder, f"ip addr del {VIP}/{SUBNET_PREFIX} dev eth0 2>/dev/null; true", check=False)
+            daemons.start_heartbeat(holder)
+            done.append(f"heartbeat started on {node}")
+    if daemons.has_vip(holders[REPLICA_NODE]) or not daemons.has_vip(holders[MASTER_NODE]):
+        # e.g. after hb_standby on node-a: take the resources back (a no-op while heartbeat still starts).
+        in_node(holders[MASTER_NODE], "/usr/share/heartbeat/hb_takeover all", check=False, timeout=30)
+        done.append(f"hb_takeover on {MASTER_NODE}")
+    daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE]) and not daemons.has_vip(holders[REPLICA_NODE]),
+                     30, f"{MASTER_NODE} to hold the VIP (heartbeat)")
+    return done
+
+
 def _heal_vrrp(lab: LabDir) -> list[str]:
     done = []
     holders = {n: lifecycle.holder_of(lab, n) for n in CLUSTER_NODES}
@@ -278,11 +295,16 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+KEEPALIVED_ONLY = ("vrrp-auth-mismatch", "kill-keepalived")
+
+
 def inject(lab: LabDir, name: str, node: str | None) -> str:
     scenario = SCENARIOS[name]
     state = lifecycle.load_state(lab)
     if not state:
         raise LabError("the lab is not up")
+    if name in KEEPALIVED_ONLY and state.get("profile") != "keepalived":
+        raise LabError(f"{name} needs the keepalived profile (this lab runs {state.get('profile')})")
     message = scenario.inject(lab, node)
     state = lifecycle.load_state(lab)
     state.setdefault("breaks", []).append(f"{name} {node}" if node else name)
@@ -308,7 +330,7 @@ def heal(lab: LabDir) -> str:
             network.set_port(node, True)
             done.append(f"{node} link up")
     done += _heal_drbd(lab)
-    done += _heal_vrrp(lab)
+    done += _heal_heartbeat(lab) if state.get("profile") == "heartbeat" else _heal_vrrp(lab)
     done += _heal_replication(lab)
     state = lifecycle.load_state(lab)
     state["breaks"] = []
