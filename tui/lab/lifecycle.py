@@ -159,7 +159,7 @@ def down(lab: LabDir, *, purge: bool = False, say: Callable[[str], None] = print
     began = time.monotonic()
     state = load_state(lab)
     pids = {int(info["holder"]) for info in state.get("nodes", {}).values() if info.get("holder")}
-    pids |= set(nodes.find_holders(lab))
+    pids |= set(nodes.find_holders(None))
     for pid in pids:
         if nodes.holder_alive(pid):
             nodes.kill_holder(pid)

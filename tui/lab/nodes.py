@@ -102,8 +102,9 @@ def _setup_mounts(lab: LabDir, node: str, holder: int, extra: tuple[str, ...] = 
     run(["nsenter", "-t", str(holder), "-m", "-u", "--", "/bin/sh", "-c", "\n".join(lines)])
 
 
-def find_holders(lab: LabDir) -> list[int]:
-    """Pids of this lab's holders, found by their mark and lab dir in argv (for cleanup after a crash)."""
+def find_holders(lab: LabDir | None) -> list[int]:
+    """Pids of this lab's holders (or, with None, of any lab dir's: namespace names are global, so two
+    labs cannot coexist), found by their mark and lab dir in argv (for cleanup after a crash)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -112,7 +113,7 @@ def find_holders(lab: LabDir) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if HOLDER_MARK.encode() in argv and str(lab.root).encode() in argv:
+        if HOLDER_MARK.encode() in argv and (lab is None or str(lab.root).encode() in argv):
             found.append(int(entry.name))
     return found
 
