@@ -119,3 +119,10 @@ def test_prefix_machine_follows_the_tmux_keymap() -> None:
     machine = PrefixMachine(prefix_byte_of(keymap), binding_table(keymap))
     assert machine.feed(b"\x01").forward == b"\x01"  # C-a is an ordinary key under tmux's C-b
     assert machine.feed(b"\x02c").binding.command == "new-window"
+
+
+def test_cursor_keys_follow_the_panes_application_cursor_mode() -> None:
+    from tui.client.keys import to_application_cursor
+
+    assert to_application_cursor(b"k\x1b[A\x1b[1;5C\x1b[H\x1b[5~x") == b"k\x1bOA\x1b[1;5C\x1bOH\x1b[5~x"
+    assert to_application_cursor(b"plain text") == b"plain text"

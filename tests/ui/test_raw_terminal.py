@@ -123,3 +123,18 @@ async def test_raw_bytes_reach_the_pane_and_the_prefix_works(live):
             assert observer.app.exit_info is None, "the -x observer is still attached"
     finally:
         client.close()
+
+
+async def test_arrows_reach_a_program_in_application_cursor_mode_as_it_expects(live):
+    client = PtyClient(live)
+    try:
+        wait_until(lambda: "Attached" in live.hascreen("-ls").stdout, "the pty client to attach")
+        async with live.console(mode="multi") as observer:
+            # DECCKM on, then cat -v shows what an arrow from the real terminal becomes in the pane
+            client.write(b"printf '\\033[?1hcursor-%s\\n' app; cat -v\r")
+            await observer.wait(lambda: "cursor-app" in observer.text.splitlines(), "DECCKM set")
+            client.write(b"\x1b[A\x1b[D\r")
+            await observer.wait_text("^[OA^[OD", what="the arrows as ESC O A / ESC O D")
+            client.write(b"\x03")
+    finally:
+        client.close()

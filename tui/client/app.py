@@ -33,7 +33,7 @@ from tui.client.bars import StatusLine, TabBar
 from tui.client.copy_mode import CopyMode
 from tui.client.dialogs import Confirm, HelpScreen, Prompt, WindowList
 from tui.client.health_panel import HealthPanel, crit_count
-from tui.client.keys import decode_key, describe_key, split_key_sequences
+from tui.client.keys import decode_key, describe_key, split_key_sequences, to_application_cursor
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
 from tui.client.raw_input import RawInput
@@ -373,7 +373,11 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def feed_pane_bytes(self, data: bytes) -> None:
         result = self.machine.feed(data)
         if result.forward:
-            self.send_input(result.forward)
+            pane = self.pane_area.focused_pane
+            forward = result.forward
+            if pane is not None and pane.modes.get("app_cursor"):
+                forward = to_application_cursor(forward)
+            self.send_input(forward)
         if result.binding is not None:
             self.run_command_line(result.binding.command_line)
         elif result.unbound is not None:

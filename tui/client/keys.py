@@ -84,6 +84,21 @@ def encode_key(key: str, character: str | None = None, app_cursor: bool = False)
     return body
 
 
+def to_application_cursor(data: bytes) -> bytes:
+    """Re-encode plain cursor keys (ESC [ A..D, H, F) as the application cursor mode sends them (ESC O A...).
+
+    The client's own terminal stays in normal cursor mode, so when the focused pane's program has asked for
+    application cursor keys (DECCKM: vim, less, htop), the arrows are translated on the way, as screen does."""
+    if b"\x1b[" not in data:
+        return data
+    out = []
+    for chunk in split_key_sequences(data):
+        if len(chunk) == 3 and chunk[:2] == b"\x1b[" and chunk[2:] in (b"A", b"B", b"C", b"D", b"H", b"F"):
+            chunk = b"\x1bO" + chunk[2:]
+        out.append(chunk)
+    return b"".join(out)
+
+
 # ---- raw bytes -> Textual key names (UI elements only) ------------------------------------------------
 
 _CSI_FINAL = {b"A": "up", b"B": "down", b"C": "right", b"D": "left", b"H": "home", b"F": "end",
