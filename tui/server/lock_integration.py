@@ -283,6 +283,9 @@ class LockIntegration:
         state = self.state
         if kind == "health":
             for event in message.get("events") or []:
+                when = event.get("time") if isinstance(event, dict) else None
+                if isinstance(when, int | float) and when < state.since:
+                    continue  # health messages repeat the recent events, older ones included
                 text = _describe_event(event)
                 if text and text not in self._seen_health and len(state.health_events) < SUMMARY_LIMIT:
                     self._seen_health.add(text)

@@ -70,7 +70,10 @@ async def test_summary_lists_health_changes_while_locked(running) -> None:
     tracker = HealthTracker()
     session.server.health_tracker = tracker  # where a health integration keeps it
     before = time.time()
-    tracker.update(ClusterHealth("db", [HealthRow("db", "node-a", "mysql", State.OK, "running")], before))
+    tracker.update(ClusterHealth("db", [HealthRow("db", "node-a", "mysql", State.OK, "running")], before - 1))
+    earlier = tracker.update(ClusterHealth("db", [HealthRow("db", "node-a", "mysql", State.WARN, "lagging",
+                                                            reason="replica 40 s behind")], before))
+    assert earlier, "the tracker records the change before the lock"
     session.send(make_command("lock"))
     lock = await session.expect(lambda m: m["t"] == "lock", "the lock")
     assert lock["locked"] is True
@@ -78,13 +81,16 @@ async def test_summary_lists_health_changes_while_locked(running) -> None:
     events = tracker.update(ClusterHealth("db", [HealthRow("db", "node-a", "mysql", State.CRIT, "stopped",
                                                            reason="mysqld not running")], time.time()))
     # the health integration broadcasts what changed; the lock collects it for the summary
-    session.server.broadcast({"t": "health", "clusters": [], "events": [e.to_dict() for e in events]})
+    # (health messages carry the recent events, those from before the lock too)
+    recent = [{**e.to_dict(), "text": e.describe()} for e in tracker.recent_events(50)]
+    assert len(recent) >= 2 and events[0].to_dict() in [{k: v for k, v in r.items() if k != "text"} for r in recent]
+    session.server.broadcast({"t": "health", "clusters": [], "events": recent})
     session.send({"t": "unlock", "method": "pam", "ok": True})
     unlocked = await session.expect(lambda m: m["t"] == "lock" and m["locked"] is False, "the unlock")
     summary = unlocked["summary"]
     assert summary["handoff"] is None and summary["nothing"] is False
     assert len(summary["health_events"]) == 1  # the broadcast event and the tracker's are the same change
-    assert "db/node-a/mysql: ok→crit: mysqld not running" in summary["health_events"][0]
+    assert "db/node-a/mysql: warn→crit: mysqld not running" in summary["health_events"][0]
 
 
 async def test_nothing_happened_and_idle_lock(running) -> None:
