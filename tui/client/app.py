@@ -234,6 +234,11 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.session_name = str(message.get("session") or self.session_name)
         self.connected.set()
         self._set_holder(message.get("holder"))
+        size = self.pane_area.size
+        if size.width > 0 and size.height > 0 and (size.width, size.height) != self._sent_size:
+            # the pane area changed between the hello and now (terminal resized during the handshake)
+            self._sent_size = (size.width, size.height)
+            self.send({"t": "resize", "cols": size.width, "rows": size.height})
         if message.get("readonly"):
             self.readonly = True
             self.status_line.show(readonly=True)
