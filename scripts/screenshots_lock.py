@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tui.client.app import HascreenApp  # noqa: E402
-from tui.client.lock_screen import HandoffSummary, LockScreen, apply_lock_message  # noqa: E402
+from tui.client.lock_screen import HandoffSummary, LockScreen  # noqa: E402
 from tui.commands import COMMANDS  # noqa: E402
 from tui.config import load_keymap  # noqa: E402
 from tui.protocol.control import control_session  # noqa: E402
@@ -39,16 +39,7 @@ SIZE = (100, 30)
 
 
 class ShotApp(HascreenApp):
-    """The real app; until app.py wires `apply_lock_message` (docs/requests/lock.md) this adds it."""
-
     CSS_PATH = str(REPO / "tui" / "client" / "hascreen.tcss")  # relative paths resolve next to this script
-
-    def _on_server_lock(self, message):  # type: ignore[override]
-        if "apply_lock_message" in Path(sys.modules[HascreenApp.__module__].__file__).read_text():
-            return super()._on_server_lock(message)
-        apply_lock_message(self, message)
-        if "holder" in message:
-            self._set_holder(message.get("holder"))
 
 
 async def wait(pilot, predicate, what: str, timeout: float = 15.0):
@@ -112,10 +103,9 @@ def main() -> int:
         os.chown(directory, owner.pw_uid, -1)
         env = {"HOME": owner.pw_dir, "USER": OWNER, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PS1": "$ ",
                "SHELL": "/bin/sh", "HASCREEN_SHARED_ROOT": str(root)}
-        launcher = REPO / "tests" / "integration" / "lock" / "lock_server.py"
         server = subprocess.Popen(
             ["runuser", "-u", OWNER, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], "timeout", "120",
-             str(REPO / ".venv" / "bin" / "python"), str(launcher), "--session", "ops", "--socket-dir",
+             str(REPO / ".venv" / "bin" / "python"), "-m", "tui.server", "--session", "ops", "--socket-dir",
              str(directory), "--log", str(directory / ".ops.log"), "--", "/bin/sh"],
             cwd=owner.pw_dir, start_new_session=True)
         deadline = time.monotonic() + 15

@@ -290,7 +290,7 @@ def start_session(users: dict[str, TestUser], shared_root: Path) -> Iterator[Cal
         os.chown(socket_dir, owner.uid, -1)
         env = user_env(owner, shared_root)
         process = subprocess.Popen(
-            as_user(owner, [PYTHON, str(HERE / "lock_server.py"), "--session", name, "--socket-dir", str(socket_dir),
+            as_user(owner, [PYTHON, "-m", "tui.server", "--session", name, "--socket-dir", str(socket_dir),
                             "--log", str(socket_dir / f".{name}.log"), "--", shell], env),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
             cwd=str(owner.home))

@@ -9,13 +9,7 @@ import shlex
 import pytest
 from lock_harness import REPO, as_user, capture, tmux, user_env, wait_until
 
-CLI_SUPPORTS_USER_SESSION = "split_user_session" in (REPO / "tui" / "cli.py").read_text()
-
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="creates local users: needs root"),
-    pytest.mark.skipif(not CLI_SUPPORTS_USER_SESSION,
-                       reason="tui/cli.py does not resolve USER/SESSION yet (docs/requests/lock.md §3)"),
-]
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates local users: needs root")
 
 
 def test_bob_joins_alices_session_with_x_user_slash_session(users, start_session, terminal) -> None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from tui.client.app import HascreenApp
-from tui.client.lock_screen import HandoffSummary, LockScreen, apply_lock_message
+from tui.client.lock_screen import HandoffSummary, LockScreen
 from tui.commands import COMMANDS
 from tui.config import load_keymap
 
@@ -19,14 +19,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 class WiredApp(HascreenApp):
-    """The real app, plus the one-line wiring of docs/requests/lock.md when app.py does not have it yet."""
-
-    CSS_PATH = str(REPO / "tui" / "client" / "hascreen.tcss")
-
-    def _on_server_lock(self, message):
-        if "apply_lock_message" in Path(sys.modules[HascreenApp.__module__].__file__).read_text():
-            return super()._on_server_lock(message)
-        apply_lock_message(self, message)
+    CSS_PATH = str(REPO / "tui" / "client" / "hascreen.tcss")  # relative paths resolve next to this script
 
 
 def pane_text(app) -> str:
