@@ -148,10 +148,9 @@ def as_user(user: TestUser, argv: list[str], env: dict[str, str], terminal: bool
 class Peer:
     """A protocol client running as some user (protocol_peer.py); frames arrive on a queue."""
 
-    def __init__(self, user: TestUser, socket_path: Path, mode: str, env: dict[str, str],
-                 late_hello: bool = False) -> None:
+    def __init__(self, user: TestUser, socket_path: Path, mode: str, env: dict[str, str]) -> None:
         self.user = user
-        argv = [PYTHON, str(HERE / "protocol_peer.py"), str(socket_path), mode] + (["--late-hello"] if late_hello else [])
+        argv = [PYTHON, str(HERE / "protocol_peer.py"), str(socket_path), mode]
         self.process = subprocess.Popen(as_user(user, argv, env),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, start_new_session=True)
@@ -264,8 +263,8 @@ class Session:
         path = self.socket_dir / f".{self.name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def connect(self, user: TestUser, mode: str = "multi", late_hello: bool = False) -> Peer:
-        peer = Peer(user, self.socket, mode, user_env(user, self.shared_root), late_hello)
+    def connect(self, user: TestUser, mode: str = "multi") -> Peer:
+        peer = Peer(user, self.socket, mode, user_env(user, self.shared_root))
         self.peers.append(peer)
         return peer
 

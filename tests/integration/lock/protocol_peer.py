@@ -21,13 +21,12 @@ def emit(message: dict) -> None:
     sys.stdout.flush()
 
 
-async def main(socket_path: str, mode: str, late_hello: bool) -> None:
+async def main(socket_path: str, mode: str) -> None:
     try:
         reader, writer = await asyncio.open_unix_connection(socket_path)
     except OSError as exc:
         emit({"t": "_connect_failed", "errno": exc.errno, "error": str(exc)})
         return
-    received = asyncio.Event()
     loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
@@ -36,7 +35,6 @@ async def main(socket_path: str, mode: str, late_hello: bool) -> None:
         decoder = FrameDecoder()
         try:
             while data := await reader.read(65536):
-                received.set()
                 for message in decoder.feed(data):
                     emit(message)
         except ConnectionError as exc:
@@ -58,17 +56,11 @@ async def main(socket_path: str, mode: str, late_hello: bool) -> None:
         writer.close()
 
     server_task = asyncio.create_task(from_server())
-    if late_hello:
-        # a refusing server answers before reading the hello and closes; a hello written into that race
-        # resets the connection and the refusal is lost (docs/requests/lock.md §5). So listen first.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(received.wait(), 0.5)
-    if not received.is_set():
-        with contextlib.suppress(ConnectionError):
-            writer.write(encode_frame(make_hello(80, 24, "xterm", mode)))
+    with contextlib.suppress(ConnectionError):
+        writer.write(encode_frame(make_hello(80, 24, "xterm", mode)))
     await from_test()
     server_task.cancel()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "multi", "--late-hello" in sys.argv))
+    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "multi"))
