@@ -54,6 +54,7 @@ class ClusterView:
     members: tuple[str, ...]
     manager: str | None
     drbd_resources: tuple[str, ...] = ()
+    drbd_version: str = "9"  # "9": drbdadm status; "8.4": /proc/drbd
     mysql: MysqlView | None = None
     vip: VipView | None = None
     keepalived_pidfile: str = "/run/keepalived.pid"
@@ -169,6 +170,7 @@ def build_cluster_view(cluster: Any, hosts: Mapping[str, Any] | None = None) -> 
         members=members,
         manager=manager,
         drbd_resources=_resource_names(read_field(cluster, "drbd")),
+        drbd_version=str(read_field(read_field(cluster, "drbd"), "version", "9") or "9"),
         mysql=mysql,
         vip=vip,
         keepalived_pidfile=validation.absolute_path(pidfile),

@@ -68,7 +68,7 @@ async def drbd_states(ctx: RunContext, resource: str) -> dict[str, object]:
 
     async def one(member: str) -> tuple[str, object]:
         try:
-            return member, await live.drbd_resource(ctx.runner, member, resource)
+            return member, await live.drbd_resource(ctx.runner, member, resource, ctx.cluster.drbd_version)
         except HostUnreachable as exc:
             return member, f"unreachable: {exc.reason}"
         except live.ProbeFailed as exc:
@@ -105,7 +105,7 @@ async def drbd_peer_ready(ctx: RunContext, node: str) -> list[Check]:
     checks = []
     for resource in ctx.cluster.drbd_resources:
         try:
-            res = await live.drbd_resource(ctx.runner, node, resource)
+            res = await live.drbd_resource(ctx.runner, node, resource, ctx.cluster.drbd_version)
         except (HostUnreachable, live.ProbeFailed) as exc:
             checks.append(Check(f"DRBD {resource} on {node} UpToDate+Connected", False, "", str(exc)))
             continue

@@ -135,12 +135,33 @@ async def reachable(runner: Runner, host: str) -> tuple[bool, str]:
     return result.ok, "" if result.ok else f"rc {result.exit_code}"
 
 
-async def drbd_resource(runner: Runner, host: str, resource: str) -> DrbdResource | None:
+async def drbd_resource(runner: Runner, host: str, resource: str, version: str = "9") -> DrbdResource | None:
+    """One resource's state on host: `drbdadm status RES` (DRBD 9), or /proc/drbd for DRBD 8.x, whose
+    minor is found with `drbdadm sh-minor RES`."""
+    if version.startswith("8"):
+        minor = await runner.run(host, ["drbdadm", "sh-minor", resource], timeout=PROBE_TIMEOUT)
+        if not minor.ok or not minor.stdout.strip().isdigit():
+            raise ProbeFailed(f"{host}: drbdadm sh-minor {resource} failed (rc {minor.exit_code}): "
+                              f"{(minor.stderr or minor.stdout).strip()[:200]}")
+        proc = await runner.run(host, ["cat", "/proc/drbd"], timeout=PROBE_TIMEOUT)
+        if not proc.ok:
+            raise ProbeFailed(f"{host}: cannot read /proc/drbd: {proc.stderr.strip()[:200]}")
+        found = parse_drbd(proc.stdout).resource(f"drbd{int(minor.stdout.strip())}")
+        if found is not None:
+            found.name = resource
+        return found
     result = await runner.run(host, ["drbdadm", "status", resource], timeout=PROBE_TIMEOUT)
     if not result.ok:
         raise ProbeFailed(f"{host}: drbdadm status {resource} failed (rc {result.exit_code}): "
                           f"{(result.stderr or result.stdout).strip()[:200]}")
     return parse_drbd(result.stdout).resource(resource)
+
+
+def drbd_evidence_argv(resource: str, version: str = "9") -> list[str]:
+    """The most detailed status command of the version (out-of-sync and bytes written per side)."""
+    if version.startswith("8"):
+        return ["cat", "/proc/drbd"]
+    return ["drbdsetup", "status", resource, "--verbose", "--statistics"]
 
 
 def peer_connection(res: DrbdResource) -> str:

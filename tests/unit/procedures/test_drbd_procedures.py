@@ -15,7 +15,7 @@ def fixture(name: str) -> str:
     return (Path(__file__).parent / "fixtures" / name).read_text()
 
 
-# /proc/drbd (8.4) texts: tui.health's parse_drbd reads them as resource "drbd0" like 9.x status output.
+# A DRBD 8.4 cluster: procedures read /proc/drbd and find the resource's minor with `drbdadm sh-minor`.
 SPLIT = {"n1": "splitbrain-node1-standalone-secondary-unknown.txt",
          "n2": "splitbrain-node2-standalone-primary-unknown.txt"}
 HEALED = "linbit-ug84-three-minors-connected.txt"
@@ -26,25 +26,25 @@ def store_world(world):
     r = world.runner
     for node in SPLIT:
         answer = (lambda n: lambda h, a: fixture(HEALED if state["healed"] else SPLIT[n]))(node)
-        r.on(node, "drbdadm status drbd0", answer)
-        r.on(node, "drbdsetup status drbd0 --verbose --statistics", answer)
+        r.on(node, "cat /proc/drbd", answer)
+        r.on(node, "drbdadm sh-minor r0", "0\n")  # what sh-minor prints: the minor number
         r.on(node, "true", "")
     r.on("n1", "ip -o addr show dev eth0", fixture("k0s-ip-4-oneline-grep-eth0-controller1-no-vip.txt"))
     r.on("n2", "ip -o addr show dev eth0", fixture("k0s-ip-4-oneline-grep-eth0-controller0-holds-vip.txt"))
-    r.on("*", "drbdadm secondary drbd0", "")
-    r.on("*", "drbdadm connect --discard-my-data drbd0", "")
+    r.on("*", "drbdadm secondary r0", "")
+    r.on("*", "drbdadm connect --discard-my-data r0", "")
 
     def connect(host, argv):
         state["healed"] = True
         return ""
 
-    r.on("n2", "drbdadm connect drbd0", connect)
+    r.on("n2", "drbdadm connect r0", connect)
     return state
 
 
 def store_config():
     cluster = {"name": "store", "members": ["n1", "n2"], "manager": "heartbeat",
-               "drbd": {"resources": ["drbd0"]},
+               "drbd": {"resources": ["r0"], "version": "8.4"},
                "vip": {"address": "192.168.122.200", "interface": "eth0", "gateway": "192.168.122.1"}}
     return SimpleNamespace(clusters={"store": cluster}, hosts={})
 
@@ -64,9 +64,9 @@ async def test_split_brain_shows_evidence_and_refuses_without_a_victim(world, re
     store_world(world)
     code, text = await cli(world, registry, "drbd-split-brain", "--cluster", "store", "--yes")
     assert code == 1
-    assert "✓ DRBD drbd0 is in split brain: n1:Secondary/StandAlone n2:Primary/StandAlone" in text
-    assert "evidence drbd0 on n1: role Secondary, connection StandAlone, disk UpToDate, out-of-sync 76 KiB" in text
-    assert "evidence drbd0 on n2: role Primary, connection StandAlone, disk UpToDate, out-of-sync 100 KiB" in text
+    assert "✓ DRBD r0 is in split brain: n1:Secondary/StandAlone n2:Primary/StandAlone" in text
+    assert "evidence r0 on n1: role Secondary, connection StandAlone, disk UpToDate, out-of-sync 76 KiB" in text
+    assert "evidence r0 on n2: role Primary, connection StandAlone, disk UpToDate, out-of-sync 100 KiB" in text
     assert "pick --victim from n1, n2" in text
     assert not [c for c in world.runner.commands() if "connect" in c]
 
@@ -83,10 +83,10 @@ async def test_split_brain_recovery_runs_victim_first_and_verifies_the_resync(wo
     assert code == 0, text
     writes = [(h, " ".join(a)) for h, a in world.runner.calls if a[:2] in (["drbdadm", "secondary"],
                                                                            ["drbdadm", "connect"])]
-    assert writes == [("n1", "drbdadm secondary drbd0"), ("n1", "drbdadm connect --discard-my-data drbd0"),
-                      ("n2", "drbdadm connect drbd0")]
+    assert writes == [("n1", "drbdadm secondary r0"), ("n1", "drbdadm connect --discard-my-data r0"),
+                      ("n2", "drbdadm connect r0")]
     assert state["healed"]
-    assert "✓ DRBD drbd0 on n1 uptodate" in text and "✓ DRBD drbd0 no split brain" in text
+    assert "✓ DRBD r0 on n1 uptodate" in text and "✓ DRBD r0 no split brain" in text
 
 
 async def test_connect_is_refused_in_split_brain_and_promote_refused_while_peer_primary(world, registry):
@@ -94,9 +94,9 @@ async def test_connect_is_refused_in_split_brain_and_promote_refused_while_peer_
     code, text = await cli(world, registry, "drbd-connect", "--cluster", "store", "--node", "n1", "--yes")
     assert code == 1 and "split brain: StandAlone on n1 and n2" in text
     state["healed"] = True
-    world.runner.on("n2", "drbdadm status drbd0", fixture("splitbrain-node2-standalone-primary-unknown.txt"))
+    world.runner.on("n2", "cat /proc/drbd", fixture("splitbrain-node2-standalone-primary-unknown.txt"))
     code, text = await cli(world, registry, "drbd-promote", "--cluster", "store", "--node", "n1", "--yes")
-    assert code == 1 and "✗ DRBD drbd0 peer n2 not Primary: Primary — two primaries: demote the peer first" in text
+    assert code == 1 and "✗ DRBD r0 peer n2 not Primary: Primary — two primaries: demote the peer first" in text
     assert not [c for c in world.runner.commands() if "primary" in c.split()]
 
 
@@ -112,7 +112,7 @@ async def test_replacement_runbook_walks_16_steps_with_checks_between_manual_ite
         return answer
 
     for node in ("n1", "n2"):
-        world.runner.on(node, "drbdadm status drbd0", status(node))
+        world.runner.on(node, "cat /proc/drbd", status(node))
     world.runner.on("n1", "ip -o addr show dev eth0", fixture("k0s-ip-4-oneline-grep-eth0-controller0-holds-vip.txt"))
     world.runner.on("n2", "ip -o addr show dev eth0", fixture("k0s-ip-4-oneline-grep-eth0-controller1-no-vip.txt"))
     code, text = await cli(world, registry, "drbd-replace-node", "--cluster", "store", "--dry-run")
@@ -124,7 +124,7 @@ async def test_replacement_runbook_walks_16_steps_with_checks_between_manual_ite
     code, text = await cli(world, registry, "drbd-replace-node", "--cluster", "store", "--yes",
                            answers=["done"] * 3 + ["no"])
     assert code == 2
-    assert "✓ DRBD drbd0 on n2 uptodate" in text  # the automatic checks (4), (5) ran between the items
+    assert "✓ DRBD r0 on n2 uptodate" in text  # the automatic checks (4), (5) ran between the items
     assert "manual step not confirmed" in text
     assert "continue with --from-step 6" in text
     assert not [c for c in world.runner.commands() if "hb_standby" in c]  # stopped before step 8
@@ -154,7 +154,7 @@ async def test_replacement_runbook_completes_when_every_item_is_done(world, regi
         return ""
 
     for node in ("n1", "n2"):
-        world.runner.on(node, "drbdadm status drbd0", status(node))
+        world.runner.on(node, "cat /proc/drbd", status(node))
         world.runner.on(node, "ip -o addr show dev eth0", addr(node))
     world.runner.on("n1", "hb_standby all", standby)
     world.runner.on("n2", "arping -U", fixture("arping-U-c3-vxlan0-gratuitous-no-replies.txt"))
@@ -162,5 +162,5 @@ async def test_replacement_runbook_completes_when_every_item_is_done(world, regi
                            answers=["done"] * 9)
     assert code == 0, text
     assert roles == {"n1": "Secondary", "n2": "Primary"}
-    assert "✓ DRBD drbd0 on n2 primary" in text and "✓ DRBD drbd0 on n1 secondary" in text
+    assert "✓ DRBD r0 on n2 primary" in text and "✓ DRBD r0 on n1 secondary" in text
     assert text.count("☐ MANUAL") == 9

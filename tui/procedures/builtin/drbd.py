@@ -31,7 +31,7 @@ async def _state_check(ctx: RunContext, node: str, resource: str, want: str) -> 
     'primary', 'secondary'."""
     name = f"DRBD {resource} on {node} {want}"
     try:
-        res = await live.drbd_resource(ctx.runner, node, resource)
+        res = await live.drbd_resource(ctx.runner, node, resource, ctx.cluster.drbd_version)
     except (HostUnreachable, live.ProbeFailed) as exc:
         return Check(name, False, "", str(exc))
     if res is None:
@@ -63,7 +63,7 @@ class DrbdConnect(Procedure):
         checks = [await interlocks.reachable(ctx, node)]
         checks += await interlocks.drbd_no_split_brain(ctx)
         for resource in _resources(ctx):
-            res = await live.drbd_resource(ctx.runner, node, resource)
+            res = await live.drbd_resource(ctx.runner, node, resource, ctx.cluster.drbd_version)
             conn = live.peer_connection(res) if res else "absent"
             checks.append(Check(f"DRBD {resource} on {node} StandAlone", conn == "StandAlone", conn,
                                 "nothing to connect" if conn != "StandAlone" else ""))
@@ -141,10 +141,10 @@ class DrbdDemote(Procedure):
         return [await _state_check(ctx, node, r, "secondary") for r in _resources(ctx)]
 
 
-def split_brain_evidence(text: str, resource: str) -> str:
+def split_brain_evidence(text: str, resource: str, minor: int | None = None) -> str:
     """Role, connection, disk, out-of-sync amount and bytes written, from `drbdsetup status --verbose
-    --statistics` (or any format tui.health reads): what the operator weighs to pick the victim."""
-    res = parse_drbd(text).resource(resource)
+    --statistics` or /proc/drbd (minor given): what the operator weighs to pick the victim."""
+    res = parse_drbd(text).resource(resource if minor is None else f"drbd{minor}")
     if res is None:
         return "no status"
     parts = [f"role {res.role}", f"connection {live.peer_connection(res)}", f"disk {live.local_disk(res)}"]
@@ -165,6 +165,13 @@ class DrbdSplitBrain(Procedure):
               Param("resource", "one resource (default: all of the cluster)"))
     verify_timeout = 120.0
 
+    @staticmethod
+    async def _minor(ctx: RunContext, node: str, resource: str) -> int | None:
+        if not ctx.cluster.drbd_version.startswith("8"):
+            return None
+        result = await ctx.runner.run(node, ["drbdadm", "sh-minor", resource], timeout=8.0)
+        return int(result.stdout.strip()) if result.ok and result.stdout.strip().isdigit() else None
+
     async def preflight(self, ctx: RunContext) -> list[Check]:
         checks: list[Check] = []
         split = []
@@ -181,9 +188,9 @@ class DrbdSplitBrain(Procedure):
                 split.append(resource)
             for node in ctx.cluster.members:  # the evidence the operator decides on
                 try:
-                    result = await ctx.runner.run(node, ["drbdsetup", "status", resource, "--verbose",
-                                                         "--statistics"], timeout=8.0)
-                    evidence = split_brain_evidence(result.stdout, resource)
+                    argv = live.drbd_evidence_argv(resource, ctx.cluster.drbd_version)
+                    result = await ctx.runner.run(node, argv, timeout=8.0)
+                    evidence = split_brain_evidence(result.stdout, resource, await self._minor(ctx, node, resource))
                 except HostUnreachable as exc:
                     evidence = f"unreachable: {exc.reason}"
                 checks.append(Check(f"evidence {resource} on {node}", True, evidence))
