@@ -228,3 +228,19 @@ async def test_abort_ends_a_wait_step_early(world, hosts_config, registry):
     state = await asyncio.wait_for(run.execute(), 10)
     assert state == "aborted" and "at step 2" in run.reason
     assert not [c for c in world.runner.commands() if c.startswith("arping")]
+
+
+async def test_service_prepares_runs_the_server_holds(world, hosts_config, registry):
+    from tui.procedures.service import ProcedureRequestError, ProcedureService
+    service = ProcedureService(hosts_config, world.runner, registry=registry)
+    assert {"failover", "arping", "mysql-resync"} <= {p["name"] for p in service.catalog()}
+    with pytest.raises(ProcedureRequestError, match="unknown cluster"):
+        await service.start("failover", "nope")
+    with pytest.raises(ProcedureRequestError, match="unknown argument --bogus"):
+        await service.start("failover", "web", ["--bogus", "1"])
+    run = await service.start("failover", None, ["--to", "ctl-1"], who="alice")
+    assert service.get(run.run_id) is run and service.active() == [run]
+    assert run.confirmation()["level"] == "type-cluster"
+    run.confirm("web")
+    assert await run.execute() == "succeeded"
+    assert service.active() == [] and registry.audit.tail()[-1]["who"] == "alice"
