@@ -169,7 +169,10 @@ class ProcedureRun:
         event = RunEvent(self.run_id, next(self._seq_counter), kind, time.time(), data)
         self.events.append(event)
         for listener in list(self._listeners):
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # noqa: S110 — a broken watcher (a dead client) must not stop the run
+                pass
         for queue in self._queues:
             queue.put_nowait(event)
         return event
@@ -204,11 +207,13 @@ class ProcedureRun:
             self.checks = [Check(f"{exc.host} reachable", False, "unreachable", exc.reason)]
         except ValueError as exc:  # validation of an argument or of the cluster
             self.checks = [Check("arguments", False, "", str(exc))]
+        except Exception as exc:  # a probe that failed (ProbeFailed) or a bug: refuse, never crash
+            self.checks = [Check("preflight probes", False, "", str(exc) or repr(exc))]
         for check in self.checks:
             self._emit("check", **check.__dict__, line=check.line())
         try:
             self.steps = await self.procedure.plan(self.ctx)
-        except (ValueError, HostUnreachable) as exc:
+        except Exception as exc:
             self.steps = []
             self.checks.append(Check("plan", False, "", str(exc)))
             self._emit("check", **self.checks[-1].__dict__, line=self.checks[-1].line())
@@ -359,6 +364,8 @@ class ProcedureRun:
                 checks = await self.procedure.verify(self.ctx)
             except HostUnreachable as exc:
                 checks = [Check(f"{exc.host} reachable", False, "unreachable", exc.reason)]
+            except Exception as exc:  # a probe that failed: verification did not pass (yet)
+                checks = [Check("verification probes", False, "", str(exc) or repr(exc))]
             if all(c.ok for c in checks) or time.monotonic() >= deadline:
                 return checks
             await asyncio.sleep(self.ctx.poll_interval)
@@ -417,7 +424,10 @@ class ProcedureRun:
             return (0, "done", "") if done else (1, "", "manual step not confirmed")
         if step.kind == "local":
             assert step.local is not None
-            exit_code, output = await step.local(self.ctx)
+            try:
+                exit_code, output = await asyncio.wait_for(step.local(self.ctx), step.timeout)
+            except TimeoutError:
+                return 124, "", f"timed out after {step.timeout:.0f} s"
             return exit_code, output, ""
         return 1, "", f"unknown step kind {step.kind}"
 

@@ -244,3 +244,12 @@ async def test_service_prepares_runs_the_server_holds(world, hosts_config, regis
     run.confirm("web")
     assert await run.execute() == "succeeded"
     assert service.active() == [] and registry.audit.tail()[-1]["who"] == "alice"
+
+
+async def test_a_failing_probe_refuses_instead_of_crashing(world, hosts_config, registry):
+    from tui.runner import RunResult
+    world.runner.on("ctl-0", "drbdadm status wwwdata", RunResult(20, "", "Module drbd not loaded"))
+    code, text = await cli(world, hosts_config, registry, "drbd-connect", "--cluster", "web", "--node", "ctl-0",
+                           "--yes")
+    assert code == 1
+    assert "drbdadm status wwwdata failed (rc 20): Module drbd not loaded" in text
