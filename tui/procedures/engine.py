@@ -51,10 +51,15 @@ class ClusterBusy(Exception):
 class RunRegistry:
     """Runs of this process by id, the per-cluster lock for disruptive runs and the flap period."""
 
-    def __init__(self, *, lock_dir: Path | str | None = None, flap_period: float = DEFAULT_FLAP_PERIOD,
+    def __init__(self, *, lock_dir: Path | str | None = None, flap_period: float | None = None,
                  audit: AuditLog | None = None) -> None:
         self.audit = audit or AuditLog()
         self.lock_dir = Path(lock_dir) if lock_dir else self.audit.path.parent / "locks"
+        if flap_period is None:  # $HASCREEN_FLAP_PERIOD seconds, else one hour
+            try:
+                flap_period = float(os.environ.get("HASCREEN_FLAP_PERIOD", DEFAULT_FLAP_PERIOD))
+            except ValueError:
+                flap_period = DEFAULT_FLAP_PERIOD
         self.flap_period = flap_period
         self.runs: dict[str, ProcedureRun] = {}
         self._holders: dict[str, tuple[str, Any]] = {}  # cluster → (run id, open lock file)

@@ -253,3 +253,17 @@ async def test_a_failing_probe_refuses_instead_of_crashing(world, hosts_config, 
                            "--yes")
     assert code == 1
     assert "drbdadm status wwwdata failed (rc 20): Module drbd not loaded" in text
+
+
+async def test_list_audit_and_flap_period_from_the_environment(world, hosts_config, registry, monkeypatch):
+    code, text = await cli(world, hosts_config, registry, "list")
+    assert code == 0 and "failover               disruptive" in text and "arping                 safe" in text
+    assert (await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes"))[0] == 0
+    code, text = await cli(world, hosts_config, registry, "audit", "--cluster", "web")
+    assert code == 0 and "web failover step #1 ctl-0: pkill -TERM -F /run/keepalived.pid → rc=0" in text
+    assert "web failover result: succeeded" in text
+    from tui.procedures.engine import RunRegistry
+    monkeypatch.setenv("HASCREEN_FLAP_PERIOD", "0")
+    quick = RunRegistry(audit=registry.audit, lock_dir=registry.lock_dir)
+    assert quick.flap_period == 0 and quick.recent_failover("web") is None
+    assert registry.recent_failover("web") is not None
