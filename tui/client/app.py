@@ -347,6 +347,15 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def on_pane_area_key_bytes(self, message: PaneArea.KeyBytes) -> None:
         self.feed_pane_bytes(message.data)
 
+    def feed_terminal_bytes_on_loop(self, data: bytes) -> None:
+        """The raw driver's fast path (call_soon_threadsafe, no message queue): with the app's context vars set,
+        as Textual's own call_from_thread does, so that opening a screen from a binding works."""
+        with self._context():
+            try:
+                self.feed_terminal_bytes(data)
+            except Exception as exc:  # a bug here must not silently eat keys: say so, keep the console
+                self.show_notice(f"client error while handling keys: {exc!r}", "crit")
+
     def feed_terminal_bytes(self, data: bytes) -> None:
         if not data:
             return
@@ -388,7 +397,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         elif result.unbound is not None:
             prefix = getattr(self.keymap, "prefix", "C-a")
             self.show_notice(f"{prefix} {describe_key(result.unbound)}: not bound (C-a ? lists the keys)", "warn")
-        self.status_line.show(prefix_waiting=result.waiting)
+        if result.waiting != self.status_line.prefix_waiting:
+            self.status_line.show(prefix_waiting=result.waiting)  # only on change: a repaint per key costs ms
         if result.rest:
             self.feed_terminal_bytes(result.rest)
 
