@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 REPAINT_FPS = 500
+GIL_SWITCH_SECONDS = 0.001
 
 
 def run_client(socket_path: Path, *, keymap: Any, mode: str, session: str, detach_others: bool = False,
@@ -24,6 +25,9 @@ def run_client(socket_path: Path, *, keymap: Any, mode: str, session: str, detac
     # server already caps frames at 60/s, so a faster repaint tick costs nothing extra under load and takes
     # the tick's wait off each keystroke's echo. Read once when Textual is first imported.
     os.environ.setdefault("TEXTUAL_FPS", str(REPAINT_FPS))
+    # The input thread needs the GIL to hand a key over; while the main thread paints a flooding pane it
+    # would wait up to the default 5 ms switch interval for it.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     from tui.client.app import HascreenApp
     from tui.client.raw_input import RawInputDriver
 
