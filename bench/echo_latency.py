@@ -90,10 +90,9 @@ def measure(client: PtyClient, keys: int) -> list[float]:
         if not client.wait_for(char, 2.0):
             raise RuntimeError(f"no echo of {char!r} within 2 s")
         samples.append((time.perf_counter() - start) * 1000)
-        if i % 50 == 49:
-            os.write(client.fd, b"\r")  # keep the line short so redraws stay comparable
-            client.read_for(0.05)
-        time.sleep(KEY_INTERVAL)
+        # erase it again, so that a later repaint of the line cannot pass for the next key's echo
+        os.write(client.fd, b"\x7f")
+        client.read_for(KEY_INTERVAL)
     return samples
 
 
@@ -103,7 +102,7 @@ def run_tmux(keys: int, load: bool, env: dict[str, str]) -> list[float]:
     try:
         subprocess.run([*base, "new-session", "-d", "-x", str(COLS), "-y", str(ROWS), "cat"], check=True, env=env)
         if load:
-            subprocess.run([*base, "split-window", "-h", "yes flood-line-of-output-for-the-benchmark"], check=True,
+            subprocess.run([*base, "split-window", "-h", "yes 0123456789.0123456789.0123456789"], check=True,
                            env=env)
             subprocess.run([*base, "select-pane", "-L"], check=True, env=env)
         client = PtyClient([*base, "attach"], env)
@@ -127,7 +126,7 @@ def run_hascreen(keys: int, load: bool, env: dict[str, str]) -> list[float]:
         if load:
             subprocess.run([hascreen, "-X", name, "split", "-v"], check=True, env=env)
             subprocess.run([hascreen, "-X", name, "focus-next"], check=True, env=env)
-            subprocess.run([hascreen, "-X", name, "new-window", "yes", "flood-line-of-output-for-the-benchmark"],
+            subprocess.run([hascreen, "-X", name, "new-window", "yes", "0123456789.0123456789.0123456789"],
                            check=True, env=env)
             subprocess.run([hascreen, "-X", name, "focus-next"], check=True, env=env)
         client = PtyClient([hascreen, "-r", name], env)

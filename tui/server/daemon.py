@@ -43,6 +43,8 @@ FRAME_INTERVAL = 1 / 60
 # frames are rate-limited by a token bucket: a flood gets 60 frames/s, while an echo after a quiet moment
 # goes out at once instead of waiting for the next 1/60 s tick
 FRAME_BURST = 4
+# a pane that floods (throttled) is drawn at most this often, so the panes people type in keep the frames
+FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
 # a client whose socket buffer grows past this is sent no rows until it drains, then a full snapshot
 CLIENT_BUFFER_LIMIT = 4 << 20
@@ -248,7 +250,9 @@ class Server:
             await self._feed_wakeup.wait()
             self._feed_wakeup.clear()
             while True:
-                busy = [pane for pane in self.panes.values() if pane.pending]
+                # quiet panes first: a keystroke's echo must not wait behind a flood's slice
+                busy = sorted((pane for pane in self.panes.values() if pane.pending),
+                              key=lambda pane: pane.queue.backlog)
                 if not busy:
                     break
                 for pane in busy:
@@ -258,7 +262,7 @@ class Server:
                         log.exception("pane %d: emulator error; output skipped", pane.id)
                         pane.drop_backlog()
                     self._after_feed(pane)
-                await asyncio.sleep(0)  # let keystrokes, attaches and other panes run between slices
+                    await asyncio.sleep(0)  # keystrokes, frames and attaches run between any two slices
 
     def _after_feed(self, pane: Pane) -> None:
         terminal = pane.terminal
@@ -277,15 +281,21 @@ class Server:
         self.schedule_frame()
 
     # ---- frames: dirty rows → clients, ≤ 60/s --------------------------------------------------------------
-    def schedule_frame(self) -> None:
-        if self._frame_handle is not None:
-            return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+    def _refill_frame_tokens(self, now: float) -> None:
         self._frame_tokens = min(FRAME_BURST, self._frame_tokens + (now - self._frame_tokens_at) / FRAME_INTERVAL)
         self._frame_tokens_at = now
-        delay = 0.0 if self._frame_tokens >= 1 else (1 - self._frame_tokens) * FRAME_INTERVAL
-        self._frame_handle = loop.call_later(delay, self._flush_frame)
+
+    def schedule_frame(self, not_before: float = 0.0) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._refill_frame_tokens(now)
+        token_wait = 0.0 if self._frame_tokens >= 1 else (1 - self._frame_tokens) * FRAME_INTERVAL
+        due = now + max(token_wait, not_before)
+        if self._frame_handle is not None:
+            if self._frame_handle.when() <= due:
+                return
+            self._frame_handle.cancel()  # fresh output deserves an earlier frame than the one planned
+        self._frame_handle = loop.call_at(due, self._flush_frame)
 
     def layout_changed(self) -> None:
         self.schedule_frame()
@@ -306,8 +316,8 @@ class Server:
     def _flush_frame(self) -> None:
         self._frame_handle = None
         now = asyncio.get_running_loop().time()
-        self._frame_tokens = min(FRAME_BURST, self._frame_tokens + (now - self._frame_tokens_at) / FRAME_INTERVAL) - 1
-        self._frame_tokens_at = now
+        self._refill_frame_tokens(now)
+        sent_something = False
         visible = self.visible_panes()
         full_panes: set[int] = set()
         if self.session.version != self._layout_version_sent or visible != self._geometry:
@@ -322,10 +332,17 @@ class Server:
             layout = self.layout_message()
             for client in self.display_clients():
                 client.send(layout)
+            sent_something = True
+        flood_pending = False
         for pane_id in visible:
             pane = self.panes.get(pane_id)
             if pane is None:
                 continue
+            if pane.flooding and pane_id not in full_panes and now - pane.last_frame < FLOOD_FRAME_INTERVAL:
+                flood_pending = True  # its rows stay dirty and go out in a later frame
+                continue
+            pane.last_frame = now
+            pane.fed_since_frame = 0
             dirty = pane.terminal.take_dirty()
             full = pane_id in full_panes
             modes = pane.terminal.modes
@@ -338,6 +355,11 @@ class Server:
             message = self.rows_message(pane, None if full else dirty)
             for client in self.display_clients():
                 self._send_rows(client, pane, message)
+            sent_something = True
+        if sent_something:
+            self._frame_tokens -= 1  # only frames that carried something count against the rate
+        if flood_pending:
+            self.schedule_frame(not_before=FLOOD_FRAME_INTERVAL / 2)
 
     def _send_rows(self, client: Client, pane: Pane, message: dict[str, Any]) -> None:
         if client.locked_view:

@@ -23,6 +23,7 @@ from tui.term import Terminal
 from tui.term.feeding import FeedQueue
 
 READ_SIZE = 65536
+FLOOD_BYTES = 16 * 1024  # more output than this between two frames is a flood, not an interactive echo
 
 
 class PaneBackend(Protocol):
@@ -202,10 +203,13 @@ class Pane:
         self.id = pane_id
         self.backend = backend
         self.terminal = Terminal(cols, rows, scrollback=scrollback)
-        self.queue = FeedQueue()
+        # 32 KiB slices keep the worst wait behind a flooding pane to a couple of milliseconds
+        self.queue = FeedQueue(slice_bytes=32 * 1024)
         self.throttled = False
         self.exited: str | None = None
         self.sent_modes: tuple | None = None  # the modes clients last heard about
+        self.last_frame = 0.0  # loop time of the last rows sent for this pane
+        self.fed_since_frame = 0  # bytes parsed since then: a pane past FLOOD_BYTES is drawn less often
         self._wake_feeder = wake_feeder
         backend.on_output = self._queue_output
 
@@ -224,9 +228,15 @@ class Pane:
             self.backend.pause_reading()
         self._wake_feeder()
 
+    @property
+    def flooding(self) -> bool:
+        return self.throttled or self.fed_since_frame > FLOOD_BYTES
+
     def feed_slice(self) -> None:
         """Parse one bounded slice of the queued output and answer the program's queries."""
+        before = self.queue.backlog
         self.queue.feed_slice(self.terminal)
+        self.fed_since_frame += before - self.queue.backlog
         replies = self.terminal.take_replies()
         if replies:
             self.backend.write(replies)
