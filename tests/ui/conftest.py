@@ -42,8 +42,8 @@ class LiveSession:
     def hascreen(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([HASCREEN, *args], env=self.env, capture_output=True, text=True, timeout=20)
 
-    def start(self) -> None:
-        result = self.hascreen("-d", "-m", "-S", self.name)
+    def start(self, *extra: str) -> None:
+        result = self.hascreen("-d", "-m", "-S", self.name, *extra)
         assert result.returncode == 0, f"hascreen -d -m failed: {result.stdout}{result.stderr}"
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
@@ -148,3 +148,18 @@ def live():
     session.start()
     yield session
     session.stop()
+
+
+@pytest.fixture
+def unstarted_live():
+    """A LiveSession the test starts itself (e.g. with --hosts); stopped afterwards."""
+    sessions: list[LiveSession] = []
+
+    def make() -> LiveSession:
+        session = LiveSession()
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        session.stop()

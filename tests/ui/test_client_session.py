@@ -11,8 +11,10 @@ import tempfile
 from pathlib import Path
 
 from textual import events
+from textual.widgets import Input
 
 from tui.client.copy_mode import CopyMode
+from tui.client.dialogs import Prompt
 from tui.client.health_panel import HealthPanel, crit_count, health_text
 from tui.client.pane_area import PaneArea
 from tui.commands import COMMANDS
@@ -306,3 +308,27 @@ async def test_status_line_shows_throttled_prefix_and_holder(live):
         assert status.line().plain.startswith(" C-a ")  # waiting for the key after the prefix
         await console.press("escape")  # unbound: a notice, and the indicator goes away
         assert not status.line().plain.startswith(" C-a ")
+
+
+async def test_ssh_prompt_and_command_prompt_complete_host_names(unstarted_live):
+    live = unstarted_live()
+    hosts = live.directory / "hosts.yaml"
+    # nothing listens on port 1 of loopback: the connection is refused at once
+    hosts.write_text("hosts:\n  node-a: {address: 127.0.0.1, port: 1}\n  node-b: {address: 127.0.0.1, port: 1}\n")
+    live.start("--hosts", str(hosts))
+    async with live.console() as console:
+        assert console.app.hosts == ["node-a", "node-b"]
+        await console.prefix("s")
+        await console.wait(lambda: isinstance(console.app.screen, Prompt), "the ssh prompt")
+        await console.type("no", enter=False)
+        await console.press("tab")
+        assert console.app.screen.query_one(Input).value == "node-"
+        await console.type("a")
+        await console.wait(lambda: any("node-a" in notice for notice in console.app.notices),
+                           "the server's answer about node-a")
+        await console.prefix("colon")
+        await console.wait(lambda: isinstance(console.app.screen, Prompt), "the command prompt")
+        await console.type("ssh node-b", enter=False)
+        await console.press("tab")
+        assert console.app.screen.query_one(Input).value == "ssh node-b "
+        await console.press("escape")
