@@ -17,6 +17,7 @@ from tui.lab.layout import (
     NODE_IPS,
     NOTIFY_STATE_FILE,
     OPTION_FILE,
+    PACEMAKER_VIP_RESOURCE,
     REPLICA_NODE,
     SUBNET_PREFIX,
     VIP,
@@ -63,6 +64,11 @@ def hosts_yaml(lab: LabDir, manager: str = "keepalived") -> str:
             "      dump_dir: /tmp",
             f"      log_file: {KEEPALIVED_LOG}",
             f"      notify_state_file: {NOTIFY_STATE_FILE}",
+        ]
+    elif manager == "pacemaker":
+        lines += [
+            "    pacemaker:",
+            f"      resources: [{PACEMAKER_VIP_RESOURCE}]",
         ]
     elif manager == "heartbeat":
         lines += [

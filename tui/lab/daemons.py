@@ -25,6 +25,7 @@ from tui.lab.layout import (
     MASTER_NODE,
     NODE_IPS,
     NOTIFY_STATE_FILE,
+    PACEMAKER_VIP_RESOURCE,
     REPLICA_NODE,
     SERVER_ID,
     SUBNET_PREFIX,
@@ -344,6 +345,72 @@ def stop_heartbeat(holder: int, timeout: float = 20.0) -> None:
     if heartbeat_running(holder):
         in_node(holder, f"{HEARTBEAT_BIN} -k", check=False, timeout=timeout)
     _wait_for(lambda: not heartbeat_running(holder), timeout, "heartbeat to stop")
+
+
+# ---------------------------------------------------------------- Pacemaker + corosync
+
+
+def configure_pacemaker(lab: LabDir, node: str) -> None:
+    """corosync.conf (knet, two_node) and a pre-seeded CIB: no fencing, a short DC deadtime, the VIP
+    as an IPaddr2 primitive that prefers node-a."""
+    nodelist = "".join(
+        f"    node {{\n        ring0_addr: {NODE_IPS[n]}\n        name: {n}\n        nodeid: {i + 1}\n    }}\n"
+        for i, n in enumerate(CLUSTER_NODES))
+    (lab.node_mount_source(node, "/etc/corosync") / "corosync.conf").write_text(
+        "totem {\n    version: 2\n    cluster_name: hascreen-lab\n    transport: knet\n"
+        "    crypto_cipher: none\n    crypto_hash: none\n    token: 1000\n}\n"
+        f"nodelist {{\n{nodelist}}}\n"
+        "quorum {\n    provider: corosync_votequorum\n    two_node: 1\n}\n"
+        "logging {\n    to_logfile: yes\n    logfile: /var/log/corosync/corosync.log\n    to_syslog: no\n"
+        "    to_stderr: no\n    timestamp: on\n}\n"
+    )
+    cib_dir = lab.node_mount_source(node, "/var/lib/pacemaker") / "cib"
+    for old in cib_dir.iterdir():
+        old.unlink()
+    cib = cib_dir / "cib.xml"
+    cib.write_text(f"""\
+<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="opt-stonith-enabled" name="stonith-enabled" value="false"/>
+        <nvpair id="opt-dc-deadtime" name="dc-deadtime" value="2s"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/>
+    <resources>
+      <primitive id="{PACEMAKER_VIP_RESOURCE}" class="ocf" provider="heartbeat" type="IPaddr2">
+        <instance_attributes id="vip-params">
+          <nvpair id="vip-ip" name="ip" value="{VIP}"/>
+          <nvpair id="vip-cidr" name="cidr_netmask" value="{SUBNET_PREFIX}"/>
+          <nvpair id="vip-nic" name="nic" value="eth0"/>
+        </instance_attributes>
+        <operations>
+          <op id="vip-monitor" name="monitor" interval="2s"/>
+        </operations>
+      </primitive>
+    </resources>
+    <constraints>
+      <rsc_location id="vip-prefers-{MASTER_NODE}" rsc="{PACEMAKER_VIP_RESOURCE}" node="{MASTER_NODE}" score="100"/>
+    </constraints>
+  </configuration>
+  <status/>
+</cib>
+""")
+    os.chmod(cib, 0o600)
+    log_dir = lab.node_mount_source(node, "/var/log")
+    (log_dir / "corosync").mkdir(exist_ok=True)
+    (log_dir / "pacemaker").mkdir(exist_ok=True)
+    run(["chown", "-R", "hacluster:haclient", str(cib_dir), str(log_dir / "pacemaker")])
+
+
+def start_pacemaker(holder: int) -> None:
+    in_node(holder, "corosync && setsid -f pacemakerd >>/var/log/pacemaker/pacemakerd.out 2>&1 </dev/null")
+
+
+def pacemaker_running(holder: int) -> bool:
+    out = in_node(holder, "ps -e -o comm=", check=False).stdout.split()
+    return "corosync" in out and "pacemakerd" in out
 
 
 # ---------------------------------------------------------------- DRBD simulator

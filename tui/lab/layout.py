@@ -44,7 +44,15 @@ NODE_BIND_DIRS = (
     "/usr/local/sbin",
 )
 # Extra per-node directories for the cluster nodes of a profile (copied from the host, then configured).
-PROFILE_BIND_DIRS = {"keepalived": (), "heartbeat": ("/etc/ha.d", "/var/lib/heartbeat")}
+PROFILE_BIND_DIRS = {
+    "keepalived": (),
+    "heartbeat": ("/etc/ha.d", "/var/lib/heartbeat"),
+    "pacemaker": ("/etc/corosync", "/var/lib/corosync", "/var/lib/pacemaker"),
+}
+# The processes that make up each profile's VIP manager (as `ps -o comm` names them).
+MANAGER_PROCESSES = {"keepalived": ("keepalived",), "heartbeat": ("heartbeat",),
+                     "pacemaker": ("corosync", "pacemakerd")}
+PACEMAKER_VIP_RESOURCE = "vip"
 HEARTBEAT_LOG = "/var/log/ha-log"
 # Inside a node: where the shared DRBD simulator state appears (a bind of LabDir.drbd_shared).
 NODE_DRBD_SHARED = "/run/drbd-shared"

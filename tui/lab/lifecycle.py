@@ -22,6 +22,7 @@ from tui.lab.layout import (
     CLUSTER_NODES,
     DEFAULT_LIFETIME_S,
     GATEWAY,
+    MANAGER_PROCESSES,
     MASTER_NODE,
     NODE_IPS,
     PROFILE_BIND_DIRS,
@@ -33,7 +34,7 @@ from tui.lab.processes import LabError, in_node
 
 MARKER = ".hascreen-lab"
 PROFILES = ("keepalived", "heartbeat", "pacemaker")
-IMPLEMENTED_PROFILES = ("keepalived", "heartbeat")
+IMPLEMENTED_PROFILES = ("keepalived", "heartbeat", "pacemaker")
 
 
 def load_state(lab: LabDir) -> dict:
@@ -84,8 +85,10 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
         daemons.configure_mysql(lab, node)
         if profile == "keepalived":
             daemons.configure_keepalived(lab, node)
-        else:
+        elif profile == "heartbeat":
             daemons.configure_heartbeat(lab, node, hb_key)
+        else:
+            daemons.configure_pacemaker(lab, node)
         daemons.install_drbd_shims(lab, node)
     for node in NODE_IPS:
         unshare_pid, holder = nodes.start_holder(lab, node, lifetime_s, _extra_dirs(profile, node))
@@ -115,9 +118,11 @@ def _extra_dirs(profile: str, node: str) -> tuple[str, ...]:
 
 
 def start_manager(profile: str, holder: int) -> None:
-    """Start the node's VIP manager: keepalived or heartbeat."""
+    """Start the node's VIP manager: keepalived, heartbeat, or corosync + pacemaker."""
     if profile == "heartbeat":
         daemons.start_heartbeat(holder)
+    elif profile == "pacemaker":
+        daemons.start_pacemaker(holder)
     else:
         daemons.start_keepalived(holder)
 
@@ -125,6 +130,8 @@ def start_manager(profile: str, holder: int) -> None:
 def manager_running(profile: str, holder: int) -> bool:
     if profile == "heartbeat":
         return daemons.heartbeat_running(holder)
+    if profile == "pacemaker":
+        return daemons.pacemaker_running(holder)
     return bool(daemons.keepalived_pids(holder))
 
 
@@ -136,7 +143,7 @@ def _write_client_files(lab: LabDir, host_keys: dict[str, str], profile: str) ->
     lab.hosts_yaml.write_text(client_files.hosts_yaml(lab, profile))
 
 
-def wait_healthy(lab: LabDir, holders: dict[str, int], timeout: float = 30.0) -> None:
+def wait_healthy(lab: LabDir, holders: dict[str, int], timeout: float = 60.0) -> None:
     """Wait until sshd answers on every node, node-a holds the VIP and replication runs."""
     for node in NODE_IPS:
         daemons.wait_for(lambda n=node: _port_open(NODE_IPS[n], 22), timeout, f"sshd on {node}")
@@ -214,12 +221,12 @@ def status(lab: LabDir) -> tuple[bool, list[str]]:
             continue
         procs = set(nodes.node_processes(pid))
         profile = state.get("profile", "keepalived")
-        wanted = ["sshd"] + (["mariadbd", profile] if node in CLUSTER_NODES else [])
+        wanted = ["sshd"] + (["mariadbd", *MANAGER_PROCESSES[profile]] if node in CLUSTER_NODES else [])
         parts = [f"{d}:{'up' if d in procs else 'DOWN'}" for d in wanted]
         ok &= all(d in procs for d in wanted)
         if node in CLUSTER_NODES and profile == "heartbeat":
             parts.append("hb:" + ("up" if daemons.heartbeat_running(pid) else "DOWN"))
-        elif node in CLUSTER_NODES:
+        elif node in CLUSTER_NODES and profile == "keepalived":
             parts.append(f"vrrp:{daemons.vrrp_state(pid) or '?'}")
         if node in CLUSTER_NODES:
             parts.append("vip:yes" if daemons.has_vip(pid) else "vip:no")

@@ -21,6 +21,7 @@ from tui.lab.layout import (
     DRBD_RESOURCE,
     MASTER_NODE,
     NODE_IPS,
+    PACEMAKER_VIP_RESOURCE,
     REPLICA_NODE,
     SUBNET_PREFIX,
     VIP,
@@ -158,6 +159,24 @@ def break_kill_keepalived(lab: LabDir, node: str | None) -> str:
     daemons.wait_for(lambda: daemons.has_vip(other_holder), 15, f"{other} to take the VIP")
     stale = " (its VIP stays: a duplicate)" if daemons.has_vip(holder) else ""
     return f"kill-keepalived: keepalived on {node} killed with SIGKILL{stale}"
+
+
+def _heal_pacemaker(lab: LabDir) -> list[str]:
+    done = []
+    holders = {n: lifecycle.holder_of(lab, n) for n in CLUSTER_NODES}
+    for node, holder in holders.items():
+        if not daemons.pacemaker_running(holder):
+            in_node(holder, f"ip addr del {VIP}/{SUBNET_PREFIX} dev eth0 2>/dev/null; true", check=False)
+            daemons.start_pacemaker(holder)
+            done.append(f"corosync and pacemaker started on {node}")
+    if daemons.has_vip(holders[REPLICA_NODE]) or not daemons.has_vip(holders[MASTER_NODE]):
+        # Drop constraints left by `crm_resource --move` / `--ban`; the VIP prefers node-a again.
+        in_node(holders[MASTER_NODE], f"crm_resource --clear --resource {PACEMAKER_VIP_RESOURCE} --quiet; "
+                f"crm_resource --cleanup --resource {PACEMAKER_VIP_RESOURCE} --quiet", check=False, timeout=30)
+        done.append("move/ban constraints cleared")
+    daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE]) and not daemons.has_vip(holders[REPLICA_NODE]),
+                     60, f"{MASTER_NODE} to hold the VIP (pacemaker)")
+    return done
 
 
 def _heal_heartbeat(lab: LabDir) -> list[str]:
@@ -330,7 +349,9 @@ def heal(lab: LabDir) -> str:
             network.set_port(node, True)
             done.append(f"{node} link up")
     done += _heal_drbd(lab)
-    done += _heal_heartbeat(lab) if state.get("profile") == "heartbeat" else _heal_vrrp(lab)
+    heal_manager = {"heartbeat": _heal_heartbeat, "pacemaker": _heal_pacemaker}.get(state.get("profile", ""),
+                                                                                    _heal_vrrp)
+    done += heal_manager(lab)
     done += _heal_replication(lab)
     state = lifecycle.load_state(lab)
     state["breaks"] = []
