@@ -115,4 +115,4 @@ def test_commands_refuse_bad_usage(lab):
     assert lab.cli("break", "no-such-scenario").returncode == 2
     assert lab.cli("break", "partition").returncode == 2  # needs a node
     assert lab.cli("break", "partition", "node-z").returncode == 2
-    assert lab.cli("up", "--profile", "pacemaker").returncode == 1  # not implemented: says so
+    assert lab.cli("up", "--profile", "nonsense").returncode == 2
