@@ -118,6 +118,8 @@ async def test_arping_from_the_holder(healthy, cli):
     ("partition", "node-b", "node-b"),
     ("drbd-disconnect", None, "DRBD r0 on node-b UpToDate+Connected"),
     ("drbd-split-brain", None, "split brain"),
+    ("drbd-resync", None, "DRBD r0 on node-b UpToDate+Connected"),
+    ("kill-keepalived", "node-a", "duplicate VIP"),
     ("node-crash", "node-b", "node-b"),
 ])
 async def test_failover_refuses_under_faults(healthy, cli, scenario, node, reason):
@@ -143,11 +145,13 @@ async def test_skip_one_repairs_a_duplicate_key_stop_and_refuses_otherwise(healt
         assert "✓ replica node-b caught up" in text
 
 
-async def test_resync_from_master_rebuilds_a_broken_replica(healthy, cli, peer_ssh):
+@pytest.mark.parametrize(("lock", "dump_flags"), [("single-transaction", "--single-transaction --master-data=2"),
+                                                ("read-lock", "--lock-all-tables --master-data=2")])
+async def test_resync_from_master_rebuilds_a_broken_replica(healthy, cli, peer_ssh, lock, dump_flags):
     with healthy.broken("replica-conflict"):
-        code, text = await cli("mysql-resync", "--cluster", "db", "--yes")
+        code, text = await cli("mysql-resync", "--cluster", "db", "--lock", lock, "--yes")
         assert code == 0, text
-        assert "--single-transaction --master-data=2" in text
+        assert dump_flags in text
         assert "✓ MySQL replica node-b caught up: IO Yes, SQL Yes, lag 0s" in text
         status = healthy.ssh("node-b", "mysql -e 'SHOW SLAVE STATUS\\G'").stdout
         assert "Slave_SQL_Running: Yes" in status and "Last_SQL_Errno: 0" in status
