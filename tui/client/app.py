@@ -98,10 +98,10 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._sent_size: tuple[int, int] | None = None
-        self._notice_timer: Any = None
         self._notice_count = 0
         self._ui_keys: deque[bytes] = deque()  # key chunks waiting for the open UI element
         self._ui_pump: asyncio.Task[None] | None = None
+        self._widgets: dict[type[Any], Any] = {}
         self.notices: list[str] = []  # every notice shown, newest last (tests and the message history)
 
     # ---- widgets --------------------------------------------------------------------------------------
@@ -113,21 +113,28 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def main_screen(self) -> MainScreen:
         return self._main_screen
 
+    # the widgets are looked up once: the pane area is on the path of every key and every frame
     @property
     def pane_area(self) -> PaneArea:
-        return self.main_screen.query_one(PaneArea)
+        return self._widget(PaneArea)
 
     @property
     def tab_bar(self) -> TabBar:
-        return self.main_screen.query_one(TabBar)
+        return self._widget(TabBar)
 
     @property
     def status_line(self) -> StatusLine:
-        return self.main_screen.query_one(StatusLine)
+        return self._widget(StatusLine)
 
     @property
     def health_panel(self) -> HealthPanel:
-        return self.main_screen.query_one(HealthPanel)
+        return self._widget(HealthPanel)
+
+    def _widget(self, kind: type[Any]) -> Any:
+        widget = self._widgets.get(kind)
+        if widget is None:
+            widget = self._widgets[kind] = self.main_screen.query_one(kind)
+        return widget
 
     @property
     def ui_open(self) -> bool:
