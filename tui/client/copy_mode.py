@@ -144,10 +144,10 @@ class CopyMode(Screen[None]):
         if not self.is_mounted:
             return
         self.query_one(CopyView).refresh()
-        total = self.history_total if self.history_total is not None else "?"
         selecting = "  selecting (space or Enter copies)" if self.mark is not None else ""
         self.query_one("#copy-status", Static).update(
-            f"Copy mode: line {self.cursor_line + 1}/{self.line_count} (history {total}){selecting}  {self.message}")
+            f"Copy mode: line {self.cursor_line + 1}/{self.line_count}{selecting}  {self.message}"
+            "   (arrows PgUp PgDn / search, space marks, Enter copies, Esc leaves)")
 
     def selection_range(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
         """(start, end) as (line, column), start before end; both ends included, like screen's marks."""
