@@ -332,3 +332,13 @@ async def test_ssh_prompt_and_command_prompt_complete_host_names(unstarted_live)
         await console.press("tab")
         assert console.app.screen.query_one(Input).value == "ssh node-b "
         await console.press("escape")
+
+
+async def test_a_read_only_client_sees_but_does_not_type(live):
+    async with live.console() as owner, live.console(mode="multi", readonly=True) as observer:
+        await observer.type("echo from-observer")
+        await observer.wait(lambda: any("read-only" in n for n in observer.app.notices), "the read-only notice")
+        assert "(read-only)" in observer.app.status_line.line().plain
+        await owner.run("echo from-owner-$((2*3))", "from-owner-6")
+        await observer.wait_text("from-owner-6", what="the owner's output on the observer")
+        assert "from-observer" not in owner.text
