@@ -88,6 +88,9 @@ async def test_raw_bytes_reach_the_pane_and_the_prefix_works(live):
             await observer.wait_text("cat -v")
             client.write(b"\x1b:wq\r")
             await observer.wait_text("^[:wq", what="ESC : reaching cat -v intact")
+            # alt+b (Textual would make it ctrl+left), shift+F3 (Textual loses it), U+009B (0x9b killed Textual)
+            client.write(b"<\x1bb\x1b[1;2R\xc2\x9b>\r")
+            await observer.wait_text("<^[b^[[1;2RM-BM-^[>", what="alt and function keys, byte for byte")
             client.write(b"\x03")
             await observer.wait(lambda: observer.text.rstrip().endswith("$"), "^C ending cat, a new prompt")
             assert client.process.poll() is None, "^C must not stop the client"
