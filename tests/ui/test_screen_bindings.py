@@ -225,3 +225,17 @@ async def test_x_locks_the_session_and_ctrl_d_detaches_from_the_lock_screen(live
         await console.press("ctrl+d")
         await console.wait(lambda: console.app.exit_info is not None, "the detach from the lock screen")
         assert console.app.exit_info.message.startswith(f"[detached from {live.name}]")
+
+
+async def test_the_window_list_follows_changes_while_it_is_open(live):
+    async with live.console() as console:
+        await console.prefix("quotation_mark")
+        await console.wait(lambda: isinstance(console.app.screen, WindowList), "the window list")
+        window_list = console.app.screen
+        assert len(window_list.windows) == 1
+        live.hascreen("-X", live.name, "new-window", "-n", "late")
+        await console.wait(lambda: [w.get("name") for w in window_list.windows] == ["sh", "late"],
+                           "the new window in the open list")
+        await console.wait(lambda: console.active == 1, "the late window in front (new-window selects it)")
+        await console.press("enter")  # the highlight stayed on window 0, where it was
+        await console.wait(lambda: console.active == 0, "window 0 chosen from the updated list")

@@ -263,6 +263,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
                    for window in (raw_windows if isinstance(raw_windows, list) else []) if isinstance(window, dict)]
         self.windows = windows
         self.tab_bar.show(windows)
+        for screen in self.screen_stack:
+            if isinstance(screen, WindowList):
+                screen.update_windows(windows)
         self.pane_area.apply_layout(message)
         if "holder" in message:
             self._set_holder(message.get("holder"))

@@ -37,14 +37,29 @@ class WindowList(ModalScreen[int | None]):
         super().__init__()
         self.windows = windows
 
+    @staticmethod
+    def _options(windows: list[dict[str, Any]]) -> list[Option]:
+        return [Option(f"{window.get('index')}{'*' if window.get('active') else ' '} {window.get('name', '')}"
+                       f"  {window.get('title') or ''}", id=f"w{window.get('index')}")
+                for window in windows]
+
     def compose(self) -> ComposeResult:
-        options = [Option(f"{window.get('index')}{'*' if window.get('active') else ' '} {window.get('name', '')}"
-                          f"  {window.get('title') or ''}", id=f"w{window.get('index')}")
-                   for window in self.windows]
         with Vertical() as box:
             box.border_title = "Num Name"
             box.border_subtitle = "Enter selects · Esc leaves"
-            yield OptionList(*options)
+            yield OptionList(*self._options(self.windows))
+
+    def update_windows(self, windows: list[dict[str, Any]]) -> None:
+        """The server's windows changed while the list is open (one closed, one renamed): show them."""
+        option_list = self.query_one(OptionList)
+        index = option_list.highlighted
+        chosen = option_list.get_option_at_index(index).id if index is not None else None
+        self.windows = windows
+        option_list.clear_options()
+        option_list.add_options(self._options(windows))
+        ids = [f"w{window.get('index')}" for window in windows]
+        if ids:  # the highlight stays on the same window when it still exists
+            option_list.highlighted = ids.index(chosen) if chosen in ids else min(index or 0, len(ids) - 1)
 
     def on_mount(self) -> None:
         option_list = self.query_one(OptionList)
