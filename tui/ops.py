@@ -132,3 +132,31 @@ def lab_demo_session(argv: list[str]) -> int:
     os.environ["HASCREEN_SHOW_HEALTH"] = "1"
     path = cli.start_server(directory, args.session, [], ["open-cluster db"], hosts=hosts)
     return cli.attach(path, args.session, "new", detach_others=False, args=args)
+
+
+def run_command(argv: list[str]) -> int:
+    """`hascreen run NAME --cluster C ...`: the procedures engine from a script, over the shared SSH pool."""
+    import asyncio
+
+    from tui.procedures.cli import run_from_cli
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--hosts", type=Path)
+    known, rest = pre.parse_known_args(argv)
+    if not rest or rest[0] in ("-h", "--help"):
+        from tui.procedures.cli import build_parser
+
+        build_parser().print_help()
+        return 0
+    config = load_hosts_or_report(known.hosts)
+    if config is None:
+        return 1
+
+    async def run() -> int:
+        pool = _ssh_pool(config)
+        try:
+            return await run_from_cli(pool.runner, config, rest, sys.stdout)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())

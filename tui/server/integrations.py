@@ -18,9 +18,10 @@ def install_integrations(server: Server) -> None:
     from tui.server.health_integration import install_health
     from tui.server.hosts_integration import install_hosts
     from tui.server.lock_integration import install_lock
+    from tui.server.procedure_integration import install_procedures
 
     # install_lock comes last: it wraps server.broadcast to collect what happened while locked
-    for installer in (install_hosts, install_health, install_lock):
+    for installer in (install_hosts, install_health, install_procedures, install_lock):
         try:
             installer(server)
         except Exception:  # a broken subsystem must not keep the console from starting
