@@ -146,6 +146,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             return
         self.status_line.show(prefix_name=getattr(self.keymap, "prefix", "C-a"), readonly=self.readonly)
         self.health_panel.add_class(self.health_side)
+        if os.environ.get("HASCREEN_SHOW_HEALTH") == "1":  # `hascreen lab demo` opens with the panel shown
+            self.health_panel.add_class("shown")
         self._reader_task = asyncio.create_task(self._connect_and_read())
 
     # ---- connection -------------------------------------------------------------------------------------

@@ -5,7 +5,14 @@ import struct
 
 import pytest
 
-from tui.protocol.framing import MAX_FRAME, PROTOCOL_VERSION, FrameDecoder, FrameError, encode_frame, read_frame
+from tui.protocol.framing import (
+    MAX_FRAME,
+    PROTOCOL_VERSION,
+    FrameDecoder,
+    FrameError,
+    encode_frame,
+    read_frame,
+)
 from tui.protocol.messages import MessageError, decode_bytes, make_hello, make_input, validate_client_message
 
 
