@@ -70,7 +70,7 @@ async def cli(lab, tmp_path):
     # tui.ssh rejects tui.config's remote_multiplexer "none" (docs/requests/procedures.md): map it to None.
     lookup = {name: dataclasses.replace(host, remote_multiplexer=None) if host.remote_multiplexer == "none"
               else host for name, host in hosts.hosts.items()}
-    pool = SshPool(lookup, known_hosts=lab.known_hosts, ssh_config=[])
+    pool = SshPool(lookup, known_hosts=lab.known_hosts, ssh_config=[], connect_timeout=5.0)
     registry = RunRegistry(audit=AuditLog(tmp_path / "audit.log"), lock_dir=tmp_path / "locks")
 
     async def run(*words: str, answers=()) -> tuple[int, str]:

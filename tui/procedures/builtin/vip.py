@@ -77,8 +77,8 @@ class Failover(Procedure):
             return [Check("HA manager configured", False, "", "hosts.yaml gives no manager for this cluster")]
         checks += await interlocks.vip_single_holder(ctx)
         holder = ctx.facts.get("holder")
-        if holder is None:
-            return checks
+        if holder is None or not all(c.ok for c in checks):
+            return checks  # unreachable member or no single holder: nothing further can make it safe
         target = ctx.args.get("to") or cluster.peer_of(holder)
         if target is None or target not in cluster.members or target == holder:
             checks.append(Check("target node", False, str(target),
@@ -86,6 +86,8 @@ class Failover(Procedure):
             return checks
         ctx.facts["target"] = target
         checks.append(await interlocks.reachable(ctx, target))
+        if not checks[-1].ok:
+            return checks
         if cluster.drbd_resources:
             checks += await interlocks.drbd_peer_ready(ctx, target)
             checks += await interlocks.drbd_no_split_brain(ctx)
