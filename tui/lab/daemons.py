@@ -81,6 +81,22 @@ def configure_sshd(lab: LabDir, node: str) -> str:
     return f"{pub[0]} {pub[1]}"
 
 
+def trust_between_nodes(lab: LabDir, host_keys: dict[str, str]) -> None:
+    """The nodes may ssh to each other (a replica pulls its resync dump straight from the master), with a
+    peer key of their own and the nodes' real host keys pinned: the operator's lab key never enters a node."""
+    from tui.lab.client_files import known_hosts
+
+    peer_key = lab.root / "peer_ed25519"
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hascreen-lab-peer", "-f", str(peer_key)])
+    for node in host_keys:
+        ssh_dir = lab.node_mount_source(node, "/root") / ".ssh"
+        shutil.copyfile(peer_key, ssh_dir / "id_ed25519")
+        os.chmod(ssh_dir / "id_ed25519", 0o600)
+        with open(ssh_dir / "authorized_keys", "a") as authorized:
+            authorized.write(peer_key.with_suffix(".pub").read_text())
+        (ssh_dir / "known_hosts").write_text(known_hosts(host_keys))
+
+
 def start_sshd(holder: int) -> None:
     in_node(holder, "/usr/sbin/sshd -f /run/sshd_config -E /var/log/sshd.log")
 

@@ -79,6 +79,7 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
     for node in NODE_IPS:
         nodes.prepare_dirs(lab, node, _extra_dirs(profile, node))
         host_keys[node] = daemons.configure_sshd(lab, node)
+    daemons.trust_between_nodes(lab, host_keys)
     daemons.init_drbd_state(lab)
     hb_key = secrets.token_hex(16)
     for node in CLUSTER_NODES:
