@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tui.health.model import CLUSTER_WIDE, HealthRow, State
 
@@ -378,6 +379,42 @@ def parse_syslog(text: str) -> KeepalivedLog:
             instance = script.group(1) if script else instance
         log.events.append(VrrpLogEvent(timestamp, host, instance, kind, state, msg))
     return log
+
+
+_TIMESTAMP_FORMATS = ("%a %b %d %H:%M:%S %Y", "%b %d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+
+
+def event_time(timestamp: str, now: datetime) -> datetime | None:
+    """A log line's timestamp as a naive local time, in the node's own clock (None when unreadable).
+    Syslog's classic format has no year: it is taken from `now`, and a date in the future means last year."""
+    text = re.sub(r"\.\d+", "", timestamp.strip().rstrip(":")).split("+")[0]
+    text = re.sub(r"\s+", " ", text)
+    for fmt in _TIMESTAMP_FORMATS:
+        try:
+            parsed = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if "%Y" not in fmt:
+            parsed = parsed.replace(year=now.year)
+            if parsed > now:
+                parsed = parsed.replace(year=now.year - 1)
+        return parsed
+    return None
+
+
+def recent_events(log: KeepalivedLog, now_text: str, window: float) -> KeepalivedLog:
+    """Only the events of the last `window` seconds of the node's clock (`now_text`: `date '+%Y-%m-%d %H:%M:%S'`
+    on the node). Events without a readable time are kept: better a stale alarm than a missed one."""
+    try:
+        now = datetime.strptime(now_text.strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return log
+    recent = KeepalivedLog()
+    for event in log.events:
+        when = event_time(event.timestamp, now)
+        if when is None or (now - when).total_seconds() <= window:
+            recent.events.append(event)
+    return recent
 
 
 def _classify(rest: str) -> tuple[str | None, str | None]:

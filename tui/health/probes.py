@@ -328,11 +328,14 @@ async def _probe_mysql(poll: _Poll, cluster: ClusterLike,
 
 
 # ---------------------------------------------------------------------------------------------- keepalived
+AUTH_FAILURE_WINDOW = 20.0  # seconds; adverts come every advert_int (1 s by default)
+
+
 async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str], observed_at: float,
                             memory: ProbeMemory | None) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
     settings = cluster.keepalived
     instance = getattr(settings, "instance", "") or ""
-    parts = [("pid", "pidof keepalived || true")]
+    parts = [("pid", "pidof keepalived || true"), ("now", "date '+%Y-%m-%d %H:%M:%S'")]
     notify_file = getattr(settings, "notify_state_file", None)
     log_file = getattr(settings, "log_file", None)
     if notify_file:
@@ -368,6 +371,8 @@ async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str
             view.state, view.source = state, "notify"
         log = keepalived.parse_syslog(sections.get("log", ""))
         fresh = keepalived.parse_syslog(_fresh_log(memory, cluster.name, host, sections.get("log", "")))
+        # a mismatch logs a failure per advert; failures older than the window are history, not a fault
+        fresh = keepalived.recent_events(fresh, sections.get("now", ""), AUTH_FAILURE_WINDOW)
         view.auth_failures = fresh.count("invalid_passwd")
         view.script_failing = sorted(log.failing_scripts())
         view.flaps = log.masters_entered(instance) if instance else 0
