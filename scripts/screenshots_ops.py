@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -47,9 +48,12 @@ class OpsSession(Session):
 
     def start(self) -> None:
         super().start()
-        result = self.hascreen("-X", self.name, "open-cluster", "db")
-        if result.returncode != 0:
-            raise SystemExit(f"open-cluster db: {result.stderr}")
+        # both nodes side by side: window 1 (node-a) left, window 2 (node-b) right
+        for command in (["open-cluster", "db"], ["select-window", "1"], ["split", "-v"], ["focus-next"],
+                        ["select-window", "2"], ["focus-prev"]):
+            result = self.hascreen("-X", self.name, *command)
+            if result.returncode != 0:
+                raise SystemExit(f"{' '.join(command)}: {result.stderr}")
 
 
 @contextlib.asynccontextmanager
@@ -114,6 +118,7 @@ async def shoot(only: set[str]) -> None:
                 await driver.wait(lambda: "Result:" in driver.text(), "the result", 120)
                 save(driver, "procedure-completed")
                 await driver.type("q", enter=False)
+                lab("heal")  # the failover left node-a's keepalived stopped: back to the starting point
             if not only or "procedure-refused" in only:
                 await wait_health(driver, want_crit=False)
                 lab("break", "replica-stopped")
@@ -128,6 +133,7 @@ async def shoot(only: set[str]) -> None:
 
 
 def main() -> int:
+    os.environ["HASCREEN_SHOW_HEALTH"] = "1"  # the client runs in this process
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[])
     args = parser.parse_args()

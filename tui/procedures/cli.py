@@ -204,8 +204,9 @@ async def _confirm(run: ProcedureRun, opts: argparse.Namespace, conf: dict[str, 
             return EXIT_REFUSED
         out.write(f"FORCE: {conf['force_risk']}\n")
     if conf["level"] in ("refused", "type-cluster"):
+        prompt = conf.get("prompt") if conf["level"] == "type-cluster" else None
         typed = run.cluster if opts.yes else await input_fn(
-            f"{conf.get('prompt') or 'forcing'}: type the cluster name '{run.cluster}': ")
+            f"{prompt}: " if prompt else f"forcing: type the cluster name '{run.cluster}': ")
     elif not opts.yes:
         answer = await input_fn(f"{conf['prompt']} (Enter runs, anything else cancels): ")
         if answer is None or answer.strip():
