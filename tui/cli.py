@@ -343,7 +343,15 @@ def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse
     except ConfigErrors as exc:
         print(exc, file=sys.stderr)
         return 2
-    return run_client(path, keymap=keymap, mode=mode, session=name, detach_others=detach_others)
+    from tui.config.user_config import load_user_config
+
+    try:
+        panel = load_user_config().health.panel
+    except ConfigErrors as exc:
+        print(f"{exc}\n(using the default settings)", file=sys.stderr)
+        panel = "right"
+    return run_client(path, keymap=keymap, mode=mode, session=name, detach_others=detach_others,
+                      health_panel=panel)
 
 
 # ---- subcommands ----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from tui.client.copy_mode import CopyMode
 from tui.client.dialogs import Confirm, HelpScreen, Prompt, WindowList
 from tui.client.health_panel import HealthPanel, crit_count
 from tui.client.keys import decode_key, describe_key, split_key_sequences, to_application_cursor
+from tui.client.ops_screens import HealthWindow, ProcedurePalette
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
 from tui.client.raw_input import RawInput
@@ -292,6 +293,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def _on_server_health(self, message: dict[str, Any]) -> None:
         self.health = message
         self.health_panel.show(message)
+        for screen in self.screen_stack:
+            if isinstance(screen, HealthWindow):
+                screen.show(message)
         self.tab_bar.show(crit=crit_count(message))
 
     def _on_server_procedure(self, message: dict[str, Any]) -> None:
@@ -526,11 +530,39 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.show_notice("no health data from the server yet")
 
     def client_procedures(self) -> None:
-        names = self.welcome.get("procedures") or [run.get("name") for run in self.procedures]
-        if names:
-            self.show_notice("procedures: " + ", ".join(str(name) for name in names))
-        else:
-            self.show_notice("no procedures in this session")
+        names = [str(name) for name in self.welcome.get("procedures") or []]
+        if not names:
+            self.show_notice("no procedures in this session (no hosts.yaml?)")
+            return
+        clusters = [str(c) for c in self.welcome.get("clusters") or []]
+        cluster = self.focused_cluster(clusters)
+
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            if cluster is not None:
+                self.send(make_command("run-procedure", name, cluster))
+                return
+
+            def with_cluster(value: str | None) -> None:
+                if value and value.strip():
+                    self.send(make_command("run-procedure", name, value.strip()))
+
+            self.push_screen(Prompt(f"Run {name} on cluster:", complete=lambda text: [
+                c for c in clusters if c.startswith(text)]), with_cluster)
+
+        self.push_screen(ProcedurePalette(names, self.welcome.get("procedure_info") or {}, cluster), chosen)
+
+    def focused_cluster(self, clusters: list[str]) -> str | None:
+        """The cluster of the focused window (a window named after a member host), else the only one."""
+        if len(clusters) == 1:
+            return clusters[0]
+        members = self.welcome.get("cluster_members") or {}
+        active = next((w.get("name") for w in self.windows if w.get("active")), None)
+        return next((c for c in clusters if active in (members.get(c) or [])), None)
+
+    def client_health_window(self) -> None:
+        self.push_screen(HealthWindow(self.health))
 
     # ---- completion -------------------------------------------------------------------------------------
     @property

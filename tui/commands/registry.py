@@ -92,6 +92,7 @@ COMMANDS: dict[str, CommandSpec] = _specs(
     CommandSpec("command-prompt", "enter any command by name", scope="client"),
     CommandSpec("ssh-prompt", "prompt for a host and open an SSH window to it", scope="client"),
     CommandSpec("toggle-health", "show or hide the cluster health panel", scope="client"),
+    CommandSpec("health-window", "the cluster health and its event timeline, full screen", scope="client"),
     CommandSpec("procedures", "show the procedures panel of the focused cluster", scope="client"),
 )
 

@@ -50,6 +50,7 @@ class HostsIntegration:
         if self.config is None:
             return {"hosts": [], "clusters": [], "hosts_error": self.error}
         return {"hosts": sorted(self.config.hosts), "clusters": sorted(self.config.clusters),
+                "cluster_members": {name: list(c.members) for name, c in self.config.clusters.items()},
                 "hosts_file": self.config.file}
 
     def on_client_attached(self, client: Client) -> None:

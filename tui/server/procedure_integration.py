@@ -149,9 +149,11 @@ class ProcedureIntegration:
         from tui.procedures.catalog import procedure_catalog
 
         try:
-            return {"procedures": sorted(procedure_catalog())}
+            catalog = procedure_catalog()
         except Exception:  # a broken procedures.yaml is reported when a run is started
             return {"procedures": []}
+        return {"procedures": sorted(catalog),
+                "procedure_info": {name: {"danger": proc.danger, "note": proc.note} for name, proc in catalog.items()}}
 
     def announce(self, name: str, code: int | None) -> None:
         runs = [run.snapshot() for run in self.registry.runs.values() if run.procedure.name == name]

@@ -1,0 +1,56 @@
+"""The ops screens against a real server with a hosts.yaml whose nodes are down: the procedures palette
+(C-a P) starts a procedure window that refuses in preflight, and the full-screen health window (C-a W)
+shows the cluster with its unreachable rows and closes again with Esc."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import LiveSession  # noqa: F401  (the class behind the fixture)
+
+HOSTS = """\
+defaults: {user: root, health_interval: 1, known_hosts: %(known)s}
+hosts:
+  down-a: {address: 127.0.0.1, port: 1}
+  down-b: {address: 127.0.0.1, port: 2}
+clusters:
+  db:
+    members: [down-a, down-b]
+    manager: keepalived
+    keepalived: {instance: VI_1}
+    vip: {address: 10.213.77.100, prefix: 24, interface: eth0, gateway: 10.213.77.254}
+"""
+
+
+@pytest.fixture
+def ops_session():
+    session = LiveSession()
+    known = session.directory / "known_hosts"
+    known.write_text("")
+    hosts = session.directory / "hosts.yaml"
+    hosts.write_text(HOSTS % {"known": known})
+    session.env["HASCREEN_HOSTS"] = str(hosts)
+    session.start()
+    yield session
+    session.stop()
+
+
+async def test_palette_runs_a_procedure_that_refuses_when_the_nodes_are_down(ops_session):
+    async with ops_session.console() as console:
+        await console.prefix("P")
+        await console.wait(lambda: type(console.app.screen).__name__ == "ProcedurePalette", "the palette")
+        await console.press("1")  # the first procedure, arping
+        await console.wait(lambda: any("proc:arping" in name for name in console.tab_names), "the procedure window")
+        await console.wait_text("REFUSED", what="the refusal", timeout=30)
+        assert "arping on db" in console.text
+
+
+async def test_health_window_shows_the_cluster_and_closes(ops_session):
+    async with ops_session.console() as console:
+        await console.wait(lambda: console.app.health and console.app.health.get("clusters"), "health data", 30)
+        await console.prefix("W")
+        await console.wait(lambda: type(console.app.screen).__name__ == "HealthWindow", "the health window")
+        body = str(console.app.screen.query_one("#health-body").render())
+        assert "db" in body and "unreachable" in body
+        await console.press("escape")
+        await console.wait(lambda: type(console.app.screen).__name__ != "HealthWindow", "back to the panes")
