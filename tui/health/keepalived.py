@@ -494,7 +494,7 @@ def evaluate_vrrp_node(view: VrrpNodeView, cluster: str, node: str, instance: st
     if view.script_failing and view.state == "MASTER":
         return row(State.WARN, value, f"MASTER while track script {', '.join(view.script_failing)} fails")
     if view.flaps >= 3:
-        return row(State.WARN, value, f"flapping: entered MASTER {view.flaps} times in the recent log")
+        return row(State.WARN, value, f"flapping: entered MASTER {view.flaps} times in the last minute")
     return row(State.OK, value)
 
 

@@ -290,6 +290,11 @@ def judge_channel(chan: ReplicaChannel, thresholds: MysqlThresholds = MysqlThres
         return State.CRIT, f"replica {chan.seconds_behind}s behind master (crit at {thresholds.lag_crit}s)"
     if chan.seconds_behind >= thresholds.lag_warn:
         return State.WARN, f"replica {chan.seconds_behind}s behind master (warn at {thresholds.lag_warn}s)"
+    delay = _int(chan.raw.get("SQL_Delay"))
+    if delay and chan.seconds_behind > 0:
+        # a delayed replica is not a failover target: it holds events it has not applied yet
+        return State.WARN, (f"delayed replica: applies events {delay}s late (MASTER_DELAY), "
+                            f"{chan.seconds_behind}s behind master")
     return State.OK, ""
 
 

@@ -194,7 +194,10 @@ async def probe_cluster(
         rows.extend(layer_rows)
         active.update(layer_active)
     for host, reason in sorted(poll.unreachable.items()):
-        rows.append(HealthRow(name, host, "host", State.UNKNOWN, "unreachable", reason, observed_at, stale=True))
+        # a member that does not answer leaves the pair without its failover partner: crit. A refused host
+        # key is our configuration, not the node's health: unknown, with the reason.
+        state = State.UNKNOWN if "host key" in reason.lower() else State.CRIT
+        rows.append(HealthRow(name, host, "host", state, "unreachable", reason, observed_at, stale=True))
     if len(active) >= 2:
         rows.append(evaluate_consistency(name, active, observed_at=observed_at))
     return ClusterHealth(name, rows, observed_at, {k: v for k, v in active.items() if v is not None},
@@ -329,6 +332,7 @@ async def _probe_mysql(poll: _Poll, cluster: ClusterLike,
 
 # ---------------------------------------------------------------------------------------------- keepalived
 AUTH_FAILURE_WINDOW = 20.0  # seconds; adverts come every advert_int (1 s by default)
+FLAP_WINDOW = 60.0  # seconds in which 3 MASTER entries count as flapping
 
 
 async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str], observed_at: float,
@@ -375,7 +379,9 @@ async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str
         fresh = keepalived.recent_events(fresh, sections.get("now", ""), AUTH_FAILURE_WINDOW)
         view.auth_failures = fresh.count("invalid_passwd")
         view.script_failing = sorted(log.failing_scripts())
-        view.flaps = log.masters_entered(instance) if instance else 0
+        # flapping is several MASTER entries in a short time; older transitions are the log's history
+        view.flaps = (keepalived.recent_events(log, sections.get("now", ""), FLAP_WINDOW).masters_entered(instance)
+                      if instance else 0)
         if sections.get("json", "").strip():
             dump, counters = keepalived.parse_json_dump(sections["json"])
             inst = dump.instance(instance) if instance else (dump.instances[0] if dump.instances else None)

@@ -49,26 +49,32 @@ def test_a_healthy_lab_is_ok(lab):
 
 
 SCENARIOS = [
-    # scenario, node, (node, layer) of the row that must turn crit, words its reason must contain
-    ("replica-conflict", None, ("node-b", "mysql"), ["1062"]),
-    ("replica-stopped", None, ("node-b", "mysql"), ["stopped"]),
-    ("vrrp-auth-mismatch", None, ("*", "vrrp"), ["MASTER"]),
-    ("kill-keepalived", "node-a", ("*", "vip"), ["node-a", "node-b"]),
-    ("drbd-split-brain", None, ("*", "drbd"), ["split"]),
+    # scenario, node, (node, layer) of the row that must change, its state, words its reason must contain
+    ("replica-conflict", None, ("node-b", "mysql"), "crit", ["1062"]),
+    ("replica-stopped", None, ("node-b", "mysql"), "crit", ["stopped"]),
+    ("replica-lag", None, ("node-b", "mysql"), "warn", ["MASTER_DELAY"]),
+    ("vrrp-auth-mismatch", None, ("*", "vrrp"), "crit", ["MASTER"]),
+    ("kill-keepalived", "node-a", ("*", "vip"), "crit", ["node-a", "node-b"]),
+    ("drbd-split-brain", None, ("*", "drbd"), "crit", ["split"]),
+    ("drbd-resync", None, ("node-a", "drbd"), "warn", ["resync"]),
+    ("partition", "node-b", ("node-b", "host"), "crit", []),
+    ("node-crash", "node-b", ("node-b", "host"), "crit", []),
 ]
+EXIT_CODES = {"warn": 1, "crit": 2}
 
 
-@pytest.mark.parametrize("scenario, node, where, words", SCENARIOS, ids=[s[0] for s in SCENARIOS])
-def test_each_break_turns_the_right_row_crit_and_heal_restores_it(lab, scenario, node, where, words):
+@pytest.mark.parametrize("scenario, node, where, state, words", SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_each_break_turns_the_right_row_and_heal_restores_it(lab, scenario, node, where, state, words):
     wait_for_report(lab, lambda code, _: code == 0)
     row_node, layer = where
     with lab.broken(scenario, node):
-        def crit(code, report):
-            return code == 2 and any(r["state"] == "crit" for r in rows_where(report, node=row_node, layer=layer))
+        def changed(code, report):
+            return code == EXIT_CODES[state] and any(
+                r["state"] == state for r in rows_where(report, node=row_node, layer=layer))
 
-        code, report = wait_for_report(lab, crit)
-        matching = [r for r in rows_where(report, node=row_node, layer=layer) if r["state"] == "crit"]
-        assert code == 2 and matching, report["rows"]
+        code, report = wait_for_report(lab, changed)
+        matching = [r for r in rows_where(report, node=row_node, layer=layer) if r["state"] == state]
+        assert code == EXIT_CODES[state] and matching, report["rows"]
         reason = " ".join(r["reason"] for r in matching).lower()
         for word in words:
             assert word.lower() in reason, (word, reason)

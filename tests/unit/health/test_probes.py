@@ -177,12 +177,14 @@ async def test_keepalived_stopped_and_state_from_vip_fallback() -> None:
     assert "STOP" in rows[("node-b", "vrrp", "VI_1")].value
 
 
-async def test_unreachable_host_rows_are_unknown_and_stale() -> None:
+async def test_unreachable_host_rows_are_unknown_and_stale_and_the_host_is_crit() -> None:
     runner = healthy_runner()
     runner.rules.insert(0, ("node-b", "", HostUnreachable("node-b", "no route")))
     health = await probe_cluster(runner, keepalived_cluster(), settings=FAST)
     node_b = [r for r in health.rows if r.node == "node-b"]
-    assert node_b and all(r.state is State.UNKNOWN and r.stale for r in node_b)
+    data_rows = [r for r in node_b if r.layer != "host"]
+    assert data_rows and all(r.state is State.UNKNOWN and r.stale for r in data_rows)
+    assert [r.state for r in node_b if r.layer == "host"] == [State.CRIT]  # the pair lost its partner
     assert any("unreachable: no route" in r.reason for r in node_b)
     assert health.unreachable == {"node-b": "unreachable: no route"}
     node_a = [r for r in health.rows if r.node == "node-a"]
@@ -196,7 +198,8 @@ async def test_hung_host_times_out_without_blocking_the_others() -> None:
     runner.rules.insert(0, ("node-b", "", HANG))
     health = await asyncio.wait_for(probe_cluster(runner, keepalived_cluster(), settings=FAST), timeout=10)
     node_b = [r for r in health.rows if r.node == "node-b"]
-    assert node_b and all(r.state is State.UNKNOWN for r in node_b)
+    assert node_b and all(r.state is State.UNKNOWN for r in node_b if r.layer != "host")
+    assert [r.state for r in node_b if r.layer == "host"] == [State.CRIT]
     assert any("no answer within" in r.reason for r in node_b)
     assert all(r.state is State.OK for r in health.rows if r.node == "node-a")
 
@@ -290,10 +293,14 @@ async def test_check_clusters_one_shot_gives_exit_code() -> None:
     assert exit_code(ok_rows) == 0
     broken = healthy_runner(**{"node-b:mysql": BROKEN_REPLICA})
     assert exit_code(await check_clusters(broken, [keepalived_cluster()], settings=FAST)) == 2
-    unreachable = ReplayRunner()
+    down = ReplayRunner()
     for host in ("node-a", "node-b"):
-        unreachable.unreachable(host)
-    assert exit_code(await check_clusters(unreachable, [keepalived_cluster()], settings=FAST)) == 3
+        down.unreachable(host)  # connection refused: both members down is CRITICAL
+    assert exit_code(await check_clusters(down, [keepalived_cluster()], settings=FAST)) == 2
+    unknown_keys = ReplayRunner()
+    for host in ("node-a", "node-b"):
+        unknown_keys.unreachable(host, "host key of it is unknown: not in known_hosts")
+    assert exit_code(await check_clusters(unknown_keys, [keepalived_cluster()], settings=FAST)) == 3
 
 
 async def test_poller_feeds_the_tracker_and_reports_new_crits() -> None:
