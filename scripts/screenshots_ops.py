@@ -5,6 +5,8 @@ Textual client with run_test and drives it with Pilot like a user, saving App.sa
 
     screenshots/health-healthy.svg              the health panel on a healthy cluster
     screenshots/health-<scenario>.svg           the panel in each alarm state (after `hascreen lab break`)
+    screenshots/health-window.svg               the full-screen health window (C-a W)
+    screenshots/procedure-palette.svg           the procedures palette (C-a P)
     screenshots/procedure-plan.svg              failover: preflight ✓ and the exact plan, awaiting "db"
     screenshots/procedure-completed.svg         the same run after its steps and verification
     screenshots/procedure-refused.svg           failover refused in preflight (the replica is stopped)
@@ -110,6 +112,18 @@ async def shoot(only: set[str]) -> None:
                 finally:
                     lab("heal")
                 await wait_health(driver, want_crit=False)
+            if not only or "health-window" in only:
+                await driver.prefix("W")
+                await driver.wait(lambda: type(driver.app.screen).__name__ == "HealthWindow", "the health window")
+                await driver.pilot.pause(0.5)
+                save(driver, "health-window")
+                await driver.keys("escape")
+            if not only or "procedure-palette" in only:
+                await driver.prefix("P")
+                await driver.wait(lambda: type(driver.app.screen).__name__ == "ProcedurePalette", "the palette")
+                await driver.pilot.pause(0.3)
+                save(driver, "procedure-palette")
+                await driver.keys("escape")
             if not only or only & {"procedure-plan", "procedure-completed"}:
                 await command(driver, "run-procedure failover db")
                 await driver.wait(lambda: "type the cluster name" in driver.text(), "the confirmation prompt", 60)
