@@ -91,7 +91,11 @@ def style_of(cell_style: tuple[Any, ...]) -> Style:
     attrs = ((ATTR_BOLD if bold else 0) | (ATTR_DIM if dim else 0) | (ATTR_ITALIC if italics else 0)
              | (ATTR_UNDERLINE if underscore else 0) | (ATTR_REVERSE if reverse else 0)
              | (ATTR_STRIKE if strike else 0) | (ATTR_BLINK if blink else 0))
-    return (fg, bg, attrs)
+    return (_PROTOCOL_COLOUR.get(fg, fg), _PROTOCOL_COLOUR.get(bg, bg), attrs)
+
+
+# pyte calls SGR 33/43 "brown"; the protocol speaks the usual names
+_PROTOCOL_COLOUR = {"brown": "yellow", "brightbrown": "brightyellow"}
 
 
 class StyleCache(dict):  # type: ignore[type-arg]

@@ -106,7 +106,7 @@ def test_each_attribute(sgr, bit):
 
 
 @pytest.mark.parametrize(("sgr", "fg", "bg"), [
-    ("31", "red", "default"), ("33;44", "brown", "blue"), ("91", "brightred", "default"),
+    ("31", "red", "default"), ("33;44", "yellow", "blue"), ("93;103", "brightyellow", "brightyellow"), ("91", "brightred", "default"),
     ("105", "default", "brightmagenta"), ("38;5;196", "ff0000", "default"), ("48;5;21", "default", "0000ff"),
     ("38;5;244", "808080", "default"), ("38;2;1;2;3", "010203", "default"), ("48;2;255;128;0", "default", "ff8000"),
     ("38:2::10:20:30", "0a141e", "default"), ("38:5:46", "00ff00", "default"),
