@@ -315,36 +315,55 @@ def start_server(directory: Path, name: str, shell: list[str], initial: list[str
 def new_session(directory: Path, args: argparse.Namespace) -> int:
     name = args.session or _default_session_name()
     shell = [arg for arg in args.rest if arg != "--"]
-    hosts = _hosts_for_server(args.hosts)
+    # everything is checked before anything starts: a bad hosts.yaml or keymap exits 2 with every error
+    try:
+        hosts = _checked_hosts_file(args.hosts)
+        keymap = None if args.detached_start else _load_keymap(args)
+    except ConfigErrors as exc:
+        print(exc, file=sys.stderr)
+        return 2
     path = start_server(directory, name, shell, [], hosts=hosts, scrollback=args.scrollback)
     if args.detached_start:
         return 0
-    return attach(path, name, "new", detach_others=False, args=args)
+    return attach(path, name, "new", detach_others=False, args=args, keymap=keymap)
 
 
-def _hosts_for_server(explicit: Path | None) -> Path | None:
+def _checked_hosts_file(explicit: Path | None) -> Path | None:
+    """The hosts.yaml the lookup order finds, validated (ConfigErrors lists every problem)."""
+    from tui.config.hosts import load_hosts
     from tui.config.paths import find_hosts_file
 
-    return find_hosts_file(explicit)
+    path = find_hosts_file(explicit)
+    if path is not None:
+        try:
+            load_hosts(path)
+        except OSError as exc:
+            raise SystemExit(f"hascreen: cannot read {path}: {exc.strerror}") from None
+    return path
 
 
-def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse.Namespace | None) -> int:
-    if not sys.stdin.isatty():
-        print("hascreen: attaching needs a terminal (use -d -m to start detached)", file=sys.stderr)
-        return 1
-    from tui.client import run_client
+def _load_keymap(args: argparse.Namespace | None):
     from tui.commands import COMMANDS
     from tui.config.keymap import load_keymap
     from tui.config.paths import user_keymap_file
 
+    name = (getattr(args, "keymap", None) if args else None) or os.environ.get("HASCREEN_KEYMAP", "screen")
+    return load_keymap(name, user_file=user_keymap_file(), known_commands=COMMANDS)
+
+
+def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse.Namespace | None,
+           keymap=None) -> int:
+    if not sys.stdin.isatty():
+        print("hascreen: attaching needs a terminal (use -d -m to start detached)", file=sys.stderr)
+        return 1
+    from tui.client import run_client
+    from tui.config.user_config import load_user_config
+
     try:
-        keymap = load_keymap((args.keymap if args else None) or os.environ.get("HASCREEN_KEYMAP", "screen"),
-                             user_file=user_keymap_file(), known_commands=COMMANDS)
+        keymap = keymap or _load_keymap(args)
     except ConfigErrors as exc:
         print(exc, file=sys.stderr)
         return 2
-    from tui.config.user_config import load_user_config
-
     try:
         panel = load_user_config().health.panel
     except ConfigErrors as exc:

@@ -53,3 +53,24 @@ def test_socket_dir_owned_by_someone_else_is_refused(tmp_path):
     os.chown(foreign, 12345, 12345)
     result = run("-ls", env_extra={"HASCREEN_DIR": str(foreign)})
     assert result.returncode == 1 and "belongs to uid 12345" in result.stderr
+
+
+def test_a_bad_hosts_yaml_starts_nothing(tmp_path):
+    bad = tmp_path / "hosts.yaml"
+    bad.write_text("hosts:\n  a: {address: 10.0.0.1}\nclusters:\n  db: {members: [a, ghost], manager: none}\n")
+    sockets = tmp_path / "sock"
+    result = run("-d", "-m", "-S", "never", "--hosts", str(bad), env_extra={"HASCREEN_DIR": str(sockets)})
+    assert result.returncode == 2
+    assert f"{bad}:4:" in result.stderr and "ghost" in result.stderr
+    assert not [p for p in sockets.iterdir() if not p.name.startswith(".")]
+
+
+def test_a_bad_keymap_starts_nothing(tmp_path):
+    keymap = tmp_path / "broken.yaml"
+    keymap.write_text("prefix: C-a\nbindings:\n  c: {command: frobnicate, note: nothing}\n")
+    sockets = tmp_path / "sock"
+    env = {"HASCREEN_DIR": str(sockets), "HASCREEN_HOSTS": str(REPO / "hosts.yaml")}
+    result = run("-S", "never", "--keymap", str(keymap), env_extra=env)
+    assert result.returncode == 2
+    assert f"{keymap}:3:" in result.stderr and "frobnicate" in result.stderr
+    assert not [p for p in sockets.iterdir() if not p.name.startswith(".")]
