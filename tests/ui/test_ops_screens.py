@@ -54,3 +54,13 @@ async def test_health_window_shows_the_cluster_and_closes(ops_session):
         assert "db" in body and "unreachable" in body
         await console.press("escape")
         await console.wait(lambda: type(console.app.screen).__name__ != "HealthWindow", "back to the panes")
+
+
+def test_ssh_to_an_unreachable_host_says_why_and_loses_nothing(ops_session):
+    result = ops_session.hascreen("-X", ops_session.name, "ssh", "down-a")
+    assert result.returncode == 1 and "ssh down-a" in result.stderr
+    assert "refused" in result.stderr.lower() or "connect" in result.stderr.lower()
+    unknown = ops_session.hascreen("-X", ops_session.name, "ssh", "nowhere")
+    assert unknown.returncode == 1 and "unknown host 'nowhere'" in unknown.stderr
+    # the session and its first window are untouched
+    assert ops_session.hascreen("-X", ops_session.name, "list-windows").stdout.startswith("0*")
