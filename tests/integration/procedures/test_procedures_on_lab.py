@@ -6,7 +6,6 @@ and no failover onto a lagging replica.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import re
 import shlex
@@ -42,7 +41,8 @@ def assert_invariants(lab) -> None:
 
 @pytest.fixture(scope="module")
 def peer_ssh(lab):
-    """node-b must reach node-a over SSH for the dump to stream between them (see docs/requests)."""
+    """node-b must reach node-a over SSH for the dump to stream between them (the lab sets that up; this
+    only repairs it if a test rebuilt a node's keys)."""
     check = lab.ssh("node-b", "ssh -o BatchMode=yes -o ConnectTimeout=3 10.213.77.11 true")
     if check.returncode != 0:
         key = lab.ssh("node-b", "test -f /root/.ssh/id_ed25519 || ssh-keygen -q -t ed25519 -N '' "
@@ -67,10 +67,7 @@ def healthy(lab):
 @pytest.fixture
 async def cli(lab, tmp_path):
     hosts = load_hosts(lab.hosts_yaml)
-    # tui.ssh rejects tui.config's remote_multiplexer "none" (docs/requests/procedures.md): map it to None.
-    lookup = {name: dataclasses.replace(host, remote_multiplexer=None) if host.remote_multiplexer == "none"
-              else host for name, host in hosts.hosts.items()}
-    pool = SshPool(lookup, known_hosts=lab.known_hosts, ssh_config=[], connect_timeout=5.0)
+    pool = SshPool(hosts.hosts, known_hosts=lab.known_hosts, ssh_config=[], connect_timeout=5.0)
     registry = RunRegistry(audit=AuditLog(tmp_path / "audit.log"), lock_dir=tmp_path / "locks")
 
     async def run(*words: str, answers=()) -> tuple[int, str]:
