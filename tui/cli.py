@@ -277,7 +277,8 @@ def _default_session_name() -> str:
 
 
 def start_server(directory: Path, name: str, shell: list[str], initial: list[str],
-                 hosts: Path | None = None, scrollback: int | None = None) -> Path:
+                 hosts: Path | None = None, scrollback: int | None = None,
+                 env_extra: dict[str, str] | None = None) -> Path:
     """Start a detached server process and wait until its socket answers."""
     if not valid_session_name(name):
         raise SystemExit(f"hascreen: invalid session name {name!r}")
@@ -296,7 +297,7 @@ def start_server(directory: Path, name: str, shell: list[str], initial: list[str
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
             [*command, "--", *shell], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, env={**os.environ, **(env_extra or {})},
         )
     # the server names its socket PID.NAME, as screen does
     final = directory / socket_name(process.pid, name)
@@ -315,17 +316,31 @@ def start_server(directory: Path, name: str, shell: list[str], initial: list[str
 def new_session(directory: Path, args: argparse.Namespace) -> int:
     name = args.session or _default_session_name()
     shell = [arg for arg in args.rest if arg != "--"]
-    # everything is checked before anything starts: a bad hosts.yaml or keymap exits 2 with every error
+    # everything is checked before anything starts: a bad hosts.yaml, config.yaml or keymap exits 2 with
+    # every error (file:line: key: message)
     try:
+        settings = _user_config()
         hosts = _checked_hosts_file(args.hosts)
-        keymap = None if args.detached_start else _load_keymap(args)
+        keymap = None if args.detached_start else _load_keymap(args, settings)
     except ConfigErrors as exc:
         print(exc, file=sys.stderr)
         return 2
-    path = start_server(directory, name, shell, [], hosts=hosts, scrollback=args.scrollback)
+    server_env = {}
+    if settings.health.interval:
+        server_env["HASCREEN_HEALTH_INTERVAL"] = str(settings.health.interval)
+    if settings.health.bell:
+        server_env["HASCREEN_HEALTH_BELL"] = "1"
+    path = start_server(directory, name, shell, [], hosts=hosts, scrollback=args.scrollback or settings.scrollback,
+                        env_extra=server_env)
     if args.detached_start:
         return 0
     return attach(path, name, "new", detach_others=False, args=args, keymap=keymap)
+
+
+def _user_config():
+    from tui.config.user_config import load_user_config
+
+    return load_user_config()
 
 
 def _checked_hosts_file(explicit: Path | None) -> Path | None:
@@ -342,13 +357,18 @@ def _checked_hosts_file(explicit: Path | None) -> Path | None:
     return path
 
 
-def _load_keymap(args: argparse.Namespace | None):
+def _load_keymap(args: argparse.Namespace | None, settings=None):
+    """--keymap, else $HASCREEN_KEYMAP, else config.yaml's keymap; its `scroll:` overrides the keymap's."""
+    import dataclasses
+
     from tui.commands import COMMANDS
     from tui.config.keymap import load_keymap
     from tui.config.paths import user_keymap_file
 
-    name = (getattr(args, "keymap", None) if args else None) or os.environ.get("HASCREEN_KEYMAP", "screen")
-    return load_keymap(name, user_file=user_keymap_file(), known_commands=COMMANDS)
+    settings = settings or _user_config()
+    name = (getattr(args, "keymap", None) if args else None) or os.environ.get("HASCREEN_KEYMAP") or settings.keymap
+    keymap = load_keymap(name, user_file=user_keymap_file(), known_commands=COMMANDS)
+    return dataclasses.replace(keymap, scroll=settings.scroll) if settings.scroll else keymap
 
 
 def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse.Namespace | None,
@@ -357,20 +377,15 @@ def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse
         print("hascreen: attaching needs a terminal (use -d -m to start detached)", file=sys.stderr)
         return 1
     from tui.client import run_client
-    from tui.config.user_config import load_user_config
 
     try:
-        keymap = keymap or _load_keymap(args)
+        settings = _user_config()
+        keymap = keymap or _load_keymap(args, settings)
     except ConfigErrors as exc:
         print(exc, file=sys.stderr)
         return 2
-    try:
-        panel = load_user_config().health.panel
-    except ConfigErrors as exc:
-        print(f"{exc}\n(using the default settings)", file=sys.stderr)
-        panel = "right"
     return run_client(path, keymap=keymap, mode=mode, session=name, detach_others=detach_others,
-                      health_panel=panel)
+                      health_panel=settings.health.panel)
 
 
 # ---- subcommands ----------------------------------------------------------------------------------------

@@ -74,3 +74,22 @@ def test_a_bad_keymap_starts_nothing(tmp_path):
     assert result.returncode == 2
     assert f"{keymap}:3:" in result.stderr and "frobnicate" in result.stderr
     assert not [p for p in sockets.iterdir() if not p.name.startswith(".")]
+
+
+def test_the_user_config_is_checked_before_anything_starts(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("scrollback: 500\nhealth:\n  panel: middle\n")
+    sockets = tmp_path / "sock"
+    result = run("-d", "-m", "-S", "never", env_extra={"HASCREEN_DIR": str(sockets), "HASCREEN_CONFIG": str(config)})
+    assert result.returncode == 2 and f"{config}:3: health.panel:" in result.stderr
+    assert not [p for p in sockets.iterdir() if not p.name.startswith(".")]
+
+
+def test_the_keymap_named_in_the_user_config_is_the_one_loaded(tmp_path):
+    keymap = tmp_path / "mine.yaml"
+    keymap.write_text("prefix: C-b\nbindings:\n  c: {command: no-such-command, note: broken on purpose}\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"keymap: {keymap}\n")
+    env = {"HASCREEN_DIR": str(tmp_path / "sock"), "HASCREEN_CONFIG": str(config), "HASCREEN_KEYMAP": ""}
+    result = run("-S", "never", env_extra=env)
+    assert result.returncode == 2 and f"{keymap}:3:" in result.stderr

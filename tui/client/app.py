@@ -398,7 +398,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             if decoded is not None:
                 self.post_message(events.Key(*decoded))
             if self._ui_keys:
-                await wait_for_idle(0, 0.05)  # bounded: a busy (flooding) console must not stall typing
+                await wait_for_idle(0, 0.25)  # bounded: a busy (flooding) console must not stall typing
 
     def feed_pane_bytes(self, data: bytes) -> None:
         result = self.machine.feed(data)

@@ -19,7 +19,7 @@ from tui.config.paths import available_keymaps, user_config_file
 PANEL_PLACES = ("left", "right", "bottom")
 ACL_LEVELS = ("full", "read-only")
 TOP_KEYS = ("keymap", "scroll", "scrollback", "health", "lock", "acl", "lock_passphrase")
-HEALTH_KEYS = ("interval", "panel")
+HEALTH_KEYS = ("interval", "panel", "bell")
 LOCK_KEYS = ("pam_service", "idle_timeout", "passphrase_scrypt")
 LOCK_HINTS = {
     "passphrase": "never store the passphrase: give passphrase_scrypt (see docs/config.md)",
@@ -31,6 +31,7 @@ LOCK_HINTS = {
 class HealthSettings:
     interval: float | None = None  # seconds; None: hosts.yaml's defaults.health_interval
     panel: str = "right"  # left | right | bottom
+    bell: bool = False  # ring the terminal bell when a row turns crit
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ def _read(checker: Checker, root: YamlNode, path: Path) -> UserConfig:
             health["interval"] = checker.number(fields["interval"].node, "health.interval", 0.5, 3600)
         if "panel" in fields:
             health["panel"] = checker.string(fields["panel"].node, "health.panel", choices=PANEL_PLACES)
+        if "bell" in fields:
+            health["bell"] = checker.boolean(fields["bell"].node, "health.bell")
         if None not in health.values():
             values["health"] = HealthSettings(**health)  # type: ignore[arg-type]
     if "lock" in top:
