@@ -295,7 +295,7 @@ def parse_drbd_status_text(text: str) -> DrbdStatus:
             resource = DrbdResource(name=first)
             status.resources.append(resource)
             connection = None
-            _apply_resource(resource, pairs)
+            _apply(resource, pairs)
             last = resource
             continue
         if resource is None:
@@ -304,20 +304,20 @@ def parse_drbd_status_text(text: str) -> DrbdStatus:
         if indent == 2 and ":" not in first:
             connection = DrbdConnection(name=first)
             resource.connections.append(connection)
-            _apply_connection(connection, _tokens(rest))
+            _apply(connection, _tokens(rest))
             last = connection
         elif indent == 2:
             device = DrbdDevice()
             resource.devices.append(device)
-            _apply_device(device, _tokens(raw))
+            _apply(device, _tokens(raw))
             last = device
         elif indent == 4 and connection is not None and isinstance(last, DrbdConnection | DrbdPeerDevice):
             peer_device = DrbdPeerDevice()
             connection.devices.append(peer_device)
-            _apply_peer_device(peer_device, _tokens(raw))
+            _apply(peer_device, _tokens(raw))
             last = peer_device
         else:
-            _apply_any(last, _tokens(raw))
+            _apply(last, _tokens(raw))
     for res in status.resources:
         for conn in res.connections:
             if conn.connection is None and conn.role is not None:
@@ -327,90 +327,48 @@ def parse_drbd_status_text(text: str) -> DrbdStatus:
     return status
 
 
-def _apply_any(target: object, pairs: list[tuple[str, str]]) -> None:
-    if isinstance(target, DrbdResource):
-        _apply_resource(target, pairs)
-    elif isinstance(target, DrbdConnection):
-        _apply_connection(target, pairs)
-    elif isinstance(target, DrbdDevice):
-        _apply_device(target, pairs)
-    elif isinstance(target, DrbdPeerDevice):
-        _apply_peer_device(target, pairs)
-
-
 def _new_value(value: str) -> str:
     """`events2 --diff` prints `old->new`; only the new value is a state."""
     return value.rpartition("->")[2] if "->" in value else value
 
 
-def _apply_resource(res: DrbdResource, pairs: list[tuple[str, str]]) -> None:
+def _text(value: str) -> str:
+    return value
+
+
+# key printed by drbdadm/drbdsetup/events2 → (attribute, converter), and the keys that name the object
+_FIELDS: dict[type, tuple[dict[str, tuple[str, object]], tuple[str, ...]]] = {
+    DrbdResource: ({"role": ("role", _text), "node-id": ("node_id", _int), "suspended": ("suspended", _text),
+                    "may_promote": ("may_promote", _yes_no), "promotion_score": ("promotion_score", _int)},
+                   ("name",)),
+    DrbdConnection: ({"connection": ("connection", _text), "role": ("role", _text),
+                      "node-id": ("node_id", _int), "peer-node-id": ("node_id", _int)},
+                     ("name", "conn-name")),
+    DrbdDevice: ({"volume": ("volume", _int), "minor": ("minor", _int), "disk": ("disk", _text),
+                  "quorum": ("quorum", _yes_no), "client": ("client", _yes_no), "size": ("size", _int)},
+                 ("name",)),
+    # older drbdadm prints the peer's disk as "disk:"
+    DrbdPeerDevice: ({"volume": ("volume", _int), "replication": ("replication", _text),
+                      "peer-disk": ("peer_disk", _text), "disk": ("peer_disk", _text), "done": ("done", _float),
+                      "out-of-sync": ("out_of_sync", _int), "eta": ("eta", _int),
+                      "resync-suspended": ("resync_suspended", _text)},
+                     ("name", "conn-name", "peer-node-id")),
+}
+
+
+def _apply(target: object, pairs: list[tuple[str, str]]) -> None:
+    """Set the fields a line names on the object it describes; unknown keys are kept in `extra`."""
+    known = _FIELDS.get(type(target))
+    if known is None:  # a continuation line with nothing to continue
+        return
+    fields, naming = known
     for key, value in pairs:
         value = _new_value(value)
-        if key == "role":
-            res.role = value
-        elif key == "node-id":
-            res.node_id = _int(value)
-        elif key == "suspended":
-            res.suspended = value
-        elif key == "may_promote":
-            res.may_promote = _yes_no(value)
-        elif key == "promotion_score":
-            res.promotion_score = _int(value)
-        elif key != "name":
-            res.extra[key] = value
-
-
-def _apply_connection(conn: DrbdConnection, pairs: list[tuple[str, str]]) -> None:
-    for key, value in pairs:
-        value = _new_value(value)
-        if key == "connection":
-            conn.connection = value
-        elif key == "role":
-            conn.role = value
-        elif key in ("node-id", "peer-node-id"):
-            conn.node_id = _int(value)
-        elif key not in ("name", "conn-name"):
-            conn.extra[key] = value
-
-
-def _apply_device(dev: DrbdDevice, pairs: list[tuple[str, str]]) -> None:
-    for key, value in pairs:
-        value = _new_value(value)
-        if key == "volume":
-            dev.volume = _int(value)
-        elif key == "minor":
-            dev.minor = _int(value)
-        elif key == "disk":
-            dev.disk = value
-        elif key == "quorum":
-            dev.quorum = _yes_no(value)
-        elif key == "client":
-            dev.client = _yes_no(value)
-        elif key == "size":
-            dev.size = _int(value)
-        elif key != "name":
-            dev.extra[key] = value
-
-
-def _apply_peer_device(pdev: DrbdPeerDevice, pairs: list[tuple[str, str]]) -> None:
-    for key, value in pairs:
-        value = _new_value(value)
-        if key == "volume":
-            pdev.volume = _int(value)
-        elif key == "replication":
-            pdev.replication = value
-        elif key in ("peer-disk", "disk"):  # older drbdadm prints the peer's disk as "disk:"
-            pdev.peer_disk = value
-        elif key == "done":
-            pdev.done = _float(value)
-        elif key == "out-of-sync":
-            pdev.out_of_sync = _int(value)
-        elif key == "eta":
-            pdev.eta = _int(value)
-        elif key == "resync-suspended":
-            pdev.resync_suspended = value
-        elif key not in ("name", "conn-name", "peer-node-id"):
-            pdev.extra[key] = value
+        if key in fields:
+            attribute, convert = fields[key]
+            setattr(target, attribute, convert(value))  # type: ignore[operator]
+        elif key not in naming:
+            target.extra[key] = value  # type: ignore[attr-defined]
 
 
 # -------------------------------------------------------------------------------------- status --json
@@ -512,7 +470,7 @@ def parse_drbd_events2(text: str) -> DrbdStatus:
             order.append(name)
         pairs = [(key, value) for key, value in _tokens(rest) if key != "name"]
         if obj == "resource":
-            _apply_resource(res, pairs)
+            _apply(res, pairs)
         elif obj == "device":
             volume = _int(fields.get("volume"))
             dev = next((d for d in res.devices if d.volume == volume), None)
@@ -522,7 +480,7 @@ def parse_drbd_events2(text: str) -> DrbdStatus:
             if dev is None:
                 dev = DrbdDevice(volume=volume)
                 res.devices.append(dev)
-            _apply_device(dev, pairs)
+            _apply(dev, pairs)
         elif obj in ("connection", "peer-device", "path"):
             conn_key = fields.get("conn-name") or fields.get("peer-node-id") or "?"
             conn = next((c for c in res.connections if c.name == conn_key
@@ -534,7 +492,7 @@ def parse_drbd_events2(text: str) -> DrbdStatus:
                 conn = DrbdConnection(name=conn_key)
                 res.connections.append(conn)
             if obj == "connection":
-                _apply_connection(conn, pairs)
+                _apply(conn, pairs)
             elif obj == "path":
                 conn.extra["path-established"] = _new_value(fields.get("established", ""))
             else:
@@ -546,7 +504,7 @@ def parse_drbd_events2(text: str) -> DrbdStatus:
                 if pdev is None:
                     pdev = DrbdPeerDevice(volume=volume)
                     conn.devices.append(pdev)
-                _apply_peer_device(pdev, pairs)
+                _apply(pdev, pairs)
                 if "done" not in fields and pdev.replication not in _SYNC_STATES:
                     pdev.done = None  # a finished resync leaves no progress behind
         elif obj == "helper":
