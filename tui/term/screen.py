@@ -179,6 +179,7 @@ class TermScreen(pyte.Screen):
         self._cells_by_style: dict[Cell, CellsOfStyle] = {}
         self._sgr_cache: dict[tuple[Cell, tuple[int, ...]], Cell] = {}
         self._sgr_text_cache: dict[tuple[Cell, str], Cell] = {}
+        self._bce_blanks: dict[str, Cell] = {}
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         self.replies = bytearray()
         self.bell_pending = False
@@ -190,6 +191,25 @@ class TermScreen(pyte.Screen):
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
         return REVERSE_DEFAULT_CELL if DECSCNM in self.mode else DEFAULT_CELL
+
+    def blank_cell(self) -> Cell:
+        """What erasing, inserting, deleting and scrolling leave behind. xterm-256color declares `bce`, so a
+        blank takes the current background; only the background (xterm keeps the foreground colour too, but
+        a blank never shows it, and bold, underline or reverse are not kept by either xterm or tmux)."""
+        bg = self.cursor.attrs[2]
+        if bg == "default":
+            return self.default_char
+        blank = self._bce_blanks.get(bg)
+        if blank is None:
+            if len(self._bce_blanks) > 1024:  # truecolour backgrounds are many
+                self._bce_blanks.clear()
+            blank = self._bce_blanks[bg] = DEFAULT_CELL._replace(bg=bg)
+        return blank
+
+    def _blank_row(self, blank: Cell) -> StaticDefaultDict[int, Cell]:
+        line = StaticDefaultDict(self.default_char)
+        line.update(dict.fromkeys(range(self.columns), blank))
+        return line
 
     def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
@@ -366,9 +386,16 @@ class TermScreen(pyte.Screen):
     # ---- scrolling and scrollback -------------------------------------------------------------------
 
     def index(self) -> None:
+        """IND / LF as xterm does it: a pending wrap ends; at the bottom margin the region scrolls and the new
+        bottom row takes the background (bce); below the region the cursor only moves down, never scrolls,
+        and stops at the last row (stock pyte pulls it back into the region)."""
+        cursor = self.cursor
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
         top, bottom = self.margins or Margins(0, self.lines - 1)
-        if self.cursor.y != bottom:
-            self.cursor_down()
+        if cursor.y != bottom:
+            if cursor.y < self.lines - 1:
+                cursor.y += 1
             return
         buffer = self.buffer
         if top == 0 and bottom == self.lines - 1 and not self.alt_active:
@@ -380,7 +407,128 @@ class TermScreen(pyte.Screen):
                 buffer.pop(y, None)
             else:
                 buffer[y] = following
-        buffer.pop(bottom, None)
+        self._fill_blank_rows(bottom, bottom + 1)
+
+    def reverse_index(self) -> None:
+        """RI: the mirror of `index` (scrolls down at the top margin, bce; above the region it only moves up)."""
+        cursor = self.cursor
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if cursor.y != top:
+            if cursor.y > 0:
+                cursor.y -= 1
+            return
+        buffer = self.buffer
+        self.dirty.update(range(top, bottom + 1))
+        for y in range(bottom, top, -1):
+            above = buffer.get(y - 1)
+            if above is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = above
+        self._fill_blank_rows(top, top + 1)
+
+    def _fill_blank_rows(self, start: int, stop: int) -> None:
+        """Rows [start, stop) become blank rows in the current background (bce)."""
+        blank = self.blank_cell()
+        if blank is self.default_char:
+            for y in range(start, stop):
+                self.buffer.pop(y, None)
+        else:
+            for y in range(start, stop):
+                self.buffer[y] = self._blank_row(blank)
+
+    def fill_bottom_row(self) -> None:
+        """The bottom row blank in the current background, as the LF that scrolled it in leaves it (bce)."""
+        self._fill_blank_rows(self.lines - 1, self.lines)
+
+    def insert_lines(self, count: int | None = None) -> None:
+        """IL: ignored outside the scroll region; the inserted rows take the background (bce)."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        start = self.cursor.y
+        if not top <= start <= bottom:
+            return
+        count = min(count or 1, bottom - start + 1)
+        buffer = self.buffer
+        self.dirty.update(range(start, bottom + 1))
+        for y in range(bottom, start + count - 1, -1):
+            moved = buffer.get(y - count)
+            if moved is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = moved
+        self._fill_blank_rows(start, start + count)
+        self.carriage_return()
+
+    def delete_lines(self, count: int | None = None) -> None:
+        """DL: ignored outside the scroll region; the rows coming in at the bottom margin take the
+        background (bce)."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        start = self.cursor.y
+        if not top <= start <= bottom:
+            return
+        count = min(count or 1, bottom - start + 1)
+        buffer = self.buffer
+        self.dirty.update(range(start, bottom + 1))
+        for y in range(start, bottom + 1 - count):
+            moved = buffer.get(y + count)
+            if moved is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = moved
+        self._fill_blank_rows(bottom + 1 - count, bottom + 1)
+        self.carriage_return()
+
+    def insert_characters(self, count: int | None = None) -> None:
+        """ICH: cells from the cursor shift right (the last ones fall off); the gap takes the background."""
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        start = cursor.x
+        columns = self.columns
+        if start >= columns:
+            return
+        count = min(count or 1, columns - start)
+        line = self.buffer[cursor.y]
+        moved = {x + count: cell for x, cell in line.items() if start <= x < columns - count}
+        for x in [x for x in line if x >= start]:
+            del line[x]
+        line.update(moved)
+        blank = self.blank_cell()
+        if blank != line.default:
+            line.update(dict.fromkeys(range(start, start + count), blank))
+
+    def delete_characters(self, count: int | None = None) -> None:
+        """DCH: cells right of the deleted ones shift left; the cells freed at the right margin take the
+        background (bce)."""
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        start = cursor.x
+        columns = self.columns
+        if start >= columns:
+            return
+        count = min(count or 1, columns - start)
+        line = self.buffer[cursor.y]
+        moved = {x - count: cell for x, cell in line.items() if start + count <= x < columns}
+        for x in [x for x in line if x >= start]:
+            del line[x]
+        line.update(moved)
+        blank = self.blank_cell()
+        if blank != line.default:
+            line.update(dict.fromkeys(range(columns - count, columns), blank))
+
+    def erase_characters(self, count: int | None = None) -> None:
+        """ECH: blanks in the current background (bce), the cursor stays."""
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        stop = min(cursor.x + (count or 1), self.columns)
+        blank = self.blank_cell()
+        line = self.buffer[cursor.y]
+        if blank == line.default:
+            for x in range(cursor.x, stop):
+                line.pop(x, None)
+        else:
+            line.update(dict.fromkeys(range(cursor.x, stop), blank))
 
     def style_of_attrs(self, attrs: Cell) -> Style:
         return self.style_cache[attrs[1:]]
@@ -401,20 +549,20 @@ class TermScreen(pyte.Screen):
     def scroll_up(self, count: int | None = None) -> None:
         """SU (CSI n S): scroll the region up; the cursor stays."""
         top, bottom = self.margins or Margins(0, self.lines - 1)
-        saved = self.cursor.y
+        saved = (self.cursor.x, self.cursor.y)
         self.cursor.y = bottom
         for _ in range(min(count or 1, bottom - top + 1)):
             self.index()
-        self.cursor.y = saved
+        self.cursor.x, self.cursor.y = saved
 
     def scroll_down(self, count: int | None = None) -> None:
         """SD (CSI n T): scroll the region down; the cursor stays."""
         top, bottom = self.margins or Margins(0, self.lines - 1)
-        saved = self.cursor.y
+        saved = (self.cursor.x, self.cursor.y)
         self.cursor.y = top
         for _ in range(min(count or 1, bottom - top + 1)):
             self.reverse_index()
-        self.cursor.y = saved
+        self.cursor.x, self.cursor.y = saved
 
     def ready_for_block(self) -> bool:
         """True when the next complete lines could go straight to scrollback: the cursor sits at the start
@@ -770,8 +918,9 @@ class TermScreen(pyte.Screen):
     # ---- erasing ----------------------------------------------------------------------------------------
 
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
-        """Like pyte's, but erased rows take the current background in full (pyte only recolours cells
-        that were written before), and erasing to the default style simply drops rows. Clearing the main
+        """Like pyte's, but erased rows take the current background in full (bce: the background only, as in
+        xterm's ClearCells; pyte only recolours cells that were written before, with every attribute), and
+        erasing to the default style simply drops rows. Clearing the main
         screen (ED 2, what `clear` sends) first moves its text into scrollback, like tmux's scroll-on-clear;
         ED 3 (erase saved lines) is ignored: the console keeps its history as evidence."""
         if how == 0:
@@ -787,7 +936,7 @@ class TermScreen(pyte.Screen):
         else:
             return
         self.dirty.update(rows)
-        attrs = self.cursor.attrs
+        attrs = self.blank_cell()
         if attrs[1:] == self.default_char[1:]:
             for y in rows:
                 self.buffer.pop(y, None)
@@ -799,7 +948,8 @@ class TermScreen(pyte.Screen):
             self.erase_in_line(how)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
-        """pyte's semantics with dict-level operations instead of a Python loop per cell."""
+        """pyte's semantics with dict-level operations instead of a Python loop per cell; erased cells are
+        `blank_cell()` (bce, no attributes), not the cursor's full style."""
         cursor = self.cursor
         if how == 0:
             start, stop = cursor.x, self.columns
@@ -810,7 +960,7 @@ class TermScreen(pyte.Screen):
         else:
             return
         self.dirty.add(cursor.y)
-        attrs = cursor.attrs
+        attrs = self.blank_cell()
         line = self.buffer.get(cursor.y)
         if line is None:
             if attrs == self.default_char:
@@ -839,6 +989,25 @@ class TermScreen(pyte.Screen):
     def save_cursor(self) -> None:
         super().save_cursor()
         del self.savepoints[:-16]  # DECSC floods must not grow memory
+
+    def cursor_up(self, count: int | None = None) -> None:
+        """CUU as xterm's CursorUp: stops at the top margin only when starting at or below it (else at the
+        top row), and ends a pending wrap."""
+        cursor = self.cursor
+        top = self.margins.top if self.margins is not None and cursor.y >= self.margins.top else 0
+        cursor.y = max(cursor.y - (count or 1), top)
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
+
+    def cursor_down(self, count: int | None = None) -> None:
+        """CUD as xterm's CursorDown: stops at the bottom margin only when starting at or above it (else at
+        the last row), and ends a pending wrap."""
+        cursor = self.cursor
+        bottom = (self.margins.bottom if self.margins is not None and cursor.y <= self.margins.bottom
+                  else self.lines - 1)
+        cursor.y = min(cursor.y + (count or 1), bottom)
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
 
     def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
         """pyte's CUP without its generic bound checks in the common case (no origin mode)."""

@@ -359,46 +359,60 @@ class TermStream(pyte.ByteStream):
         known_transitions = screen._sgr_text_cache.get
         default = screen.default_char
         split_sgr = SGR_SPLIT_RE.split
+        end = pos
+        coloured_tail = False
         for line in lines:
+            before = screen.cursor.attrs
             if "\x1b" not in line:
-                attrs = screen.cursor.attrs
-                if len(line) <= columns:
-                    append([(line, attrs)])
-                else:
-                    for start in range(0, len(line), columns):
-                        append([(line[start:start + columns], attrs)])
-                continue
-            parts = split_sgr(line)
-            attrs = screen.cursor.attrs
-            segments = [(parts[0], attrs)] if parts[0] else []
-            used = len(parts[0])
-            for index in range(1, len(parts), 2):
-                params = parts[index]
-                if params == "0" or not params:
-                    attrs = default
-                else:
-                    following = known_transitions((attrs, params))
-                    attrs = following if following is not None else transition(attrs, params)
-                text = parts[index + 1]
-                if text:
-                    segments.append((text, attrs))
-                    used += len(text)
-            screen.cursor.attrs = attrs
+                attrs = before
+                segments = [(line, attrs)]
+                used = len(line)
+            else:
+                parts = split_sgr(line)
+                attrs = before
+                segments = [(parts[0], attrs)] if parts[0] else []
+                used = len(parts[0])
+                for index in range(1, len(parts), 2):
+                    params = parts[index]
+                    if params == "0" or not params:
+                        attrs = default
+                    else:
+                        following = known_transitions((attrs, params))
+                        attrs = following if following is not None else transition(attrs, params)
+                    text = parts[index + 1]
+                    if text:
+                        segments.append((text, attrs))
+                        used += len(text)
             if used <= columns:
                 append(segments)
-                continue
-            row: list[tuple[str, Any]] = []
-            used = 0
-            for text, attrs in segments:
-                while text:
-                    if used == columns:
-                        append(row)
-                        row = []
-                        used = 0
-                    take = text[:columns - used]
-                    row.append((take, attrs))
-                    used += len(take)
-                    text = text[len(take):]
-            append(row)
+            elif any(style[2] != "default" for _, style in segments):
+                break  # bce: autowrap would bring in a coloured row; the slow path draws this line
+            else:
+                self._append_wrapped(segments, columns, append)
+            screen.cursor.attrs = attrs
+            end += len(line) + 2
+            if attrs[2] != "default":
+                coloured_tail = True  # bce: this line's LF brings in a coloured row; the slow path goes on
+                break
         screen.absorb_rows(rows)
-        return match.end()
+        if coloured_tail:
+            screen.fill_bottom_row()
+        return end
+
+    @staticmethod
+    def _append_wrapped(segments: list[tuple[str, Any]], columns: int,
+                        append: Callable[[list[tuple[str, Any]]], None]) -> None:
+        """A line wider than the screen as the rows autowrap makes of it."""
+        row: list[tuple[str, Any]] = []
+        used = 0
+        for text, attrs in segments:
+            while text:
+                if used == columns:
+                    append(row)
+                    row = []
+                    used = 0
+                take = text[:columns - used]
+                row.append((take, attrs))
+                used += len(take)
+                text = text[len(take):]
+        append(row)

@@ -1,0 +1,128 @@
+"""xterm conformance (issue 14): minimal byte sequences, judged against xterm's documented behaviour
+(ctlseqs, the VT manuals). Each test feeds the bytes and asserts text, attributes and cursor as xterm gives
+them; every repro is also fed one byte at a time and must give the same screen (see the end of the file).
+Where xterm and tmux disagree the test follows xterm and says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.term import Terminal
+from tui.term.screen import cell_width
+
+
+def feed(term: Terminal, text: str | bytes) -> Terminal:
+    term.feed(text.encode() if isinstance(text, str) else text)
+    assert term.internal_errors == 0
+    return term
+
+
+def rows(term: Terminal) -> list[str]:
+    return [line.rstrip() for line in term.display()]
+
+
+def cell(term: Terminal, x: int, y: int) -> tuple[str, str, str, int]:
+    col = 0
+    for text, fg, bg, attrs in term.render_row(y):
+        for ch in text:
+            width = cell_width(ch)
+            if col <= x < col + width:
+                return (ch, fg, bg, attrs)
+            col += width
+    raise AssertionError(f"no cell {x},{y}")
+
+
+def backgrounds(term: Terminal, y: int) -> set[str]:
+    return {bg for _, _, bg, _ in term.render_row(y)}
+
+
+def filled(cols: int, rows_: int) -> str:
+    """Rows of digits (row n is all n), cursor left at the top-left corner."""
+    return "\r\n".join(str(n % 10) * cols for n in range(rows_)) + "\x1b[H"
+
+
+# ---- 1. background colour erase (bce) ---------------------------------------------------------------------
+
+def test_il_inserts_a_line_in_the_current_background():
+    term = feed(Terminal(6, 3), filled(6, 3) + "\x1b[2;3H\x1b[44m\x1b[L\x1b[0m")
+    assert rows(term) == ["000000", "", "111111"]
+    assert term.render_row(1) == [(" " * 6, "default", "blue", 0)]
+    assert term.cursor == (0, 1)  # IL homes the column
+
+
+@pytest.mark.parametrize(("sequence", "blank_rows"), [
+    ("\x1b[2;1H\x1b[2M", [2, 3]),  # DL: rows come in at the bottom
+    ("\x1b[S", [3]),  # SU
+    ("\x1b[2T", [0, 1]),  # SD
+    ("\x1b[4;1H\n", [3]),  # LF at the bottom margin
+    ("\x1b[4;1H\x1bD", [3]),  # IND
+    ("\x1b[1;1H\x1bM", [0]),  # RI at the top margin
+])
+def test_scrolling_brings_in_rows_in_the_current_background(sequence, blank_rows):
+    term = feed(Terminal(5, 4), filled(5, 4) + "\x1b[41m" + sequence + "\x1b[0m")
+    for y in blank_rows:
+        assert term.render_row(y) == [(" " * 5, "default", "red", 0)], y
+    for y in set(range(4)) - set(blank_rows):
+        assert backgrounds(term, y) == {"default"}, y
+
+
+def test_ich_dch_and_ech_blanks_take_only_the_background():
+    term = feed(Terminal(8, 2), "abcdefgh\x1b[1;3H\x1b[1;4;7;42m\x1b[2@")
+    assert rows(term)[0] == "ab  cdef"
+    assert cell(term, 2, 0) == (" ", "default", "green", 0)  # xterm's ClearCells keeps colours, not attributes
+    assert cell(term, 4, 0) == ("c", "default", "default", 0)
+    feed(term, "\x1b[43m\x1b[3P")
+    assert rows(term)[0] == "abdef"
+    assert [cell(term, x, 0)[2] for x in range(8)] == ["default"] * 5 + ["yellow"] * 3
+    feed(term, "\x1b[1;1H\x1b[45m\x1b[2X")
+    assert [cell(term, x, 0)[2] for x in range(3)] == ["magenta", "magenta", "default"]
+    assert term.cursor == (0, 0)
+
+
+def test_erase_in_line_keeps_the_background_but_not_reverse():
+    term = feed(Terminal(6, 2), "\x1b[7;44m\x1b[K")
+    assert term.render_row(0) == [(" " * 6, "default", "blue", 0)]
+
+
+def test_a_coloured_line_end_scrolls_a_coloured_row_in_on_the_block_path_too():
+    # many complete lines at the bottom row take the block path; the LF after "\e[46m" brings in a cyan row
+    data = "".join(f"line {n}\r\n" for n in range(30)) + "\x1b[46mcyan\r\n\x1b[0mafter\r\n"
+    whole = feed(Terminal(10, 4), data)
+    assert rows(whole) == ["line 29", "cyan", "after", ""]
+    # the row "cyan" was written on was a default blank: only its text is cyan; "after" went on a cyan row
+    assert (cell(whole, 0, 1)[2], cell(whole, 7, 1)[2]) == ("cyan", "default")
+    assert (cell(whole, 0, 2)[2], cell(whole, 7, 2)[2]) == ("default", "cyan")
+    assert backgrounds(whole, 3) == {"default"}
+
+
+# ---- 4. a cursor outside the scroll region stays outside ---------------------------------------------------
+
+def test_cuu_above_the_region_is_not_pulled_into_it():
+    term = feed(Terminal(10, 6), "\x1b[3;5r\x1b[1;1H\x1b[AX\x1b[r")
+    assert rows(term)[0] == "X"
+    assert term.cursor == (1, 0)
+
+
+def test_cuu_and_cud_stop_at_the_margins_from_inside_and_at_the_screen_edge_from_outside():
+    term = feed(Terminal(10, 8), "\x1b[3;5r\x1b[4;1H\x1b[9A")
+    assert term.cursor == (0, 2)
+    feed(term, "\x1b[9B")
+    assert term.cursor == (0, 4)
+    feed(term, "\x1b[7;1H\x1b[9B")
+    assert term.cursor == (0, 7)
+    feed(term, "\x1b[9A")
+    assert term.cursor == (0, 2)  # xterm's CursorUp stops at the top margin from anywhere at or below it
+
+
+def test_index_below_the_region_moves_down_without_scrolling():
+    term = feed(Terminal(5, 6), "\x1b[2;3r\x1b[6;1HA\x1bDB\x1b[r")
+    assert rows(term)[5] == "AB"
+    assert term.cursor == (2, 5)
+    term = feed(Terminal(5, 6), "\x1b[2;3r\x1b[5;1HA\nB\nC\x1b[r")
+    assert rows(term)[4:] == ["A", " BC"]  # the LF on the last row, below the region, does nothing
+
+
+def test_ri_above_the_region_moves_up_without_scrolling():
+    term = feed(Terminal(5, 6), "top\x1b[3;5r\x1b[2;1H\x1bM\x1bMX\x1b[r")
+    assert rows(term)[0] == "Xop"
+    assert term.cursor == (1, 0)
