@@ -31,7 +31,7 @@ import pyte
 from pyte import charsets as pyte_charsets
 from pyte import graphics as pyte_graphics
 from pyte import modes as pyte_modes
-from pyte.screens import Margins, StaticDefaultDict, wcwidth
+from pyte.screens import Margins, Savepoint, StaticDefaultDict, wcwidth
 
 from tui.protocol.messages import (
     ATTR_BLINK,
@@ -50,6 +50,7 @@ DECSCNM = pyte_modes.DECSCNM
 DECOM = pyte_modes.DECOM
 DECCOLM = pyte_modes.DECCOLM
 
+INITIAL_G1 = pyte_charsets.VT100_MAP  # G1 after a reset, as pyte sets it (SO then draws line drawing)
 MOUSE_TRACKING_MODES = (1000, 1002, 1003)
 ALT_SCREEN_MODES = (47, 1047, 1049)
 
@@ -219,13 +220,14 @@ class TermScreen(pyte.Screen):
         self.cursor.attrs = self.default_char
         self.alt_active = False
         self._main_buffer: defaultdict[int, StaticDefaultDict[int, Cell]] | None = None
-        self._alt_saved: tuple[pyte.screens.Cursor, str, str, int, bool, bool] | None = None
         self.app_cursor = False
         self.app_keypad = False
         self.bracketed_paste = False
         self.mouse_mode = 0
         self.mouse_sgr = False
-        self.savepoints = []
+        self.savepoints = []  # pyte's DECSC stack, unused: see saved_cursors
+        # DECSC state, one per screen as in xterm (False: main, True: alternate); DECRC does not consume it
+        self.saved_cursors: dict[bool, Savepoint] = {}
         self.last_char = " "
         self._charset_is_plain = True
         self._draw_attrs: Cell | None = None  # the attrs whose cell lookup draw() used last
@@ -867,39 +869,29 @@ class TermScreen(pyte.Screen):
         self.app_keypad = False
 
     def enter_alternate_screen(self, mode: int) -> None:
+        """47/1047/1049 set; 1049 first saves the cursor as DECSC does, in the main screen's slot."""
+        if mode == 1049 and not self.alt_active:
+            self.save_cursor()
         if self.alt_active:
             if mode != 47:
                 self.buffer.clear()
                 self.dirty.update(range(self.lines))
             return
-        if mode == 1049:
-            self._alt_saved = (copy.copy(self.cursor), self.g0_charset, self.g1_charset, self.charset,
-                               DECOM in self.mode, DECAWM in self.mode)
         self._main_buffer = self.buffer
         self.buffer = self._new_buffer()
         self.alt_active = True
         self.dirty.update(range(self.lines))
 
     def exit_alternate_screen(self, mode: int) -> None:
-        if not self.alt_active or self._main_buffer is None:
-            return
-        self.buffer = self._main_buffer
-        self._main_buffer = None
-        self.alt_active = False
-        if mode == 1049 and self._alt_saved is not None:
-            cursor, self.g0_charset, self.g1_charset, self.charset, origin, wrap = self._alt_saved
-            self._update_charset_flag()
-            self.mode.discard(DECOM)
-            self.mode.discard(DECAWM)
-            if origin:
-                self.mode.add(DECOM)
-            if wrap:
-                self.mode.add(DECAWM)
-            self.cursor = cursor
-            self.ensure_hbounds()
-            self.ensure_vbounds()
-        self._alt_saved = None
-        self.dirty.update(range(self.lines))
+        """47/1047/1049 reset; 1049 then restores the cursor as DECRC does, even when the main screen was
+        already showing (xterm does; dialog and whiptail exit that way)."""
+        if self.alt_active and self._main_buffer is not None:
+            self.buffer = self._main_buffer
+            self._main_buffer = None
+            self.alt_active = False
+            self.dirty.update(range(self.lines))
+        if mode == 1049:
+            self.restore_cursor()
 
     def soft_reset(self) -> None:
         """DECSTR (CSI ! p)."""
@@ -911,6 +903,7 @@ class TermScreen(pyte.Screen):
         self.margins = None
         self.app_cursor = self.app_keypad = False
         self.cursor.attrs = self.default_char
+        self.saved_cursors.pop(self.alt_active, None)  # DECRC now goes home
         self.g0_charset = self.g1_charset = pyte_charsets.LAT1_MAP
         self.charset = 0
         self._update_charset_flag()
@@ -987,8 +980,35 @@ class TermScreen(pyte.Screen):
     # ---- cursor and tabs --------------------------------------------------------------------------------
 
     def save_cursor(self) -> None:
-        super().save_cursor()
-        del self.savepoints[:-16]  # DECSC floods must not grow memory
+        """DECSC: position (and pending wrap), attributes, charsets and origin mode, in this screen's one
+        slot; saving again replaces it (pyte keeps a stack)."""
+        self.saved_cursors[self.alt_active] = Savepoint(copy.copy(self.cursor), self.g0_charset,
+                                                        self.g1_charset, self.charset, DECOM in self.mode,
+                                                        DECAWM in self.mode)
+
+    def restore_cursor(self) -> None:
+        """DECRC: back to the saved state, which stays saved: restoring twice goes to the same place (pyte
+        pops a stack, so a second restore went home). With nothing saved: the power-on state (home, default
+        attributes and charsets, origin mode off). DECAWM and cursor visibility are not part of it."""
+        saved = self.saved_cursors.get(self.alt_active)
+        hidden = self.cursor.hidden
+        if saved is None:
+            cursor = pyte.screens.Cursor(0, 0, self.default_char)
+            self.g0_charset, self.g1_charset, self.charset = pyte_charsets.LAT1_MAP, INITIAL_G1, 0
+            origin = False
+        else:
+            cursor = copy.copy(saved.cursor)
+            self.g0_charset, self.g1_charset, self.charset = saved.g0_charset, saved.g1_charset, saved.charset
+            origin = saved.origin
+        self._update_charset_flag()
+        if origin:
+            self.mode.add(DECOM)
+        else:
+            self.mode.discard(DECOM)
+        cursor.hidden = hidden
+        cursor.x = min(cursor.x, self.columns)  # the column past the last one is a pending wrap, kept
+        cursor.y = min(cursor.y, self.lines - 1)
+        self.cursor = cursor
 
     def cursor_up(self, count: int | None = None) -> None:
         """CUU as xterm's CursorUp: stops at the top margin only when starting at or below it (else at the
@@ -1084,12 +1104,16 @@ class TermScreen(pyte.Screen):
             return
         if lines < self.lines:
             if self._main_buffer is not None:
-                saved_y = self._alt_saved[0].y if self._alt_saved else self.cursor.y
+                main_saved = self.saved_cursors.get(False)
+                saved_y = main_saved.cursor.y if main_saved else self.cursor.y
                 main_shift = self._shrink_rows(self._main_buffer, saved_y, lines, to_history=True)
-                if self._alt_saved:
-                    self._alt_saved[0].y = max(0, saved_y - main_shift)
+                if main_saved:
+                    main_saved.cursor.y = max(0, saved_y - main_shift)
             shift = self._shrink_rows(self.buffer, self.cursor.y, lines, to_history=not self.alt_active)
             self.cursor.y -= shift
+            own_saved = self.saved_cursors.get(self.alt_active)
+            if own_saved:
+                own_saved.cursor.y = max(0, own_saved.cursor.y - shift)
         if columns < self.columns:
             for buffer in (self.buffer, self._main_buffer):
                 for line in (buffer or {}).values():
@@ -1102,11 +1126,7 @@ class TermScreen(pyte.Screen):
         self.margins = None
         self.cursor.x = min(self.cursor.x, columns - 1)
         self.cursor.y = min(max(0, self.cursor.y), lines - 1)
-        if self._alt_saved:
-            saved = self._alt_saved[0]
-            saved.x = min(saved.x, columns - 1)
-            saved.y = min(saved.y, lines - 1)
-        for savepoint in self.savepoints:
+        for savepoint in self.saved_cursors.values():
             savepoint.cursor.x = min(savepoint.cursor.x, columns - 1)
             savepoint.cursor.y = min(savepoint.cursor.y, lines - 1)
         self.dirty.update(range(lines))

@@ -126,3 +126,51 @@ def test_ri_above_the_region_moves_up_without_scrolling():
     term = feed(Terminal(5, 6), "top\x1b[3;5r\x1b[2;1H\x1bM\x1bMX\x1b[r")
     assert rows(term)[0] == "Xop"
     assert term.cursor == (1, 0)
+
+
+# ---- 2, 3, 6: DECSC / DECRC and the cursor of 1049 --------------------------------------------------------
+
+def test_decrc_restores_the_same_place_every_time():
+    term = feed(Terminal(10, 6), "\x1b[5;5H\x1b7")
+    for n in "123":
+        feed(term, "\x1b8" + n)
+    assert rows(term)[4] == "    3"
+    assert term.cursor == (5, 4)
+    feed(term, "\x1b[1;1H\x1b[u")  # CSI u (SCORC) is DECRC too
+    assert term.cursor == (4, 4)
+
+
+def test_decrc_restores_attributes_and_origin_mode():
+    term = feed(Terminal(10, 6), "\x1b[2;5r\x1b[?6h\x1b[1;31m\x1b[2;3H\x1b7\x1b[0m\x1b[?6l\x1b[6;1H\x1b8X")
+    assert cell(term, 2, 2) == ("X", "red", "default", 1)  # row 2 of the region = screen row 3
+    feed(term, "\x1b[6n")
+    assert term.take_replies() == b"\x1b[2;4R"  # origin mode is back: reported relative to the margin
+
+
+def test_decrc_without_decsc_goes_home_with_default_attributes():
+    term = feed(Terminal(10, 4), "\x1b[3;3H\x1b[1mA\x1b8B")
+    assert cell(term, 0, 0) == ("B", "default", "default", 0)
+    assert term.cursor == (1, 0)
+
+
+def test_1049_reset_on_the_main_screen_restores_the_cursor_again():
+    term = feed(Terminal(10, 6), "\x1b[2;3H\x1b[?1049h\x1b[?1049l\x1b[4;5H\x1b[?1049lX")
+    assert rows(term)[1] == "  X"
+    assert term.cursor == (3, 1)
+
+
+def test_1049_saves_into_the_decsc_slot_of_the_main_screen():
+    term = feed(Terminal(10, 6), "\x1b[3;4H\x1b[?1049h\x1b[5;5H\x1b7\x1b[1;1H\x1b8")
+    assert term.cursor == (4, 4)  # the alternate screen has its own slot
+    feed(term, "\x1b[?1049l\x1b[6;1H\x1b8")
+    assert term.cursor == (3, 2)
+
+
+def test_decrc_restores_the_dec_line_drawing_charset():
+    term = feed(Terminal(10, 2), "\x1b(0\x1b7\x1b(B\x1b8lqk\x1b(B")
+    assert rows(term)[0] == "┌─┐"
+
+
+def test_decstr_clears_the_saved_cursor():
+    term = feed(Terminal(10, 6), "\x1b[4;4H\x1b7\x1b[!p\x1b[2;2H\x1b8")
+    assert term.cursor == (0, 0)
