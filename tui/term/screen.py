@@ -281,7 +281,10 @@ class TermScreen(pyte.Screen):
         x = cursor.x
         if x + length <= columns:  # the common case: it fits on this row
             buffer[cursor.y].update(zip(range(x, x + length), map(get_cell, data), strict=False))
-            cursor.x = x + length
+            x += length
+            if x == columns and DECAWM not in self.mode:
+                x -= 1  # without autowrap there is no pending wrap: the cursor stays on the last column
+            cursor.x = x
             self.last_char = data[-1]
             dirty.add(cursor.y)
             return
@@ -297,12 +300,13 @@ class TermScreen(pyte.Screen):
                 else:
                     # without autowrap every further character overwrites the last column
                     buffer[cursor.y][columns - 1] = get_cell(data[-1])
-                    x = columns
                     break
             take = min(length - done, columns - x)
             buffer[cursor.y].update(zip(range(x, x + take), map(get_cell, data[done:done + take]), strict=False))
             x += take
             done += take
+        if x >= columns and DECAWM not in self.mode:
+            x = columns - 1
         cursor.x = x
         self.last_char = data[-1]
         dirty.add(cursor.y)
@@ -355,6 +359,8 @@ class TermScreen(pyte.Screen):
             if width == 2 and cursor.x + 1 < self.columns:
                 line[cursor.x + 1] = cursor.attrs._replace(data="")
             cursor.x = min(cursor.x + width, self.columns)
+            if cursor.x == self.columns and DECAWM not in self.mode:
+                cursor.x -= 1  # no autowrap, no pending wrap
             self.last_char = char
         self.dirty.add(cursor.y)
 
@@ -379,6 +385,17 @@ class TermScreen(pyte.Screen):
             combined = unicodedata.normalize("NFC", combined)
         line[x] = last._replace(data=combined)
         self.dirty.add(cursor.y if cursor.x else cursor.y - 1)
+
+    def alignment_display(self) -> None:
+        """DECALN (ESC # 8): every cell an E in the default style, the margins reset, the cursor home."""
+        self.margins = None
+        self.cursor.x = self.cursor.y = 0
+        letter = self.cells_for(self.default_char)["E"]
+        row = dict.fromkeys(range(self.columns), letter)
+        for y in range(self.lines):
+            self.buffer[y] = line = StaticDefaultDict(self.default_char)
+            line.update(row)
+        self.dirty.update(range(self.lines))
 
     def repeat_last_character(self, count: int | None = None) -> None:
         """REP (CSI n b): draw the last graphic character again, n times."""
@@ -1032,7 +1049,10 @@ class TermScreen(pyte.Screen):
     def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
         """pyte's CUP without its generic bound checks in the common case (no origin mode)."""
         if self.margins is not None and DECOM in self.mode:
-            super().cursor_position(line, column)
+            # origin mode: relative to the top margin and clamped to the region (pyte ignored a CUP beyond it)
+            top, bottom = self.margins
+            self.cursor.x = min((column or 1) - 1, self.columns - 1)
+            self.cursor.y = min(top + (line or 1) - 1, bottom)
             return
         x = (column or 1) - 1
         y = (line or 1) - 1
@@ -1041,7 +1061,9 @@ class TermScreen(pyte.Screen):
         cursor.y = y if y < self.lines else self.lines - 1
 
     def cursor_to_line(self, line: int | None = None) -> None:
-        """VPA; pyte asserts when origin mode is on without margins, here that just means no offset."""
+        """VPA; pyte asserts when origin mode is on without margins, here that just means no offset. A
+        pending wrap ends (xterm's CursorSet)."""
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
         self.cursor.y = (line or 1) - 1
         if DECOM in self.mode and self.margins is not None:
             self.cursor.y += self.margins.top

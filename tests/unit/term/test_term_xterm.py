@@ -174,3 +174,52 @@ def test_decrc_restores_the_dec_line_drawing_charset():
 def test_decstr_clears_the_saved_cursor():
     term = feed(Terminal(10, 6), "\x1b[4;4H\x1b7\x1b[!p\x1b[2;2H\x1b8")
     assert term.cursor == (0, 0)
+
+
+# ---- 5. pending wrap ---------------------------------------------------------------------------------------
+
+def test_cud_ends_a_pending_wrap():
+    term = feed(Terminal(6, 3), "\x1b[1;6HA\x1b[BB")
+    assert rows(term) == ["     A", "     B", ""]
+    assert term.cursor == (5, 1)
+
+
+@pytest.mark.parametrize("move", ["\x1b[A", "\x1b[1d"])
+def test_cuu_and_vpa_end_a_pending_wrap(move):
+    term = feed(Terminal(6, 3), "\x1b[2;6HA" + move + "B")
+    assert rows(term)[:2] == ["     B", "     A"]
+
+
+def test_no_autowrap_leaves_no_pending_wrap_behind():
+    term = feed(Terminal(6, 3), "\x1b[?7l\x1b[1;6HAB\x1b[?7hC")
+    assert rows(term) == ["     C", "", ""]
+    assert term.cursor == (5, 0)
+    term = feed(Terminal(6, 3), "\x1b[?7lxyzxyzQ\x1b[?7hC")  # the fast path: a run that fills the row
+    assert rows(term) == ["xyzxyC", "", ""]
+
+
+def test_no_autowrap_on_the_slow_path_too():
+    term = feed(Terminal(6, 3), "\x1b[?7l\x1b[1;4H中é\x1b[?7hC")  # a wide character: the per-character path
+    assert rows(term) == ["   中C", "", ""]
+    assert term.cursor == (5, 0)
+
+
+# ---- 8. CUP in origin mode ---------------------------------------------------------------------------------
+
+def test_cup_beyond_the_region_in_origin_mode_is_clamped():
+    term = feed(Terminal(6, 6), "\x1b[2;4r\x1b[?6h\x1b[9;1HX")
+    assert rows(term)[3] == "X"
+    assert term.cursor == (1, 3)
+    feed(term, "\x1b[2;99HY")
+    assert rows(term)[2] == "     Y"
+
+
+# ---- 9. DECALN ---------------------------------------------------------------------------------------------
+
+def test_decaln_fills_with_e_resets_the_margins_and_homes_the_cursor():
+    term = feed(Terminal(4, 3), "\x1b[1;31m\x1b[2;3r\x1b[3;3H\x1b#8")
+    assert rows(term) == ["EEEE"] * 3
+    assert term.cursor == (0, 0)
+    assert cell(term, 3, 2) == ("E", "default", "default", 0)
+    feed(term, "\x1b[3;1H\n\n")  # no region any more: LF at the last row scrolls the whole screen
+    assert rows(term) == ["EEEE", "", ""]
