@@ -82,7 +82,6 @@ class Cell(NamedTuple):
 
 
 DEFAULT_CELL = Cell(" ")
-REVERSE_DEFAULT_CELL = Cell(" ", reverse=True)
 DEFAULT_STYLE_KEY = DEFAULT_CELL[1:]
 
 
@@ -191,7 +190,8 @@ class TermScreen(pyte.Screen):
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
-        return REVERSE_DEFAULT_CELL if DECSCNM in self.mode else DEFAULT_CELL
+        # DECSCNM (reverse screen) is applied when rendering, never stored in cells: see render_row
+        return DEFAULT_CELL
 
     def blank_cell(self) -> Cell:
         """What erasing, inserting, deleting and scrolling leave behind. xterm-256color declares `bce`, so a
@@ -675,7 +675,7 @@ class TermScreen(pyte.Screen):
                 segments = self._segments_per_cell(cells, columns)
         default_key = default[1:]
         if default_key != DEFAULT_STYLE_KEY:
-            # DECSCNM: the blank tail is reverse video and must stay visible
+            # a row whose default cell is not the plain blank: its blank tail must stay visible
             used = sum(cell_width(text) for text, _ in segments)
             if used < columns:
                 segments.append((" " * (columns - used), style_cache[default_key]))
@@ -740,7 +740,13 @@ class TermScreen(pyte.Screen):
             used += cell_width(text)
         if used < self.columns:
             runs.append((" " * (self.columns - used), "default", "default", 0))
-        return merge_runs(runs) if len(runs) > 1 else runs
+        if len(runs) > 1:
+            runs = merge_runs(runs)
+        if DECSCNM in self.mode:
+            # the reverse screen inverts the display, cells keep their own reverse attribute: a visual bell
+            # (?5h then ?5l) gives every cell back as it was (pyte rewrote them all and lost SGR 7)
+            return [(text, fg, bg, attrs ^ ATTR_REVERSE) for text, fg, bg, attrs in runs]
+        return runs
 
     def row_text(self, y: int) -> str:
         return "".join(run[0] for run in self.render_row(y))
@@ -846,7 +852,10 @@ class TermScreen(pyte.Screen):
                     self.app_keypad = True
                 elif mode == 1048:
                     self.save_cursor()
-                elif mode in (5, 6, 7, 25):  # the private modes pyte implements (DECCOLM 3 is ignored)
+                elif mode == 5:
+                    self.mode.add(DECSCNM)
+                    self.dirty.update(range(self.lines))
+                elif mode in (6, 7, 25):  # the private modes pyte implements (DECCOLM 3 is ignored)
                     rest.append(mode)
             if rest:
                 super().set_mode(*rest, private=True)
@@ -872,7 +881,10 @@ class TermScreen(pyte.Screen):
                     self.app_keypad = False
                 elif mode == 1048:
                     self.restore_cursor()
-                elif mode in (5, 6, 7, 25):
+                elif mode == 5:
+                    self.mode.discard(DECSCNM)
+                    self.dirty.update(range(self.lines))
+                elif mode in (6, 7, 25):
                     rest.append(mode)
             if rest:
                 super().reset_mode(*rest, private=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tui.protocol.messages import ATTR_REVERSE
 from tui.term import Terminal
 from tui.term.screen import cell_width
 
@@ -223,3 +224,15 @@ def test_decaln_fills_with_e_resets_the_margins_and_homes_the_cursor():
     assert cell(term, 3, 2) == ("E", "default", "default", 0)
     feed(term, "\x1b[3;1H\n\n")  # no region any more: LF at the last row scrolls the whole screen
     assert rows(term) == ["EEEE", "", ""]
+
+
+# ---- 7. reverse screen (DECSCNM) ---------------------------------------------------------------------------
+
+def test_a_visual_bell_keeps_reverse_video_cells():
+    term = feed(Terminal(8, 2), "\x1b[7mREV\x1b[0m ok\x1b[?5h")
+    assert cell(term, 0, 0) == ("R", "default", "default", 0)  # inverted twice while the screen is reversed
+    assert cell(term, 4, 0) == ("o", "default", "default", ATTR_REVERSE)
+    assert term.render_row(1) == [(" " * 8, "default", "default", ATTR_REVERSE)]
+    feed(term, "\x1b[?5l")
+    assert cell(term, 0, 0) == ("R", "default", "default", ATTR_REVERSE)
+    assert cell(term, 4, 0) == ("o", "default", "default", 0)
