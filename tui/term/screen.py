@@ -67,7 +67,9 @@ SGR_CACHE_SIZE = 4096
 
 
 class Cell(NamedTuple):
-    """One screen cell: pyte's `Char` fields in the same order, plus `dim`."""
+    """One screen cell: pyte's `Char` fields in the same order, plus `dim` and `conceal` (SGR 8). A concealed
+    cell's character is stored as a blank (see CellsOfStyle): xterm shows nothing there, and SGR 28 only
+    reveals text written after it, so the hidden character can never reappear."""
 
     data: str
     fg: str = "default"
@@ -79,6 +81,7 @@ class Cell(NamedTuple):
     reverse: bool = False
     blink: bool = False
     dim: bool = False
+    conceal: bool = False
 
 
 DEFAULT_CELL = Cell(" ")
@@ -86,8 +89,9 @@ DEFAULT_STYLE_KEY = DEFAULT_CELL[1:]
 
 
 def style_of(cell_style: tuple[Any, ...]) -> Style:
-    """(fg, bg, bold, italics, underscore, strike, reverse, blink, dim) -> (fg, bg, ATTR bits)."""
-    fg, bg, bold, italics, underscore, strike, reverse, blink, dim = cell_style
+    """(fg, bg, bold, italics, underscore, strike, reverse, blink, dim, conceal) -> (fg, bg, ATTR bits); a
+    concealed cell already holds a blank."""
+    fg, bg, bold, italics, underscore, strike, reverse, blink, dim, _conceal = cell_style
     attrs = ((ATTR_BOLD if bold else 0) | (ATTR_DIM if dim else 0) | (ATTR_ITALIC if italics else 0)
              | (ATTR_UNDERLINE if underscore else 0) | (ATTR_REVERSE if reverse else 0)
              | (ATTR_STRIKE if strike else 0) | (ATTR_BLINK if blink else 0))
@@ -118,7 +122,7 @@ class CellsOfStyle(dict):  # type: ignore[type-arg]
         self.attrs = attrs
 
     def __missing__(self, char: str) -> Cell:
-        cell = self[char] = self.attrs._replace(data=char)
+        cell = self[char] = self.attrs._replace(data=" " if self.attrs[10] else char)
         return cell
 
 
@@ -162,8 +166,8 @@ def cell_width(text: str) -> int:
 
 # SGR codes that set one flag: code -> (index in Cell, value)
 SGR_FLAGS = {1: (3, True), 2: (9, True), 3: (4, True), 4: (5, True), 21: (5, True), 5: (8, True), 6: (8, True),
-             7: (7, True), 9: (6, True), 23: (4, False), 24: (5, False), 25: (8, False), 27: (7, False),
-             29: (6, False)}
+             7: (7, True), 8: (10, True), 9: (6, True), 23: (4, False), 24: (5, False), 25: (8, False),
+             27: (7, False), 28: (10, False), 29: (6, False)}
 
 
 def _clamp_byte(value: int) -> int:
@@ -355,7 +359,7 @@ class TermScreen(pyte.Screen):
             if IRM in self.mode:
                 self.insert_characters(width)
             line = self.buffer[cursor.y]
-            line[cursor.x] = cursor.attrs._replace(data=char)
+            line[cursor.x] = cursor.attrs._replace(data=" " if cursor.attrs[10] else char)
             if width == 2 and cursor.x + 1 < self.columns:
                 line[cursor.x + 1] = cursor.attrs._replace(data="")
             cursor.x = min(cursor.x + width, self.columns)
@@ -378,8 +382,8 @@ class TermScreen(pyte.Screen):
         else:
             return
         last = line[x]
-        if len(last.data) > 32:  # bound a cell's length against floods of combining marks
-            return
+        if len(last.data) > 32 or last[10]:  # bound a cell's length against floods of combining marks;
+            return  # a concealed cell shows nothing
         combined = last.data + char
         if unicodedata.combining(char):
             combined = unicodedata.normalize("NFC", combined)
@@ -782,7 +786,7 @@ class TermScreen(pyte.Screen):
         return found
 
     def _apply_sgr(self, current: Cell, attrs: tuple[int, ...]) -> Cell:
-        fields = list(current)  # data, fg, bg, bold, italics, underscore, strike, reverse, blink, dim
+        fields = list(current)  # data, fg, bg, bold, italics, underscore, strike, reverse, blink, dim, conceal
         params = attrs
         i = 0
         count = len(params)

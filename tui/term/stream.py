@@ -365,7 +365,7 @@ class TermStream(pyte.ByteStream):
             before = screen.cursor.attrs
             if "\x1b" not in line:
                 attrs = before
-                segments = [(line, attrs)]
+                segments = [(" " * len(line) if attrs[10] else line, attrs)]  # SGR 8 conceals
                 used = len(line)
             else:
                 parts = split_sgr(line)
@@ -381,7 +381,7 @@ class TermStream(pyte.ByteStream):
                         attrs = following if following is not None else transition(attrs, params)
                     text = parts[index + 1]
                     if text:
-                        segments.append((text, attrs))
+                        segments.append((" " * len(text) if attrs[10] else text, attrs))
                         used += len(text)
             if used <= columns:
                 append(segments)

@@ -236,3 +236,20 @@ def test_a_visual_bell_keeps_reverse_video_cells():
     feed(term, "\x1b[?5l")
     assert cell(term, 0, 0) == ("R", "default", "default", ATTR_REVERSE)
     assert cell(term, 4, 0) == ("o", "default", "default", 0)
+
+
+# ---- 10. concealed text ------------------------------------------------------------------------------------
+
+def test_concealed_text_is_not_shown_and_sgr_28_reveals_only_what_follows():
+    term = feed(Terminal(20, 2), "pw: \x1b[8msecret\x1b[28m ok \x1b[8;4mx\x1b[0m")
+    assert rows(term)[0] == "pw:" + " " * 8 + "ok"
+    assert term.cursor == (15, 0)
+    assert cell(term, 14, 0)[3] != 0  # the concealed cell keeps its other attributes (underline here)
+
+
+def test_concealed_text_stays_hidden_in_scrollback_on_the_block_path():
+    data = "".join(f"\x1b[8mhidden{n}\x1b[0m shown{n}\r\n" for n in range(20))
+    term = feed(Terminal(20, 3), data)
+    history = ["".join(run[0] for run in row) for row in term.scrollback_rows(0, term.scrollback_len)]
+    assert history and all("hidden" not in line and "shown" in line for line in history)
+    assert all("hidden" not in line for line in rows(term))
