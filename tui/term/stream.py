@@ -39,8 +39,10 @@ TOKEN_RE = re.compile(
     r"|\r\n"
 )
 CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
-CSI_ANY_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-CSI_PREFIX_RE = re.compile(r"\x1b\[[0-?]*[ -/]*")
+# a CSI whose parameter and intermediate bytes come in the wrong order (`CSI 38;2;300;-1;20 m`) is malformed;
+# like xterm's parser (its CSI_IGNORE state) we swallow it up to its final byte instead of printing the tail
+CSI_ANY_RE = re.compile(r"\x1b\[[ -?]*[@-~]")
+CSI_PREFIX_RE = re.compile(r"\x1b\[[ -?]*")
 ESC_RE = re.compile(r"\x1b([ -/]*)([0-~])")
 ESC_PARTIAL_RE = re.compile(r"\x1b[ -/]*\Z")
 STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")

@@ -253,3 +253,19 @@ def test_concealed_text_stays_hidden_in_scrollback_on_the_block_path():
     history = ["".join(run[0] for run in row) for row in term.scrollback_rows(0, term.scrollback_len)]
     assert history and all("hidden" not in line and "shown" in line for line in history)
     assert all("hidden" not in line for line in rows(term))
+
+
+# ---- 11. malformed SGR -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sequence", ["\x1b[38;2;300;-1;20m", "\x1b[1-2m", "\x1b[1 ;4m", "\x1b[3?1h"])
+def test_a_malformed_csi_is_swallowed_to_its_final_byte(sequence):
+    term = feed(Terminal(20, 2), "A" + sequence + "B")
+    assert rows(term)[0] == "AB"
+    assert cell(term, 1, 0) == ("B", "default", "default", 0)
+    assert term.cursor == (2, 0)
+
+
+def test_a_malformed_csi_split_across_reads_is_swallowed_too():
+    term = feed(Terminal(20, 2), "A\x1b[38;2;300;-")
+    feed(term, "1;20mB")
+    assert rows(term)[0] == "AB"
