@@ -369,18 +369,18 @@ class TermScreen(pyte.Screen):
         self.dirty.add(cursor.y)
 
     def _combine(self, char: str) -> None:
-        """Attach a zero-width character to the previous cell (this line, or the end of the one above)."""
+        """Attach a zero-width character to the previous cell of this line. At the first column there is
+        none: like xterm (which, after a cursor move, combines with the cell under the cursor) the mark goes
+        on the cell at the cursor, never on the row above (a character written in the last column leaves a
+        pending wrap, so its marks still find it on its own row)."""
         cursor = self.cursor
+        line = self.buffer[cursor.y]
         if cursor.x:
-            line = self.buffer[cursor.y]
             x = cursor.x - 1
             if line[x].data == "" and x:  # the stub of a wide character: combine with the character itself
                 x -= 1
-        elif cursor.y:
-            line = self.buffer[cursor.y - 1]
-            x = self.columns - 1
         else:
-            return
+            x = 0
         last = line[x]
         if len(last.data) > 32 or last[10]:  # bound a cell's length against floods of combining marks;
             return  # a concealed cell shows nothing
@@ -388,7 +388,7 @@ class TermScreen(pyte.Screen):
         if unicodedata.combining(char):
             combined = unicodedata.normalize("NFC", combined)
         line[x] = last._replace(data=combined)
-        self.dirty.add(cursor.y if cursor.x else cursor.y - 1)
+        self.dirty.add(cursor.y)
 
     def alignment_display(self) -> None:
         """DECALN (ESC # 8): every cell an E in the default style, the margins reset, the cursor home."""

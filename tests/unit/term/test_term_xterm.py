@@ -269,3 +269,17 @@ def test_a_malformed_csi_split_across_reads_is_swallowed_too():
     term = feed(Terminal(20, 2), "A\x1b[38;2;300;-")
     feed(term, "1;20mB")
     assert rows(term)[0] == "AB"
+
+
+# ---- 12. combining marks -----------------------------------------------------------------------------------
+
+def test_a_combining_mark_at_the_first_column_stays_on_its_row():
+    term = feed(Terminal(6, 3), "x\r\n\u0301\r\n")
+    assert rows(term)[0] == "x"
+    assert rows(term)[1] == " \u0301"  # on the blank under the cursor, as xterm does
+    assert term.cursor == (0, 2)
+
+
+def test_a_combining_mark_after_the_last_column_joins_that_character():
+    term = feed(Terminal(3, 2), "abe\u0301")
+    assert rows(term) == ["abé", ""]
