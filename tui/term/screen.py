@@ -50,7 +50,12 @@ DECSCNM = pyte_modes.DECSCNM
 DECOM = pyte_modes.DECOM
 DECCOLM = pyte_modes.DECCOLM
 
-INITIAL_G1 = pyte_charsets.VT100_MAP  # G1 after a reset, as pyte sets it (SO then draws line drawing)
+# DEC Special Graphics (ESC ( 0) as xterm maps it: only 0x60-0x7E change. pyte's VT100_MAP (and tmux's
+# table) follow the Linux console and also turn + , - . 0 into arrows and a block and h into #; xterm does
+# not, and ctlseqs lists none of those. 0x5F is left alone (xterm's own builds differ on it).
+DEC_SPECIAL_GRAPHICS = (pyte_charsets.LAT1_MAP[:0x60] + "◆▒␉␌␍␊°±␤␋┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│≤≥π≠£·"
+                        + pyte_charsets.LAT1_MAP[0x7F:])
+INITIAL_G1 = DEC_SPECIAL_GRAPHICS  # G1 after a reset, as pyte sets it (SO then draws line drawing)
 MOUSE_TRACKING_MODES = (1000, 1002, 1003)
 ALT_SCREEN_MODES = (47, 1047, 1049)
 
@@ -221,6 +226,7 @@ class TermScreen(pyte.Screen):
 
     def reset(self) -> None:
         super().reset()
+        self.g1_charset = INITIAL_G1
         self.cursor.attrs = self.default_char
         self.alt_active = False
         self._main_buffer: defaultdict[int, StaticDefaultDict[int, Cell]] | None = None
@@ -242,7 +248,13 @@ class TermScreen(pyte.Screen):
         self._charset_is_plain = active is pyte_charsets.LAT1_MAP
 
     def define_charset(self, code: str, mode: str) -> None:
-        super().define_charset(code, mode)
+        if code == "0" and mode in "()":
+            if mode == "(":
+                self.g0_charset = DEC_SPECIAL_GRAPHICS
+            else:
+                self.g1_charset = DEC_SPECIAL_GRAPHICS
+        else:
+            super().define_charset(code, mode)
         self._update_charset_flag()
 
     def shift_in(self) -> None:

@@ -283,3 +283,18 @@ def test_a_combining_mark_at_the_first_column_stays_on_its_row():
 def test_a_combining_mark_after_the_last_column_joins_that_character():
     term = feed(Terminal(3, 2), "abe\u0301")
     assert rows(term) == ["abé", ""]
+
+
+# ---- 13. the DEC line-drawing table ------------------------------------------------------------------------
+
+def test_line_drawing_maps_only_what_xterm_maps():
+    # tmux and the Linux console also turn + , - . 0 into arrows and a block and h into #: xterm does not
+    term = feed(Terminal(20, 2), "\x1b(0q0-h+,.\x1b(B")
+    assert rows(term)[0] == "─0-␤+,."
+    term = feed(Terminal(40, 2), "\x1b(0`abcdefghijklmnopqrstuvwxyz{|}~\x1b(Bq")
+    assert rows(term)[0] == "◆▒␉␌␍␊°±␤␋┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│≤≥π≠£·q"
+
+
+def test_shift_out_uses_line_drawing_in_g1_after_a_reset():
+    term = feed(Terminal(10, 2), "\x1bc\x0elqk\x0fq")
+    assert rows(term)[0] == "┌─┐q"
