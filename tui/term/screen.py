@@ -66,6 +66,9 @@ BRIGHT = {k + 60: "bright" + v for k, v in FG_ANSI.items()}
 PALETTE_256 = pyte_graphics.FG_BG_256
 
 MAX_REPLY_BYTES = 64 * 1024
+DEFAULT_FG_RGB = "aaaaaa"
+DEFAULT_BG_RGB = "000000"
+CURSOR_SHAPES = range(7)  # DECSCUSR: 0/1 blinking block, 2 block, 3/4 underline, 5/6 bar (odd = blinking)
 MAX_TITLE_CHARS = 1024
 CELL_CACHE_STYLES = 512  # distinct styles whose per-character cell dicts are kept
 SGR_CACHE_SIZE = 4096
@@ -191,6 +194,10 @@ class TermScreen(pyte.Screen):
         self._bce_blanks: dict[str, Cell] = {}
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         self.replies = bytearray()
+        # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
+        # these are the Linux console's (light grey on black) until someone sets better ones
+        self.default_fg = DEFAULT_FG_RGB
+        self.default_bg = DEFAULT_BG_RGB
         self.bell_pending = False
         self.osc_title: str | None = None
         super().__init__(max(1, columns), max(1, lines))
@@ -235,6 +242,7 @@ class TermScreen(pyte.Screen):
         self.bracketed_paste = False
         self.mouse_mode = 0
         self.mouse_sgr = False
+        self.cursor_shape = 0  # DECSCUSR; 0 is the user's default
         self.savepoints = []  # pyte's DECSC stack, unused: see saved_cursors
         # DECSC state, one per screen as in xterm (False: main, True: alternate); DECRC does not consume it
         self.saved_cursors: dict[bool, Savepoint] = {}
@@ -1132,6 +1140,48 @@ class TermScreen(pyte.Screen):
             if DECOM in self.mode and self.margins is not None:
                 y -= self.margins.top
             self.write_process_input(f"\x1b[{y};{x}R")
+
+    def report_mode(self, mode: int, private: bool) -> None:
+        """DECRQM (CSI ? Ps $ p, CSI Ps $ p): 1 set, 2 reset, 4 permanently reset, 0 not recognised."""
+        if private:
+            flags = {1: self.app_cursor, 5: DECSCNM in self.mode, 6: DECOM in self.mode,
+                     7: DECAWM in self.mode, 25: not self.cursor.hidden, 47: self.alt_active,
+                     1047: self.alt_active, 1049: self.alt_active, 66: self.app_keypad,
+                     1000: self.mouse_mode == 1000, 1002: self.mouse_mode == 1002,
+                     1003: self.mouse_mode == 1003, 1006: self.mouse_sgr, 2004: self.bracketed_paste}
+            state = (1 if flags[mode] else 2) if mode in flags else 4 if mode == 3 else 0  # DECCOLM: ignored
+            self.write_process_input(f"\x1b[?{mode};{state}$y")
+        else:
+            flags = {4: IRM in self.mode, 20: pyte_modes.LNM in self.mode}
+            state = (1 if flags[mode] else 2) if mode in flags else 0
+            self.write_process_input(f"\x1b[{mode};{state}$y")
+
+    def report_window(self, operation: int) -> None:
+        """XTWINOPS reports: 18 (text area in characters) is answered. 14 (pixels) and 19 (the whole
+        screen) are not: the server knows neither the cell size nor the user's display."""
+        if operation == 18:
+            self.write_process_input(f"\x1b[8;{self.lines};{self.columns}t")
+
+    def report_colour(self, code: int, terminator: str) -> None:
+        """OSC 10/11 ? (default foreground/background) in xterm's form, ended as the query was."""
+        rgb = self.default_fg if code == 10 else self.default_bg
+        red, green, blue = rgb[0:2], rgb[2:4], rgb[4:6]
+        self.write_process_input(f"\x1b]{code};rgb:{red}{red}/{green}{green}/{blue}{blue}{terminator}")
+
+    def set_cursor_shape(self, shape: int) -> None:
+        """DECSCUSR (CSI Ps SP q); kept for the client to draw, unknown shapes ignored."""
+        if shape in CURSOR_SHAPES:
+            self.cursor_shape = shape
+
+    def report_setting(self, request: str) -> None:
+        """DECRQSS (DCS $ q Pt ST) for the cursor shape and the scroll region; anything else is invalid."""
+        if request == " q":
+            self.write_process_input(f"\x1bP1$r{self.cursor_shape or 1} q\x1b\\")
+        elif request == "r":
+            top, bottom = self.margins or Margins(0, self.lines - 1)
+            self.write_process_input(f"\x1bP1$r{top + 1};{bottom + 1}r\x1b\\")
+        else:
+            self.write_process_input("\x1bP0$r\x1b\\")
 
     def bell(self, *args: Any) -> None:
         self.bell_pending = True

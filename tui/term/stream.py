@@ -284,7 +284,9 @@ class TermStream(pyte.ByteStream):
         self._string = None
         self._string_data = []
         if kind == "]" and not self._skipping_string:
-            self._osc(payload)
+            self._osc(payload, match.group())
+        elif kind == "P" and not self._skipping_string and payload.startswith("$q"):
+            self.screen.report_setting(payload[2:])
         self._skipping_string = False
         return match.end()
 
@@ -293,12 +295,19 @@ class TermStream(pyte.ByteStream):
     def _dispatch_csi(self, marker: str, params: str, intermediates: str, final: str) -> None:
         screen = self.screen
         if intermediates:
-            if intermediates == "!" and final == "p":
+            if intermediates == "!" and final == "p" and not marker:
                 screen.soft_reset()
-            return  # DECSCUSR, DECRQM ...: not implemented
+            elif intermediates == "$" and final == "p" and marker in ("", "?"):
+                screen.report_mode(parse_params(params)[0] if params else 0, private=marker == "?")
+            elif intermediates == " " and final == "q" and not marker:
+                screen.set_cursor_shape(parse_params(params)[0] if params else 0)
+            return
         if not marker:
             if final == "m":
                 screen.cursor.attrs = screen.sgr_transition(screen.cursor.attrs, params)
+                return
+            if final == "t":
+                screen.report_window(parse_params(params)[0] if params else 0)
                 return
             entry = self._csi.get(final)
             if entry is None:
@@ -337,12 +346,17 @@ class TermStream(pyte.ByteStream):
         self.screen.carriage_return()
         self.screen.linefeed()
 
-    def _osc(self, payload: str) -> None:
+    def _osc(self, payload: str, terminator: str) -> None:
         code, _, text = payload.partition(";")
         if code in ("0", "2"):
             self.screen.set_title(text)
         if code in ("0", "1"):
             self.screen.set_icon_name(text)
+        if code in ("10", "11"):
+            # xterm: each further parameter is about the next colour, so "10;?;?" asks for both
+            for number, value in enumerate(text.split(";"), start=int(code)):
+                if value == "?" and number in (10, 11):
+                    self.screen.report_colour(number, "\x1b\\" if terminator == "\x9c" else terminator)
 
     # ---- block path -------------------------------------------------------------------------------------
 

@@ -298,3 +298,89 @@ def test_line_drawing_maps_only_what_xterm_maps():
 def test_shift_out_uses_line_drawing_in_g1_after_a_reset():
     term = feed(Terminal(10, 2), "\x1bc\x0elqk\x0fq")
     assert rows(term)[0] == "┌─┐q"
+
+
+# ---- 14, 15: replies programs wait for ---------------------------------------------------------------------
+
+def test_osc_10_and_11_queries_report_the_default_colours_ended_as_asked():
+    term = feed(Terminal(10, 2), "\x1b]10;?\x07\x1b]11;?\x1b\\")
+    assert term.take_replies() == b"\x1b]10;rgb:aaaa/aaaa/aaaa\x07\x1b]11;rgb:0000/0000/0000\x1b\\"
+    term.set_default_colours("FFFFFF", "1e1e2e")
+    feed(term, "\x1b]10;?;?\x07")  # xterm: the second parameter is about the next colour (11)
+    assert term.take_replies() == b"\x1b]10;rgb:ffff/ffff/ffff\x07\x1b]11;rgb:1e1e/1e1e/2e2e\x07"
+    assert rows(term) == ["", ""]
+    with pytest.raises(ValueError):
+        term.set_default_colours("white", "000000")
+
+
+def test_osc_colour_setting_is_not_a_query():
+    term = feed(Terminal(10, 2), "\x1b]11;#102030\x07\x1b]10;rgb:1/2/3\x07")
+    assert term.take_replies() == b""
+
+
+def test_text_area_size_report():
+    term = feed(Terminal(80, 24), "\x1b[18t")
+    assert term.take_replies() == b"\x1b[8;24;80t"
+    term.resize(100, 30)
+    feed(term, "\x1b[18t\x1b[14t\x1b[19t")  # no cell size, no display size: only 18 is answered
+    assert term.take_replies() == b"\x1b[8;30;100t"
+
+
+@pytest.mark.parametrize(("setup", "query", "answer"), [
+    ("", "\x1b[?7$p", "\x1b[?7;1$y"),
+    ("\x1b[?7l", "\x1b[?7$p", "\x1b[?7;2$y"),
+    ("\x1b[?1h", "\x1b[?1$p", "\x1b[?1;1$y"),
+    ("", "\x1b[?6$p", "\x1b[?6;2$y"),
+    ("\x1b[?6h", "\x1b[?6$p", "\x1b[?6;1$y"),
+    ("\x1b[?25l", "\x1b[?25$p", "\x1b[?25;2$y"),
+    ("", "\x1b[?25$p", "\x1b[?25;1$y"),
+    ("\x1b[?1049h", "\x1b[?1049$p", "\x1b[?1049;1$y"),
+    ("\x1b[?1002h", "\x1b[?1000$p\x1b[?1002$p", "\x1b[?1000;2$y\x1b[?1002;1$y"),
+    ("\x1b[?1006h\x1b[?2004h", "\x1b[?1006$p\x1b[?2004$p", "\x1b[?1006;1$y\x1b[?2004;1$y"),
+    ("\x1b[?5h", "\x1b[?5$p", "\x1b[?5;1$y"),
+    ("\x1b=", "\x1b[?66$p", "\x1b[?66;1$y"),
+    ("", "\x1b[?3$p", "\x1b[?3;4$y"),  # DECCOLM is ignored: permanently reset
+    ("", "\x1b[?9999$p", "\x1b[?9999;0$y"),
+    ("\x1b[4h", "\x1b[4$p", "\x1b[4;1$y"),
+    ("", "\x1b[20$p", "\x1b[20;2$y"),
+    ("", "\x1b[12$p", "\x1b[12;0$y"),
+])
+def test_decrqm_reports_the_modes_we_support(setup, query, answer):
+    term = feed(Terminal(10, 2), setup)
+    term.take_replies()
+    feed(term, query)
+    assert term.take_replies() == answer.encode()
+    assert rows(term)[0] == ""
+
+
+# ---- DECSCUSR and DECSTR -----------------------------------------------------------------------------------
+
+def test_decscusr_sets_the_cursor_shape_and_decrqss_reads_it_back():
+    term = Terminal(10, 2)
+    assert term.cursor_shape == 0
+    feed(term, "\x1b[5 q")
+    assert term.cursor_shape == 5
+    feed(term, "\x1bP$q q\x1b\\")
+    assert term.take_replies() == b"\x1bP1$r5 q\x1b\\"
+    feed(term, "\x1b[9 q\x1b[ q")
+    assert term.cursor_shape == 0  # 9 is not a shape; no parameter is 0, the default
+    feed(term, "\x1b[4 q\x1bc")
+    assert term.cursor_shape == 0  # a full reset
+    assert rows(term)[0] == ""
+
+
+def test_decrqss_for_the_margins_and_for_what_is_not_supported():
+    term = feed(Terminal(10, 6), "\x1b[2;5r\x1bP$qr\x1b\\\x1bP$qm\x1b\\")
+    assert term.take_replies() == b"\x1bP1$r2;5r\x1b\\\x1bP0$r\x1b\\"
+
+
+def test_decstr_resets_modes_attributes_margins_and_charsets_but_not_the_screen():
+    term = feed(Terminal(10, 6), "keep\x1b[2;4r\x1b[?6h\x1b[4h\x1b[?7l\x1b[?25l\x1b[1;31m\x1b(0\x1b[?1h\x1b=")
+    feed(term, "\x1b[3;3H\x1b[!p")
+    assert rows(term)[0] == "keep"
+    assert term.cursor_visible and not term.modes.app_cursor and not term.modes.app_keypad
+    feed(term, "\x1b[6;1Hq\x1b[?6$p\x1b[4$p\x1b[?7$p")
+    assert cell(term, 0, 5) == ("q", "default", "default", 0)  # ASCII again, default attributes
+    assert term.take_replies() == b"\x1b[?6;2$y\x1b[4;2$y\x1b[?7;1$y"  # xterm turns autowrap back on
+    feed(term, "\n")  # no region any more: LF at the last row scrolls the whole screen
+    assert rows(term)[4] == "q"
