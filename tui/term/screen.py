@@ -1,7 +1,9 @@
 """The screen model of one pane: pyte's `Screen`, extended where a real terminal needs more.
 
-Owns cell storage and the semantics of every screen operation. Additions over stock pyte 0.8.2:
-- a `Cell` that also carries `dim` (SGR 2), and an SGR parser with 256-colour/truecolour clamping;
+Owns cell storage and the semantics of every screen operation; where pyte and xterm differ, xterm's
+documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0.8.2:
+- a `Cell` that also carries `dim` (SGR 2) and `conceal` (SGR 8), and an SGR parser with
+  256-colour/truecolour clamping;
 - a fast `draw` for single-cell text (printable ASCII and `NARROW_CHARS`) that reuses one cell object per
   (character, style) instead of building a namedtuple per cell, `draw_styled` for text interleaved with
   SGR, and a slow path that never drops the rest of a chunk on an unprintable or zero-width character
@@ -10,7 +12,11 @@ Owns cell storage and the semantics of every screen operation. Additions over st
   must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
 - scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
   `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
-- DA/DSR replies collected for the server, BEL and OSC title capture, CSI S/T/b/Z/I/s/u and DECSTR;
+- background colour erase (bce) on every erase, insert, delete and scroll; IND/RI/CUU/CUD that leave a
+  cursor outside the scroll region outside it; pending wrap ended by cursor moves; DECSC/DECRC with one
+  saved state per screen; DECSCNM applied at render time; xterm's DEC line-drawing table; DECALN;
+- replies collected for the server (DA, DSR, DECRQM, DECRQSS, CSI 18 t, OSC 10/11 colours), BEL and OSC
+  title capture, the DECSCUSR cursor shape, CSI S/T/b/Z/I/s/u and DECSTR;
 - erases that colour whole rows with the current background, `clear` (ED 2) that keeps the main screen in
   scrollback, ED 3 that keeps history (the console's scrollback is evidence), DECCOLM ignored;
 - a resize that keeps the cursor's line (rows below it go first, then the top rows go to scrollback).

@@ -384,3 +384,34 @@ def test_decstr_resets_modes_attributes_margins_and_charsets_but_not_the_screen(
     assert term.take_replies() == b"\x1b[?6;2$y\x1b[4;2$y\x1b[?7;1$y"  # xterm turns autowrap back on
     feed(term, "\n")  # no region any more: LF at the last row scrolls the whole screen
     assert rows(term)[4] == "q"
+
+
+# ---- every repro above, fed whole and one byte at a time ---------------------------------------------------
+
+REPROS = [
+    filled(6, 4) + "\x1b[2;3H\x1b[44m\x1b[L\x1b[2M\x1b[3P\x1b[2@\x1b[2X\x1b[S\x1b[T\x1b[4;1H\n\x1bD\x1b[1;1H\x1bM\x1b[0m",
+    "".join(f"line {n}\r\n" for n in range(30)) + "\x1b[46mcyan\r\n\x1b[0mafter\r\n\x1b[45m" + "w" * 20 + "\r\n",
+    "\x1b[3;5r\x1b[1;1H\x1b[AX\x1b[r\x1b[2;3r\x1b[6;1HA\x1bDB\nC\x1b[r\x1b[3;5r\x1b[2;1H\x1bM\x1bMY\x1b[r",
+    "\x1b[5;5H\x1b7" + "".join(f"\x1b8{n}" for n in range(3)) + "\x1b[2;3H\x1b[?1049h\x1b[?1049l\x1b[4;5H\x1b[?1049lX",
+    "\x1b(0\x1b7\x1b(B\x1b8lqk\x1b(B\x1b[4;4H\x1b7\x1b[!p\x1b8Z",
+    "\x1b[1;6HA\x1b[BB\x1b[?7l\x1b[1;6HAB\x1b[?7hC\x1b[?7lxyzxyzQ\x1b[?7h\x1b[3;4H中é",
+    "\x1b[7mREV\x1b[0m\x1b[?5h\x1b[?5l\x1b[2;4r\x1b[?6h\x1b[9;1HX\x1b[?6l\x1b#8",
+    "pw: \x1b[8msecret\x1b[28m ok\r\n" + "".join(f"\x1b[8mhidden{n}\x1b[0m shown{n}\r\n" for n in range(9)),
+    "A\x1b[38;2;300;-1;20mB\x1b[1-2mC\x1b[3?1hD x\r\n\u0301\r\nabcde\u0301\x1b(0q0-h+,.`~\x1b(B",
+    "\x1b]10;?\x07\x1b]11;?\x1b\\\x1b[18t\x1b[?7$p\x1b[4$p\x1b[5 q\x1bP$q q\x1b\\\x1bP$qr\x1b\\",
+]
+
+
+@pytest.mark.parametrize("data", REPROS)
+def test_the_same_bytes_whole_or_one_at_a_time_give_the_same_screen(data):
+    encoded = data.encode()
+    whole = feed(Terminal(6, 6, scrollback=100), encoded)
+    sliced = Terminal(6, 6, scrollback=100)
+    for byte in encoded:
+        sliced.feed(bytes([byte]))
+    assert sliced.internal_errors == 0
+    assert [sliced.render_row(y) for y in range(6)] == [whole.render_row(y) for y in range(6)]
+    assert (sliced.cursor, sliced.cursor_visible, sliced.cursor_shape) == (
+        whole.cursor, whole.cursor_visible, whole.cursor_shape)
+    assert sliced.take_replies() == whole.take_replies()
+    assert sliced.scrollback_rows(0, 100) == whole.scrollback_rows(0, 100)
