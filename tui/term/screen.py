@@ -456,7 +456,10 @@ class TermScreen(pyte.Screen):
                 buffer.pop(y, None)
             else:
                 buffer[y] = following
-        self._fill_blank_rows(bottom, bottom + 1)
+        if cursor.attrs[2] == "default":
+            buffer.pop(bottom, None)
+        else:
+            self._fill_blank_rows(bottom, bottom + 1)
 
     def reverse_index(self) -> None:
         """RI: the mirror of `index` (scrolls down at the top margin, bce; above the region it only moves up)."""

@@ -375,19 +375,28 @@ class TermStream(pyte.ByteStream):
         known_transitions = screen._sgr_text_cache.get
         default = screen.default_char
         split_sgr = SGR_SPLIT_RE.split
-        end = pos
+        attrs = screen.cursor.attrs
+        # bce: a line whose LF (or autowrap) runs with a coloured background brings in a coloured row, and
+        # concealed text (SGR 8) must become blanks; plain lines in any other style need neither check
+        simple_style = attrs[2] == "default" and not attrs[10]
+        taken = len(lines)
         coloured_tail = False
-        for line in lines:
-            before = screen.cursor.attrs
+        for number, line in enumerate(lines):
+            if simple_style and "\x1b" not in line:
+                if len(line) <= columns:
+                    append([(line, attrs)])
+                else:
+                    for start in range(0, len(line), columns):
+                        append([(line[start:start + columns], attrs)])
+                continue
             if "\x1b" not in line:
-                attrs = before
-                segments = [(" " * len(line) if attrs[10] else line, attrs)]  # SGR 8 conceals
+                segments = [(" " * len(line) if attrs[10] else line, attrs)]
                 used = len(line)
             else:
                 parts = split_sgr(line)
-                attrs = before
-                segments = [(parts[0], attrs)] if parts[0] else []
-                used = len(parts[0])
+                text = parts[0]
+                segments = [(" " * len(text) if attrs[10] else text, attrs)] if text else []
+                used = len(text)
                 for index in range(1, len(parts), 2):
                     params = parts[index]
                     if params == "0" or not params:
@@ -402,18 +411,23 @@ class TermStream(pyte.ByteStream):
             if used <= columns:
                 append(segments)
             elif any(style[2] != "default" for _, style in segments):
-                break  # bce: autowrap would bring in a coloured row; the slow path draws this line
+                attrs = screen.cursor.attrs  # autowrap would bring in a coloured row: the slow path draws it
+                taken = number
+                break
             else:
                 self._append_wrapped(segments, columns, append)
             screen.cursor.attrs = attrs
-            end += len(line) + 2
             if attrs[2] != "default":
-                coloured_tail = True  # bce: this line's LF brings in a coloured row; the slow path goes on
+                taken = number + 1  # this line's LF brings in a coloured row; the slow path goes on from there
+                coloured_tail = True
                 break
+            simple_style = not attrs[10]
         screen.absorb_rows(rows)
         if coloured_tail:
             screen.fill_bottom_row()
-        return end
+        if taken == len(lines):
+            return match.end()
+        return pos + sum(len(line) + 2 for line in lines[:taken])
 
     @staticmethod
     def _append_wrapped(segments: list[tuple[str, Any]], columns: int,
