@@ -378,6 +378,7 @@ def test_decstr_resets_modes_attributes_margins_and_charsets_but_not_the_screen(
     term = feed(Terminal(10, 6), "keep\x1b[2;4r\x1b[?6h\x1b[4h\x1b[?7l\x1b[?25l\x1b[1;31m\x1b(0\x1b[?1h\x1b=")
     feed(term, "\x1b[3;3H\x1b[!p")
     assert rows(term)[0] == "keep"
+    assert term.cursor == (2, 3)  # the cursor stays put (it went to row 3 of the region, which starts at 2)
     assert term.cursor_visible and not term.modes.app_cursor and not term.modes.app_keypad
     feed(term, "\x1b[6;1Hq\x1b[?6$p\x1b[4$p\x1b[?7$p")
     assert cell(term, 0, 5) == ("q", "default", "default", 0)  # ASCII again, default attributes
