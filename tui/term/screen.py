@@ -74,7 +74,6 @@ PALETTE_256 = pyte_graphics.FG_BG_256
 MAX_REPLY_BYTES = 64 * 1024
 DEFAULT_FG_RGB = "aaaaaa"
 DEFAULT_BG_RGB = "000000"
-CURSOR_SHAPES = range(7)  # DECSCUSR: 0/1 blinking block, 2 block, 3/4 underline, 5/6 bar (odd = blinking)
 MAX_TITLE_CHARS = 1024
 CELL_CACHE_STYLES = 512  # distinct styles whose per-character cell dicts are kept
 SGR_CACHE_SIZE = 4096
@@ -212,8 +211,15 @@ class TermScreen(pyte.Screen):
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
-        # DECSCNM (reverse screen) is applied when rendering, never stored in cells: see render_row
+        # DECSCNM (reverse screen) is applied when rendering, never stored in cells: see reverse_screen
         return DEFAULT_CELL
+
+    @property
+    def reverse_screen(self) -> bool:
+        """DECSCNM: the whole display is inverted when rows are rendered (Terminal.render_row); cells keep
+        their own reverse attribute, so a visual bell (?5h then ?5l) gives every cell back as it was (pyte
+        rewrote them all and lost SGR 7)."""
+        return DECSCNM in self.mode
 
     def blank_cell(self) -> Cell:
         """What erasing, inserting, deleting and scrolling leave behind. xterm-256color declares `bce`, so a
@@ -773,13 +779,7 @@ class TermScreen(pyte.Screen):
             used += cell_width(text)
         if used < self.columns:
             runs.append((" " * (self.columns - used), "default", "default", 0))
-        if len(runs) > 1:
-            runs = merge_runs(runs)
-        if DECSCNM in self.mode:
-            # the reverse screen inverts the display, cells keep their own reverse attribute: a visual bell
-            # (?5h then ?5l) gives every cell back as it was (pyte rewrote them all and lost SGR 7)
-            return [(text, fg, bg, attrs ^ ATTR_REVERSE) for text, fg, bg, attrs in runs]
-        return runs
+        return merge_runs(runs) if len(runs) > 1 else runs
 
     def row_text(self, y: int) -> str:
         return "".join(run[0] for run in self.render_row(y))
@@ -1133,23 +1133,6 @@ class TermScreen(pyte.Screen):
         if len(self.replies) < MAX_REPLY_BYTES:
             self.replies += data.encode()
 
-    def report_device_attributes(self, mode: int = 0, **kwargs: Any) -> None:
-        if mode == 0:
-            self.write_process_input("\x1b[?1;2c")  # VT100 with advanced video, as tmux answers
-
-    def report_secondary_attributes(self) -> None:
-        self.write_process_input("\x1b[>0;0;0c")
-
-    def report_device_status(self, mode: int = 0, **kwargs: Any) -> None:
-        if mode == 5:
-            self.write_process_input("\x1b[0n")
-        elif mode == 6:
-            x = min(self.cursor.x, self.columns - 1) + 1
-            y = self.cursor.y + 1
-            if DECOM in self.mode and self.margins is not None:
-                y -= self.margins.top
-            self.write_process_input(f"\x1b[{y};{x}R")
-
     def report_mode(self, mode: int, private: bool) -> None:
         """DECRQM (CSI ? Ps $ p, CSI Ps $ p): 1 set, 2 reset, 4 permanently reset, 0 not recognised."""
         if private:
@@ -1177,11 +1160,6 @@ class TermScreen(pyte.Screen):
         red, green, blue = rgb[0:2], rgb[2:4], rgb[4:6]
         self.write_process_input(f"\x1b]{code};rgb:{red}{red}/{green}{green}/{blue}{blue}{terminator}")
 
-    def set_cursor_shape(self, shape: int) -> None:
-        """DECSCUSR (CSI Ps SP q); kept for the client to draw, unknown shapes ignored."""
-        if shape in CURSOR_SHAPES:
-            self.cursor_shape = shape
-
     def report_setting(self, request: str) -> None:
         """DECRQSS (DCS $ q Pt ST) for the cursor shape and the scroll region; anything else is invalid."""
         if request == " q":
@@ -1191,6 +1169,28 @@ class TermScreen(pyte.Screen):
             self.write_process_input(f"\x1bP1$r{top + 1};{bottom + 1}r\x1b\\")
         else:
             self.write_process_input("\x1bP0$r\x1b\\")
+
+    def report_device_attributes(self, mode: int = 0, **kwargs: Any) -> None:
+        if mode == 0:
+            self.write_process_input("\x1b[?1;2c")  # VT100 with advanced video, as tmux answers
+
+    def report_secondary_attributes(self) -> None:
+        self.write_process_input("\x1b[>0;0;0c")
+
+    def report_device_status(self, mode: int = 0, **kwargs: Any) -> None:
+        if mode == 5:
+            self.write_process_input("\x1b[0n")
+        elif mode == 6:
+            x = min(self.cursor.x, self.columns - 1) + 1
+            y = self.cursor.y + 1
+            if DECOM in self.mode and self.margins is not None:
+                y -= self.margins.top
+            self.write_process_input(f"\x1b[{y};{x}R")
+
+    def set_cursor_shape(self, shape: int = 0) -> None:
+        """DECSCUSR (CSI Ps SP q): odd shapes blink, even ones are steady; unknown values are ignored."""
+        if 0 <= shape <= 6:
+            self.cursor_shape = shape
 
     def bell(self, *args: Any) -> None:
         self.bell_pending = True

@@ -295,12 +295,12 @@ class TermStream(pyte.ByteStream):
     def _dispatch_csi(self, marker: str, params: str, intermediates: str, final: str) -> None:
         screen = self.screen
         if intermediates:
-            if intermediates == "!" and final == "p" and not marker:
+            if intermediates == "!" and final == "p":
                 screen.soft_reset()
+            elif intermediates == " " and final == "q":
+                screen.set_cursor_shape(*parse_params(params)[:1])
             elif intermediates == "$" and final == "p" and marker in ("", "?"):
                 screen.report_mode(parse_params(params)[0] if params else 0, private=marker == "?")
-            elif intermediates == " " and final == "q" and not marker:
-                screen.set_cursor_shape(parse_params(params)[0] if params else 0)
             return
         if not marker:
             if final == "m":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from tui.protocol.messages import ATTR_REVERSE
 from tui.term.screen import TermScreen
 from tui.term.scrollback import Run
 from tui.term.stream import TermStream
@@ -73,8 +74,8 @@ class Terminal:
 
     @property
     def cursor_shape(self) -> int:
-        """DECSCUSR as the program set it: 0 the user's default, 1/2 block, 3/4 underline, 5/6 bar (odd
-        numbers blink)."""
+        """DECSCUSR as the program set it: 0 default, 1 blinking block, 2 block, 3 blinking underline,
+        4 underline, 5 blinking bar, 6 bar."""
         return self._screen.cursor_shape
 
     def take_dirty(self) -> set[int]:
@@ -84,7 +85,10 @@ class Terminal:
 
     def render_row(self, y: int) -> list[Run]:
         """Row y as runs (text, fg, bg, attrs) covering exactly `cols` cells; [] outside the screen."""
-        return self._screen.render_row(y)
+        runs = self._screen.render_row(y)
+        if self._screen.reverse_screen:
+            return [(text, fg, bg, attrs ^ ATTR_REVERSE) for text, fg, bg, attrs in runs]
+        return runs
 
     def display(self) -> list[str]:
         """Every row as plain text (for tests and debugging)."""
