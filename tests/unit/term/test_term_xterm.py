@@ -416,3 +416,13 @@ def test_the_same_bytes_whole_or_one_at_a_time_give_the_same_screen(data):
         whole.cursor, whole.cursor_visible, whole.cursor_shape)
     assert sliced.take_replies() == whole.take_replies()
     assert sliced.scrollback_rows(0, 100) == whole.scrollback_rows(0, 100)
+
+
+def test_a_visual_bell_after_a_flood_inverts_every_row():
+    # rows the block path put on screen are inverted like any other
+    term = feed(Terminal(8, 3), "".join(f"l{n}\r\n" for n in range(20)) + "\x1b[7mR\x1b[0m\x1b[?5h")
+    assert all(run[3] == ATTR_REVERSE for y in range(2) for run in term.render_row(y))
+    assert cell(term, 0, 2) == ("R", "default", "default", 0)
+    feed(term, "\x1b[?5l")
+    assert all(run[3] == 0 for y in range(2) for run in term.render_row(y))
+    assert cell(term, 0, 2) == ("R", "default", "default", ATTR_REVERSE)
