@@ -197,6 +197,7 @@ class TermScreen(pyte.Screen):
         self._sgr_cache: dict[tuple[Cell, tuple[int, ...]], Cell] = {}
         self._sgr_text_cache: dict[tuple[Cell, str], Cell] = {}
         self._bce_blanks: dict[str, Cell] = {}
+        self.conceal_seen = False  # SGR 8 ever used here (the block path only then blanks concealed text)
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         self.replies = bytearray()
         # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
@@ -825,6 +826,8 @@ class TermScreen(pyte.Screen):
             flag = SGR_FLAGS.get(code)
             if flag is not None:
                 fields[flag[0]] = flag[1]
+                if code == 8:
+                    self.conceal_seen = True  # from now on the block path checks its segments for it
             elif code == 0:
                 fields = list(self.default_char)
             elif code == 22:

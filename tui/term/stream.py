@@ -395,7 +395,7 @@ class TermStream(pyte.ByteStream):
             else:
                 parts = split_sgr(line)
                 text = parts[0]
-                segments = [(" " * len(text) if attrs[10] else text, attrs)] if text else []
+                segments = [(text, attrs)] if text else []
                 used = len(text)
                 for index in range(1, len(parts), 2):
                     params = parts[index]
@@ -406,8 +406,10 @@ class TermStream(pyte.ByteStream):
                         attrs = following if following is not None else transition(attrs, params)
                     text = parts[index + 1]
                     if text:
-                        segments.append((" " * len(text) if attrs[10] else text, attrs))
+                        segments.append((text, attrs))
                         used += len(text)
+                if screen.conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
+                    segments = [(" " * len(text) if style[10] else text, style) for text, style in segments]
             if used <= columns:
                 append(segments)
             elif any(style[2] != "default" for _, style in segments):
