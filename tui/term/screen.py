@@ -1166,7 +1166,8 @@ class TermScreen(pyte.Screen):
     def report_setting(self, request: str) -> None:
         """DECRQSS (DCS $ q Pt ST) for the cursor shape and the scroll region; anything else is invalid."""
         if request == " q":
-            self.write_process_input(f"\x1bP1$r{self.cursor_shape or 1} q\x1b\\")
+            # 0 (the default shape) is reported as such: the user's terminal decides what it looks like
+            self.write_process_input(f"\x1bP1$r{self.cursor_shape} q\x1b\\")
         elif request == "r":
             top, bottom = self.margins or Margins(0, self.lines - 1)
             self.write_process_input(f"\x1bP1$r{top + 1};{bottom + 1}r\x1b\\")

@@ -356,8 +356,9 @@ def test_decrqm_reports_the_modes_we_support(setup, query, answer):
 # ---- DECSCUSR and DECSTR -----------------------------------------------------------------------------------
 
 def test_decscusr_sets_the_cursor_shape_and_decrqss_reads_it_back():
-    term = Terminal(10, 2)
+    term = feed(Terminal(10, 2), "\x1bP$q q\x1b\\")
     assert term.cursor_shape == 0
+    assert term.take_replies() == b"\x1bP1$r0 q\x1b\\"
     feed(term, "\x1b[5 q")
     assert term.cursor_shape == 5
     feed(term, "\x1bP$q q\x1b\\")
