@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3 python3-venv python3-dev tmux git
   openssh-server openssh-client mariadb-server mariadb-client keepalived iputils-arping heartbeat
-  pacemaker corosync drbd-utils
+  pacemaker pacemaker-cli-utils corosync drbd-utils
   nftables iproute2 procps psmisc util-linux acl libpam-runtime sudo
 )
 
