@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything hascreen needs on a fresh Debian 12 machine, as root: the Debian packages for the
-# console, the lab's daemons and the tests, then a venv in .venv with hascreen and its test tools.
+# console, the lab's daemons and the tests, then a venv in .venv with hascreen and its test tools, and
+# (as root) the link /usr/local/bin/hascreen, so that `hascreen` and `ssh -t HOST hascreen -r` find it.
 # Idempotent and quiet when everything is already there.
+# Every program the code, the lab, the tests and the scripts call must come from APT_PACKAGES (or from a
+# package every Debian has): tests/unit/test_package_coverage.py checks that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,5 +40,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e '.[test]'
   touch "$stamp"
+fi
+# On PATH for every login (ssh's default PATH has /usr/local/bin). A hascreen there that is not our link
+# (e.g. a system-wide pip install) is left alone.
+LINK=/usr/local/bin/hascreen
+if [ "$(id -u)" -eq 0 ]; then
+  target="$PWD/.venv/bin/hascreen"
+  if [ -L "$LINK" ] || [ ! -e "$LINK" ]; then
+    [ "$(readlink "$LINK" 2>/dev/null)" = "$target" ] || ln -sfn "$target" "$LINK"
+  else
+    echo "setup: $LINK exists and is not a link; leaving it" >&2
+  fi
 fi
 echo "setup: ready ($(.venv/bin/hascreen --version))"

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import tui.entry  # noqa: F401 - before the daemon (and asyncssh): keeps dependency warnings out of the log
 from tui.server.daemon import ServerOptions, configure_logging, serve
 from tui.server.socketdir import socket_name
 
