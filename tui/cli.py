@@ -16,6 +16,7 @@ import asyncio
 import getpass
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -437,8 +438,10 @@ def attach_via(argv: list[str]) -> int:
     parser.add_argument("session", nargs="?")
     args = parser.parse_args(argv)
     remote = ["hascreen", "-r"] + ([args.session] if args.session else [])
-    # ssh -t gives the remote hascreen a terminal; the session never leaves the remote server
-    return subprocess.call(["ssh", "-t", args.via, "--", *remote])
+    # ssh -t gives the remote hascreen a terminal; the session never leaves the remote server. ssh hands
+    # its command to the remote shell, so it goes as one quoted string. `hascreen` is found on the remote
+    # login's PATH (setup.sh links /usr/local/bin/hascreen).
+    return subprocess.call(["ssh", "-t", args.via, "--", shlex.join(remote)])
 
 
 def lab_demo(argv: list[str]) -> int:
