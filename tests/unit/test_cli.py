@@ -127,3 +127,18 @@ def _readable(fd: int) -> bool:
     import select
 
     return bool(select.select([fd], [], [], 0.1)[0])
+
+
+def test_attach_via_runs_ssh_t_with_one_quoted_remote_command(tmp_path):
+    """What `attach --via` hands to ssh (a recording `ssh` first on PATH stands in for the real one, which
+    tests/integration/lock/test_remote_reattach.py drives against a real sshd)."""
+    record = tmp_path / "argv"
+    fake = tmp_path / "bin" / "ssh"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > {record}\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    assert run("attach", "--via", "bob@jumphost", "ops; rm -rf ~", env_extra=env).returncode == 0
+    assert record.read_text().splitlines() == ["-t", "bob@jumphost", "--", "hascreen -r 'ops; rm -rf ~'"]
+    assert run("attach", "--via", "bob@jumphost", env_extra=env).returncode == 0
+    assert record.read_text().splitlines() == ["-t", "bob@jumphost", "--", "hascreen -r"]
