@@ -10,8 +10,10 @@
 # As root, on Debian 12. The mirror is the one this machine's apt uses (read from /etc/apt/sources.list and
 # sources.list.d at run time). The pristine debootstrap is cached in WORK/base (delete it to rebuild); every
 # run copies it to WORK/root and removes that afterwards (--keep leaves it for inspection). The lab inside
-# the chroot uses the same kernel-global namespace and veth names as this machine's lab, so the whole
-# chroot run holds this machine's /run/hascreen-lab.lock (waiting at most $HASCREEN_LAB_LOCK_WAIT s).
+# the chroot uses the same kernel-global namespace and veth names as this machine's lab, so the phases
+# that run it (the smoke test, `pytest -m lab`) hold this machine's /run/hascreen-lab.lock (waiting at most
+# $HASCREEN_LAB_LOCK_WAIT s); setup and `pytest -m "not lab"` run without it. --full runs scripts/test.sh
+# as those two halves.
 set -euo pipefail
 
 WORK=/var/tmp/hascreen-fresh
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --base-only) BASE_ONLY=1 ;;
     --work) WORK=$2; shift ;;
     --) shift; PYTEST_ARGS=("$@"); break ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fresh-install-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -154,15 +156,11 @@ mountpoint -q "$ROOT/dev/pts" || mount -t devpts devpts "$ROOT/dev/pts"
 mount -t tmpfs -o mode=755 tmpfs "$ROOT/run"
 
 # ---- inside: setup, smoke test, the test suite -----------------------------------------------------------
+# Only what runs the lab holds this machine's lab lock: setup and the tests that do not use the lab
+# (pytest -m "not lab") run without it.
 cat >"$ROOT/root/fresh-check-inside.sh" <<'INSIDE'
 set -uo pipefail
 cd /root/hascreen
-status=0
-phase() { local name=$1; shift; local began; began=$(date +%s)
-  "$@"; local rc=$?
-  echo "fresh-install-check: PHASE $name rc=$rc seconds=$(( $(date +%s) - began ))"
-  [ "$rc" -eq 0 ] || status=1
-  return "$rc"; }
 smoke() (
   set -e
   cd /
@@ -174,28 +172,47 @@ smoke() (
   hascreen run failover --cluster db --dry-run
   hascreen lab down
 )
-phase setup bash scripts/setup.sh || exit 1
-phase smoke smoke || { hascreen lab down >/dev/null 2>&1; exit 1; }
-if [ "${FULL:-0}" = 1 ]; then
-  phase tests bash scripts/test.sh -q "$@"
-fi
-exit "$status"
+what=$1; shift
+case "$what" in
+  setup) bash scripts/setup.sh ;;
+  smoke) smoke || { hascreen lab down >/dev/null 2>&1; exit 1; } ;;
+  tests-nolab) bash scripts/test.sh -q -m "not lab" "$@" ;;
+  tests-lab) bash scripts/test.sh -q -m lab "$@" ;;
+esac
 INSIDE
 
-say "running setup.sh$([ "$FULL" -eq 1 ] && echo ', the smoke test and scripts/test.sh' || echo ' and the smoke test') in the chroot (holding $LOCK)"
-began=$(date +%s)
-set +e
-flock -w "$LOCK_WAIT" "$LOCK" \
-  chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8 FULL="$FULL" \
-  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  /bin/bash /root/fresh-check-inside.sh "${PYTEST_ARGS[@]}" 2>&1 | tee "$WORK/run.log"
-rc=${PIPESTATUS[0]}
-set -e
-TIMES[chroot]=$(elapsed "$began")
+: >"$WORK/run.log"
+STATUS=0
+# in_chroot PHASE LOCKED [PYTEST ARGS]: one phase in the chroot, its time and exit code in the summary
+in_chroot() {
+  local name=$1 locked=$2 began rc
+  shift 2
+  local argv=(chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8
+              PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+              /bin/bash /root/fresh-check-inside.sh "$name" "$@")
+  [ "$locked" = locked ] && argv=(flock -w "$LOCK_WAIT" "$LOCK" "${argv[@]}")
+  say "phase $name$([ "$locked" = locked ] && echo " (holding $LOCK)")"
+  began=$(date +%s)
+  set +e
+  "${argv[@]}" 2>&1 | tee "$WORK/$name.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  cat "$WORK/$name.log" >>"$WORK/run.log"
+  local summary
+  summary=$(grep -aE '^=* ?[0-9]+ (passed|failed|skipped|deselected|errors?)' "$WORK/$name.log" | tail -n 1 | tr -d '=')
+  SUMMARY+=("  $name: exit $rc, $(elapsed "$began") s${summary:+,$summary}")
+  [ "$rc" -eq 0 ] || STATUS=1
+  return "$rc"
+}
+SUMMARY=()
+began_all=$(date +%s)
+if in_chroot setup free && in_chroot smoke locked && [ "$FULL" -eq 1 ]; then
+  in_chroot tests-nolab free "${PYTEST_ARGS[@]}" || true
+  in_chroot tests-lab locked "${PYTEST_ARGS[@]}" || true
+fi
 
-say "summary (log: $WORK/run.log)"
+say "summary (logs in $WORK)"
 [ -n "${TIMES[debootstrap]:-}" ] && say "  debootstrap: ${TIMES[debootstrap]} s"
-grep -a '^fresh-install-check: PHASE' "$WORK/run.log" | sed 's/^fresh-install-check: PHASE /  /' || true
-grep -aE '^(=+ )?[0-9]+ (passed|failed)|^=+ .*(passed|failed|error).* =+$' "$WORK/run.log" | tail -n 1 | sed 's/^/  pytest: /' || true
-say "  chroot run: ${TIMES[chroot]} s, exit $rc"
-exit "$rc"
+for line in "${SUMMARY[@]}"; do say "$line"; done
+say "  total in the chroot: $(elapsed "$began_all") s, exit $STATUS"
+exit "$STATUS"
