@@ -220,9 +220,10 @@ def called_programs() -> dict[str, set[str]]:
                 found.setdefault(program, set()).update(places)
     for relative in SHELL_SCRIPTS:
         text = re.sub(r"^APT_PACKAGES=\(.*?^\)", "", (REPO / relative).read_text(), flags=re.MULTILINE | re.DOTALL)
+        functions = set(re.findall(r"^\s*(?:function\s+)?([\w-]+)\s*\(\)", text, re.MULTILINE))
         for number, line in enumerate(text.splitlines(), 1):
             for program in shell_programs(line):
-                if not program.startswith((".venv/", "$")):
+                if not program.startswith((".venv/", "$")) and program not in functions:
                     found.setdefault(program, set()).add(f"{relative}:{number} (sh)")
     return found
 
