@@ -154,6 +154,8 @@ mount --rbind /sys "$ROOT/sys" && mount --make-rslave "$ROOT/sys"
 mount --rbind /dev "$ROOT/dev" && mount --make-rslave "$ROOT/dev"
 mountpoint -q "$ROOT/dev/pts" || mount -t devpts devpts "$ROOT/dev/pts"
 mount -t tmpfs -o mode=755 tmpfs "$ROOT/run"
+# what boot makes in /run (tmpfiles): /var/lock points to /run/lock, and dpkg needs it to be a directory
+install -d -m 1777 "$ROOT/run/lock"
 
 # ---- inside: setup, smoke test, the test suite -----------------------------------------------------------
 # Only what runs the lab holds this machine's lab lock: setup and the tests that do not use the lab

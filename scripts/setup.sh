@@ -26,25 +26,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt_log=$(mktemp /tmp/hascreen-setup-apt.XXXXXX)
-  # apt_install [DPKG OPTION] PACKAGE...: quiet, but on failure the end of apt's and dpkg's output is shown
-  apt_install() {
-    local options=()
-    case "$1" in --path-exclude=*) options=(-o "Dpkg::Options::=$1"); shift ;; esac
-    if ! apt-get install -y -q --no-install-recommends "${options[@]}" "$@" >>"$apt_log" 2>&1; then
-      echo "setup: apt-get install failed; the end of its output ($apt_log):" >&2
-      tail -n 25 "$apt_log" >&2
-      exit 1
-    fi
-  }
   apt-get update -qq
-  # drbd-utils 9.22.0-1 ships /var/lock as a directory, while base-files 12.4+deb12u12 and later ship it as
-  # the symlink to /run/lock: dpkg refuses the overwrite and apt aborts the whole transaction. drbd-utils
-  # puts nothing there, so it is unpacked without that path and the symlink stays.
-  others=()
-  for pkg in "${missing[@]}"; do [ "$pkg" = drbd-utils ] || others+=("$pkg"); done
-  [ "${#others[@]}" -eq 0 ] || apt_install "${others[@]}"
-  [ "${#others[@]}" -eq "${#missing[@]}" ] || apt_install --path-exclude=/var/lock drbd-utils
+  # quiet, but on failure the end of apt's and dpkg's output is shown
+  apt_log=$(mktemp /tmp/hascreen-setup-apt.XXXXXX)
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >"$apt_log" 2>&1; then
+    echo "setup: apt-get install failed; the end of its output ($apt_log):" >&2
+    tail -n 25 "$apt_log" >&2
+    exit 1
+  fi
   rm -f "$apt_log"
 fi
 
