@@ -145,7 +145,16 @@ rm -f "$ROOT/.hascreen-debootstrap-ok"
 # as on any chroot: apt must not start daemons (they would share this machine's network)
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
+# The chroot reaches the network as this machine does: its resolver and, when this machine points TLS
+# clients at a CA bundle of its own (e.g. behind a TLS-inspecting proxy), the same bundle for pip.
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+TLS_ENV=()
+for var in SSL_CERT_FILE REQUESTS_CA_BUNDLE PIP_CERT; do
+  file=${!var:-}
+  { [ -n "$file" ] && [ -r "$file" ]; } || continue
+  install -D -m 644 "$file" "$ROOT/etc/ssl/host-ca/$var.pem"
+  TLS_ENV+=("$var=/etc/ssl/host-ca/$var.pem")
+done
 git clone -q --branch "$BRANCH" --single-branch "$REPO" "$ROOT/root/hascreen"
 say "cloned $BRANCH at $(git -C "$ROOT/root/hascreen" log -1 --format='%h %s' | cut -c1-80)"
 
@@ -189,7 +198,7 @@ STATUS=0
 in_chroot() {
   local name=$1 locked=$2 began rc
   shift 2
-  local argv=(chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8
+  local argv=(chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8 "${TLS_ENV[@]}"
               PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
               /bin/bash /root/fresh-check-inside.sh "$name" "$@")
   [ "$locked" = locked ] && argv=(flock -w "$LOCK_WAIT" "$LOCK" "${argv[@]}")
