@@ -158,6 +158,7 @@ done
 git clone -q --branch "$BRANCH" --single-branch "$REPO" "$ROOT/root/hascreen"
 say "cloned $BRANCH at $(git -C "$ROOT/root/hascreen" log -1 --format='%h %s' | cut -c1-80)"
 
+mount --bind "$ROOT" "$ROOT"  # / must be a mount point: `ip netns exec` remounts it (--make-rslave)
 mount -t proc proc "$ROOT/proc"
 mount --rbind /sys "$ROOT/sys" && mount --make-rslave "$ROOT/sys"
 mount --rbind /dev "$ROOT/dev" && mount --make-rslave "$ROOT/dev"
@@ -172,16 +173,16 @@ install -d -m 1777 "$ROOT/run/lock"
 cat >"$ROOT/root/fresh-check-inside.sh" <<'INSIDE'
 set -uo pipefail
 cd /root/hascreen
+step() { "$@" || { echo "smoke: '$*' failed (exit $?)"; exit 1; }; }
 smoke() (
-  set -e
   cd /
-  hascreen --version
-  hascreen lab up
-  hascreen health                                 # no flags: the lab's hosts.yaml is found
+  step hascreen --version
+  step hascreen lab up
+  step hascreen health                            # no flags: the lab's hosts.yaml is found
   err=$(hascreen health --json 2>&1 >/dev/null)   # nothing on stderr
-  [ -z "$err" ] || { echo "stderr of health: $err"; exit 1; }
-  hascreen run failover --cluster db --dry-run
-  hascreen lab down
+  [ -z "$err" ] || { echo "smoke: stderr of health --json: $err"; exit 1; }
+  step hascreen run failover --cluster db --dry-run
+  step hascreen lab down
 )
 what=$1; shift
 case "$what" in
