@@ -1,5 +1,5 @@
-"""`python -m tui` runs the hascreen command line."""
+"""`python -m tui` runs the hascreen command line, through the same entry as the console script."""
 
-from tui.cli import main
+from tui.entry import console_main
 
-raise SystemExit(main())
+raise SystemExit(console_main())

@@ -17,6 +17,7 @@ import asyncio
 import getpass
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -207,9 +208,11 @@ def _session_states(directory: Path, candidates: list[Path]) -> list[tuple[Path,
 def reattach(directory: Path, name: str | None, args: argparse.Namespace, multi: bool) -> int:
     states = _session_states(directory, match_sessions(directory, name))
     if not multi and not args.detach:
-        detached = [(p, w) for p, w in states if not w.get("attached")]
-        if name is None:
-            states = detached
+        attached = [(p, w) for p, w in states if w.get("attached")]
+        states = [(p, w) for p, w in states if not w.get("attached")]
+        if not states and attached:
+            _explain_attached(attached)
+            return 1
     if not states:
         if name:
             print(f"There is no session to be resumed matching {name}.", file=sys.stderr)
@@ -226,6 +229,16 @@ def reattach(directory: Path, name: str | None, args: argparse.Namespace, multi:
     path, welcome = states[0]
     mode = "multi" if multi else "attach"
     return attach(path, welcome.get("session", path.name), mode, detach_others=args.detach, args=args)
+
+
+def _explain_attached(attached: list[tuple[Path, dict]]) -> None:
+    """`-r` found only attached sessions: say so, as screen does, and how to get in anyway."""
+    print("There is a session on:" if len(attached) == 1 else "There are sessions on:", file=sys.stderr)
+    for path, _ in attached:
+        print(f"\t{path.name}\t(Attached)", file=sys.stderr)
+    target = attached[0][0].name if len(attached) == 1 else "NAME"
+    print(f"{'It is' if len(attached) == 1 else 'They are'} attached elsewhere. Use \"hascreen -d -r {target}\" to "
+          f"detach it there and attach here, or \"hascreen -x {target}\" to join it.", file=sys.stderr)
 
 
 def remote_detach(directory: Path, name: str | None) -> int:
@@ -426,8 +439,10 @@ def attach_via(argv: list[str]) -> int:
     parser.add_argument("session", nargs="?")
     args = parser.parse_args(argv)
     remote = ["hascreen", "-r"] + ([args.session] if args.session else [])
-    # ssh -t gives the remote hascreen a terminal; the session never leaves the remote server
-    return subprocess.call(["ssh", "-t", args.via, "--", *remote])
+    # ssh -t gives the remote hascreen a terminal; the session never leaves the remote server. ssh hands
+    # its command to the remote shell, so it goes as one quoted string. `hascreen` is found on the remote
+    # login's PATH (setup.sh links /usr/local/bin/hascreen).
+    return subprocess.call(["ssh", "-t", args.via, "--", shlex.join(remote)])
 
 
 def lab_demo(argv: list[str]) -> int:

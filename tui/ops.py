@@ -13,15 +13,15 @@ from pathlib import Path
 
 from tui.config.errors import ConfigErrors
 from tui.config.hosts import HostsConfig, load_hosts, summarize
-from tui.config.paths import find_hosts_file
+from tui.config.paths import HOSTS_LOOKUP, find_hosts_file
 
 
 def load_hosts_or_report(explicit: Path | None) -> HostsConfig | None:
     """hosts.yaml from the lookup order, or None after printing every error (file:line: key: message)."""
     path = find_hosts_file(explicit)
     if path is None:
-        print("hascreen: no hosts.yaml found (tried --hosts, $HASCREEN_HOSTS, ./hosts.yaml, "
-              "~/.config/hascreen/hosts.yaml)", file=sys.stderr)
+        print(f"hascreen: no hosts.yaml found (tried {HOSTS_LOOKUP}; the lab's exists only while "
+              "`hascreen lab up` runs)", file=sys.stderr)
         return None
     try:
         return load_hosts(path)

@@ -93,3 +93,52 @@ def test_the_keymap_named_in_the_user_config_is_the_one_loaded(tmp_path):
     env = {"HASCREEN_DIR": str(tmp_path / "sock"), "HASCREEN_CONFIG": str(config), "HASCREEN_KEYMAP": ""}
     result = run("-S", "never", env_extra=env)
     assert result.returncode == 2 and f"{keymap}:3:" in result.stderr
+
+
+def test_r_on_an_attached_session_says_so_and_how_to_get_in(tmp_path):
+    """screen's habit: `-r NAME` on a session attached elsewhere names it "Attached" and the way in."""
+    import pty
+    import time
+
+    env = {"HASCREEN_DIR": str(tmp_path / "sock"), "HASCREEN_HOSTS": ""}
+    assert run("-d", "-m", "-S", "busy", env_extra=env).returncode == 0
+    primary, secondary = pty.openpty()
+    client = subprocess.Popen([HASCREEN, "-r", "busy"], stdin=secondary, stdout=secondary, stderr=secondary,
+                              env=dict(os.environ, TERM="xterm-256color", **env), start_new_session=True)
+    os.close(secondary)
+    try:
+        deadline = time.monotonic() + 30
+        while "(Attached)" not in run("-ls", env_extra=env).stdout:
+            assert time.monotonic() < deadline, "the first client never attached"
+            os.read(primary, 65536) if _readable(primary) else time.sleep(0.1)
+        for argv in (["-r", "busy"], ["-r"]):
+            second = run(*argv, env_extra=env)
+            assert second.returncode == 1
+            assert "There is a session on:" in second.stderr and ".busy\t(Attached)" in second.stderr
+            assert "hascreen -d -r" in second.stderr and "hascreen -x" in second.stderr
+            assert "no session to be resumed" not in second.stderr
+    finally:
+        run("-X", "busy", "kill-server", env_extra=env)
+        client.wait(timeout=15)
+        os.close(primary)
+
+
+def _readable(fd: int) -> bool:
+    import select
+
+    return bool(select.select([fd], [], [], 0.1)[0])
+
+
+def test_attach_via_runs_ssh_t_with_one_quoted_remote_command(tmp_path):
+    """What `attach --via` hands to ssh (a recording `ssh` first on PATH stands in for the real one, which
+    tests/integration/lock/test_remote_reattach.py drives against a real sshd)."""
+    record = tmp_path / "argv"
+    fake = tmp_path / "bin" / "ssh"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > {record}\n")
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:{os.environ['PATH']}"}
+    assert run("attach", "--via", "bob@jumphost", "ops; rm -rf ~", env_extra=env).returncode == 0
+    assert record.read_text().splitlines() == ["-t", "bob@jumphost", "--", "hascreen -r 'ops; rm -rf ~'"]
+    assert run("attach", "--via", "bob@jumphost", env_extra=env).returncode == 0
+    assert record.read_text().splitlines() == ["-t", "bob@jumphost", "--", "hascreen -r"]

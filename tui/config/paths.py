@@ -1,4 +1,5 @@
-"""Where hascreen looks for its config files: hosts.yaml, keymaps, the user's keymap and config.yaml.
+"""Where hascreen looks for its config files: hosts.yaml, keymaps, the user's keymap and config.yaml, and
+where the lab keeps its files (the lab's hosts.yaml is the last place the hosts lookup tries).
 
 Kept apart from the loaders so the lookup orders are written down once and tested on their own.
 """
@@ -21,18 +22,32 @@ def user_config_dir() -> Path:
     return Path(base) / "hascreen"
 
 
+def lab_dir() -> Path:
+    """Where `hascreen lab up` writes the lab's files: $HASCREEN_LAB_DIR, else /var/lib/hascreen-lab."""
+    explicit = os.environ.get("HASCREEN_LAB_DIR")
+    return Path(explicit) if explicit else Path("/var/lib/hascreen-lab")
+
+
+HOSTS_LOOKUP = "--hosts FILE, $HASCREEN_HOSTS, ~/.config/hascreen/hosts.yaml, the running lab's hosts.yaml"
+
+
 def find_hosts_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The hosts.yaml to use: --hosts FILE, $HASCREEN_HOSTS, ./hosts.yaml, ~/.config/hascreen/hosts.yaml.
+    """The hosts.yaml to use: --hosts FILE, $HASCREEN_HOSTS, ~/.config/hascreen/hosts.yaml, and while the
+    lab is up (`hascreen lab up` writes it, `lab down` removes it) the lab's hosts.yaml. None: no hosts,
+    hascreen is a plain multiplexer.
 
     An explicit file (or $HASCREEN_HOSTS) is returned even if it does not exist, so that the loader
-    reports "cannot read" for it instead of silently falling back to another file.
+    reports "cannot read" for it instead of silently falling back to another file. $HASCREEN_HOSTS set
+    to the empty string means "no hosts file" (nothing else is looked up). The current directory is not
+    searched: a hosts.yaml there is as likely an Ansible inventory, and the repository's example must not
+    be polled unasked.
     """
     if explicit:
         return Path(explicit)
     from_env = os.environ.get("HASCREEN_HOSTS")
-    if from_env:
-        return Path(from_env)
-    for candidate in (Path.cwd() / "hosts.yaml", user_config_dir() / "hosts.yaml"):
+    if from_env is not None:
+        return Path(from_env) if from_env else None
+    for candidate in (user_config_dir() / "hosts.yaml", lab_dir() / "hosts.yaml"):
         if candidate.is_file():
             return candidate
     return None

@@ -206,7 +206,7 @@ def parse_crm_mon_xml(text: str) -> PacemakerStatus:
     result = root.find("status")
     if result is not None and result.get("code") not in (None, "0"):
         messages = [e.text or "" for e in result.iter("error")]
-        status.errors.append(f"crm_mon failed ({result.get('code')} {result.get('message')}): "
+        status.errors.append(f"crm_mon failed ({result.get('code')} {result.get('message') or 'no message'}): "
                              + "; ".join(m.strip() for m in messages if m.strip()))
     summary = root.find("summary")
     if summary is not None:

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.config.paths import lab_dir
+
 SUBNET_PREFIX = 24
 HOST_SIDE_IP = "10.213.77.1"
 VIP = "10.213.77.100"
@@ -72,10 +74,9 @@ def switch_port(node: str) -> str:
 
 
 def lab_dir_from_env() -> Path:
-    explicit = os.environ.get("HASCREEN_LAB_DIR")
-    if explicit:
-        return Path(explicit)
-    return Path("/var/lib/hascreen-lab")
+    """$HASCREEN_LAB_DIR, else /var/lib/hascreen-lab (tui.config.paths owns it: the hosts lookup finds the
+    lab's hosts.yaml there while the lab is up)."""
+    return lab_dir()
 
 
 @dataclass(frozen=True)

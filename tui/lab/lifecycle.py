@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tui.config.paths import find_hosts_file
 from tui.lab import daemons, network, nodes
 from tui.lab.layout import (
     CLUSTER_NODES,
@@ -111,7 +112,22 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
     state["up_seconds"] = round(took, 2)
     save_state(lab, state)
     say(f"lab up in {took:.1f} s: {lab.hosts_yaml}  (try: ssh -F {lab.ssh_config} node-a)")
+    say(_hosts_lookup_note(lab))
     return took
+
+
+def _hosts_lookup_note(lab: LabDir) -> str:
+    """Whether `hascreen` and `hascreen health` will find the lab's hosts.yaml by themselves."""
+    found = find_hosts_file()
+    if found is not None and found.absolute() == lab.hosts_yaml.absolute():
+        return "hascreen, hascreen health and hascreen run use it until `hascreen lab down`"
+    if os.environ.get("HASCREEN_HOSTS") is not None:
+        first = "$HASCREEN_HOSTS comes first in the hosts lookup"
+    elif found is not None:
+        first = f"{found} comes first in the hosts lookup"
+    else:
+        first = "the hosts lookup looks in $HASCREEN_LAB_DIR or /var/lib/hascreen-lab, not in this --dir"
+    return f"note: {first}; give --hosts {lab.hosts_yaml} to use the lab"
 
 
 def _extra_dirs(profile: str, node: str) -> tuple[str, ...]:

@@ -110,8 +110,10 @@ def format_record(record: dict[str, Any]) -> str:
     who = record.get("who", "?")
     head = f"{when} {who} {record.get('cluster', '-')} {record.get('procedure', '-')} {record.get('event', '?')}"
     if record.get("event") == "step":
-        return (f"{head} #{record.get('step')} {record.get('host')}: {record.get('command')} "
-                f"→ rc={record.get('exit_code')} {record.get('duration', 0):.2f}s")
+        rc = record.get("exit_code")
+        return (f"{head} #{record.get('step')} {record.get('host') or 'local'}: {record.get('command')} "
+                f"→ rc={'-' if rc is None else rc} {record.get('duration') or 0:.2f}s")
     if record.get("event") == "result":
-        return f"{head}: {record.get('outcome')} {record.get('reason', '')}".rstrip()
+        # reason is null for a run that simply succeeded: nothing to print, never "None"
+        return f"{head}: {record.get('outcome') or '?'} {record.get('reason') or ''}".rstrip()
     return head

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import tui.entry  # noqa: F401 - before the daemon (and asyncssh): keeps dependency warnings out of the log
 from tui.server.composition import serve
 from tui.server.daemon import ServerOptions, configure_logging
 from tui.server.socketdir import socket_name, valid_session_name

@@ -1,7 +1,7 @@
 """hosts.yaml inside the server: SSH windows (`ssh HOST`), cluster layouts (`open-cluster NAME`) and the
 `reconnect` command, all sharing one SshPool (one connection per host, like ControlMaster).
 
-The hosts file is the one the CLI found (`--hosts`, $HASCREEN_HOSTS, ./hosts.yaml, ~/.config/...). When it is
+The hosts file is the one the CLI found (tui.config.paths.find_hosts_file). When it is
 missing or invalid the server still runs local shells, and these commands answer with the reason.
 """
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ import asyncssh
 from asyncssh.encryption import get_default_encryption_algs
 
 from tui.runner import HostUnreachable
-from tui.ssh.host_keys import explain_host_key_failure, load_known_hosts
+from tui.ssh.host_keys import HostKeyChanged, HostKeyUnknown, explain_host_key_failure, load_known_hosts
 from tui.ssh.settings import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_KEEPALIVE_COUNT_MAX,
@@ -33,7 +34,7 @@ from tui.ssh.settings import (
     resolve_host_settings,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("hascreen.ssh")  # under "hascreen": the server log takes it
 
 
 def _fast_ciphers_first() -> list[str]:
@@ -53,6 +54,22 @@ PREFERRED_CIPHERS = _fast_ciphers_first()
 MAX_JUMP_DEPTH = 8
 
 HostLookup = Callable[[str], object | None]
+
+
+def connect_error_text(settings: HostSettings, exc: OSError) -> str:
+    """A failed TCP connect in OpenSSH's words, so that it reads (and greps) like `ssh` would say it:
+    "ssh: Could not resolve hostname X: Name or service not known" (asyncio's errno there is a
+    getaddrinfo code, which os.strerror calls "Unknown error -2"), "ssh: connect to host X port 22:
+    Connection refused", "... Connection timed out", "... No route to host"."""
+    if isinstance(exc, socket.gaierror):
+        return f"ssh: Could not resolve hostname {settings.address}: {exc.strerror or exc}"
+    if isinstance(exc, TimeoutError) and not exc.errno:
+        why = "Connection timed out"
+    elif exc.errno:  # asyncio's text is "Connect call failed (addr)"; the errno says why
+        why = os.strerror(exc.errno)
+    else:
+        why = str(exc)
+    return f"ssh: connect to host {settings.address} port {settings.port}: {why}"
 
 
 def _as_lookup(hosts: object) -> HostLookup:
@@ -217,6 +234,10 @@ class SshPool:
             try:
                 entry.conn = await self._open(name, (*_via, name))
             except HostUnreachable as exc:
+                if isinstance(exc, (HostKeyUnknown, HostKeyChanged)) and (
+                        entry.failure is None or entry.failure.reason != exc.reason):
+                    # the whole refusal (fingerprint, the exact remedy) once per change, for the log reader
+                    log.warning("%s: refused: %s", name, exc.reason)
                 entry.failure, entry.failed_at = exc, time.monotonic()
                 raise
             entry.failure = None
@@ -270,17 +291,13 @@ class SshPool:
         except asyncssh.DisconnectError as exc:
             raise HostUnreachable(name, f"{settings.endpoint}: {exc.reason}") from exc
         except TimeoutError as exc:
-            raise HostUnreachable(
-                name, f"{settings.endpoint}: timed out after {settings.connect_timeout:g}s"
-            ) from exc
+            raise HostUnreachable(name, connect_error_text(settings, exc)) from exc
         except asyncssh.ChannelOpenError as exc:
             raise HostUnreachable(
                 name, f"jump host could not reach {settings.endpoint}: {exc.reason}"
             ) from exc
         except OSError as exc:
-            # asyncio says "Connect call failed (addr)"; the errno says why (refused, no route ...).
-            why = os.strerror(exc.errno) if exc.errno else str(exc)
-            raise HostUnreachable(name, f"{settings.endpoint}: {why}") from exc
+            raise HostUnreachable(name, connect_error_text(settings, exc)) from exc
         except (asyncssh.Error, ValueError) as exc:
             # ValueError: asyncssh's way to report an unreadable IdentityFile and similar.
             raise HostUnreachable(name, f"{settings.endpoint}: {exc}") from exc

@@ -219,20 +219,26 @@ def test_find_hosts_file_lookup_order(tmp_path, monkeypatch):
     home_config = tmp_path / "xdg" / "hascreen"
     home_config.mkdir(parents=True)
     (home_config / "hosts.yaml").write_text("hosts: {a: }\n")
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    (lab / "hosts.yaml").write_text("hosts: {l: }\n")
     workdir = tmp_path / "work"
     workdir.mkdir()
+    (workdir / "hosts.yaml").write_text("hosts: {b: }\n")  # never looked at: may be an Ansible inventory
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HASCREEN_LAB_DIR", str(lab))
     monkeypatch.delenv("HASCREEN_HOSTS", raising=False)
     monkeypatch.chdir(workdir)
     assert find_hosts_file() == home_config / "hosts.yaml"
-    (workdir / "hosts.yaml").write_text("hosts: {b: }\n")
-    assert find_hosts_file() == workdir / "hosts.yaml"
     monkeypatch.setenv("HASCREEN_HOSTS", str(tmp_path / "env.yaml"))
     assert find_hosts_file() == tmp_path / "env.yaml"  # returned even if missing: the loader says so
     assert find_hosts_file(tmp_path / "explicit.yaml") == tmp_path / "explicit.yaml"
+    monkeypatch.setenv("HASCREEN_HOSTS", "")
+    assert find_hosts_file() is None  # explicitly none
     monkeypatch.delenv("HASCREEN_HOSTS")
-    os.remove(workdir / "hosts.yaml")
     os.remove(home_config / "hosts.yaml")
+    assert find_hosts_file() == lab / "hosts.yaml"  # the lab, while it is up
+    os.remove(lab / "hosts.yaml")
     assert find_hosts_file() is None
 
 

@@ -68,7 +68,10 @@ async def test_split_brain_shows_evidence_and_refuses_without_a_victim(world, re
     assert "evidence r0 on n1: role Secondary, connection StandAlone, disk UpToDate, out-of-sync 76 KiB" in text
     assert "evidence r0 on n2: role Primary, connection StandAlone, disk UpToDate, out-of-sync 100 KiB" in text
     assert "pick --victim from n1, n2" in text
+    assert "✗ victim chosen: none given" in text and "None" not in text
     assert not [c for c in world.runner.commands() if "connect" in c]
+    code, text = await cli(world, registry, "drbd-split-brain", "--cluster", "store", "--victim", "n9", "--yes")
+    assert code == 1 and "✗ victim chosen: n9 is not a member" in text
 
 
 async def test_split_brain_refuses_the_vip_holder_as_victim(world, registry):

@@ -131,6 +131,15 @@ async def test_second_failover_within_the_period_needs_acknowledgement(world, ho
     assert world.holders == {"ctl-0"}
 
 
+async def test_a_forced_run_within_the_flap_period_shows_the_flap_warning(world, hosts_config, registry):
+    assert (await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes"))[0] == 0
+    world.replica_status = fixture("pmp-delay-001-lag-10s.txt")  # now preflight fails: forcing is needed
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--force",
+                           answers=["web", "no"])
+    assert code == 1
+    assert "! the last failover of web was 0 min ago" in text and "None" not in text
+
+
 async def test_only_one_disruptive_run_per_cluster(world, hosts_config, registry):
     registry.acquire("web", "other-run")
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
@@ -261,7 +270,7 @@ async def test_list_audit_and_flap_period_from_the_environment(world, hosts_conf
     assert (await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes"))[0] == 0
     code, text = await cli(world, hosts_config, registry, "audit", "--cluster", "web")
     assert code == 0 and "web failover step #1 ctl-0: pkill -TERM -F /run/keepalived.pid → rc=0" in text
-    assert "web failover result: succeeded" in text
+    assert "web failover result: succeeded" in text and "None" not in text
     from tui.procedures.engine import RunRegistry
     monkeypatch.setenv("HASCREEN_FLAP_PERIOD", "0")
     quick = RunRegistry(audit=registry.audit, lock_dir=registry.lock_dir)
