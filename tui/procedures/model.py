@@ -191,7 +191,7 @@ class Procedure:
 @dataclass(frozen=True)
 class RunEvent:
     """One thing that happened in a run; `data` is JSON-safe. kinds: state, check, plan, step-start,
-    step-end, manual-wait, message, verify, result."""
+    step-output (one line of a running step's output), step-end, manual-wait, message, verify, result."""
 
     run_id: str
     seq: int
