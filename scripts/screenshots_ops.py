@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -46,7 +45,7 @@ def lab(*args: str) -> None:
 class OpsSession(Session):
     def __init__(self, hosts: Path) -> None:
         super().__init__()
-        self.env.update(HASCREEN_HOSTS=str(hosts), HASCREEN_HEALTH_INTERVAL="1", HASCREEN_SHOW_HEALTH="1")
+        self.env.update(HASCREEN_HOSTS=str(hosts), HASCREEN_HEALTH_INTERVAL="1")
 
     def start(self) -> None:
         super().start()
@@ -147,7 +146,6 @@ async def shoot(only: set[str]) -> None:
 
 
 def main() -> int:
-    os.environ["HASCREEN_SHOW_HEALTH"] = "1"  # the client runs in this process
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[])
     args = parser.parse_args()

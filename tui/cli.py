@@ -385,7 +385,8 @@ def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse
         print(exc, file=sys.stderr)
         return 2
     return run_client(path, keymap=keymap, mode=mode, session=name, detach_others=detach_others,
-                      health_panel=settings.health.panel)
+                      health_panel=settings.health.panel, health_show=settings.health.show,
+                      startup_message=settings.startup_message)
 
 
 # ---- subcommands ----------------------------------------------------------------------------------------

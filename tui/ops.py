@@ -103,7 +103,6 @@ def _lab_unavailable_reason() -> str | None:
 def lab_demo_session(argv: list[str]) -> int:
     """`hascreen lab demo`: bring the lab up and open the console on it, a window per node and the health
     panel shown. Without root or namespaces it says exactly why and opens local shells instead."""
-    import os
 
     from tui import cli
     from tui.lab.cli import main as lab_main
@@ -129,7 +128,6 @@ def lab_demo_session(argv: list[str]) -> int:
         print("hascreen: the lab did not come up (see above). Opening local shells instead.", file=sys.stderr)
         return cli.main(["-S", f"{args.session}-local"])
     hosts = LabDir(lab_dir_from_env()).hosts_yaml
-    os.environ["HASCREEN_SHOW_HEALTH"] = "1"
     path = cli.start_server(directory, args.session, [], ["open-cluster db"], hosts=hosts)
     return cli.attach(path, args.session, "new", detach_others=False, args=args)
 

@@ -17,21 +17,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import itertools
 import os
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from textual import events
 from textual._wait import wait_for_idle  # what Pilot uses between keys
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
 
+from tui import __version__
 from tui.client.bars import StatusLine, TabBar
 from tui.client.copy_mode import CopyMode
-from tui.client.dialogs import Confirm, HelpScreen, Prompt, WindowList
+from tui.client.dialogs import Confirm, HelpScreen, MessageBox, Prompt, WindowList
 from tui.client.health_panel import HealthPanel, crit_count
 from tui.client.keys import decode_key, describe_key, split_key_sequences, to_application_cursor
 from tui.client.ops_screens import HealthWindow, ProcedurePalette
@@ -43,6 +46,7 @@ from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
 from tui.protocol.messages import make_command, make_hello, make_input
 
 NOTICE_SECONDS = 6.0
+STARTUP_HINT_SECONDS = 15.0
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -78,7 +82,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     BINDINGS: list[Any] = []
 
     def __init__(self, socket_path: Path, keymap: Any, mode: str, session: str, detach_others: bool = False,
-                 readonly: bool = False, health_panel: str = "right", driver_class: Any = None) -> None:
+                 readonly: bool = False, health_panel: str = "right", driver_class: Any = None,
+                 health_show: bool | None = None, startup_message: bool = False) -> None:
         super().__init__(driver_class=driver_class)
         self.socket_path = Path(socket_path)
         self.keymap = keymap
@@ -87,6 +92,10 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.detach_others = detach_others
         self.readonly = readonly
         self.health_side = health_panel if health_panel in ("left", "right", "bottom") else "right"
+        self.health_show = health_show  # config.yaml health.show: None = when hosts.yaml has clusters
+        self.startup_message = startup_message  # the one-line hint when the session was just started
+        self._welcomed = False
+        self._request_ids = itertools.count(1)
         self.machine = PrefixMachine(prefix_byte_of(keymap), binding_table(keymap))
         self.paste_buffer = ""
         self.welcome: dict[str, Any] = {}
@@ -147,8 +156,6 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             return
         self.status_line.show(prefix_name=getattr(self.keymap, "prefix", "C-a"), readonly=self.readonly)
         self.health_panel.add_class(self.health_side)
-        if os.environ.get("HASCREEN_SHOW_HEALTH") == "1":  # `hascreen lab demo` opens with the panel shown
-            self.health_panel.add_class("shown")
         self._reader_task = asyncio.create_task(self._connect_and_read())
 
     # ---- connection -------------------------------------------------------------------------------------
@@ -214,6 +221,10 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         except (FrameError, ConnectionError, OSError) as exc:
             self.show_notice(f"cannot send to the server: {exc}", "crit")
 
+    def send_command(self, name: str, *args: str) -> None:
+        """A server command with a request id: its answer comes back as a `result` for this client only."""
+        self.send(make_command(name, *args, request_id=next(self._request_ids)))
+
     def finish(self, code: int, message: str, stderr: bool = False) -> None:
         if self.exit_info is None:
             self.exit_info = ExitInfo(code, message, stderr)
@@ -241,6 +252,13 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def _on_server_welcome(self, message: dict[str, Any]) -> None:
         self.welcome = message
+        if not self._welcomed:  # every attach (-r, -x, -d -r, a new session) decides the panel the same way
+            self._welcomed = True
+            clusters = message.get("clusters")
+            shown = self.health_show if self.health_show is not None else bool(clusters)
+            self.health_panel.set_class(shown, "shown")
+            if self.startup_message and self.mode == "new":
+                self.show_notice(self.startup_hint(), seconds=STARTUP_HINT_SECONDS)
         self.session_name = str(message.get("session") or self.session_name)
         self.connected.set()
         self._set_holder(message.get("holder"))
@@ -279,11 +297,21 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._update_throttled()
 
     def _on_server_notice(self, message: dict[str, Any]) -> None:
-        self.show_notice(str(message.get("text", "")), str(message.get("level", "info")))
+        text = str(message.get("text", ""))
+        level = str(message.get("level", "info"))
+        self.show_notice(text, level)
+        if "\n" in text.strip():  # a structured message (e.g. a refusal with its remedy): shown whole
+            self.show_message_box(text, level)
 
     def _on_server_result(self, message: dict[str, Any]) -> None:
-        if message.get("message"):
-            self.show_notice(str(message["message"]), "info" if message.get("ok") else "warn")
+        text = str(message.get("message") or "")
+        if not text:
+            return
+        level = "info" if message.get("ok") else "warn"
+        self.show_notice(text, level)
+        # the answer to this client's own command: a refusal that does not fit the status line opens whole
+        if "\n" in text.strip() or (level == "warn" and cell_len(text) > max(self.status_line.size.width, 20)):
+            self.show_message_box(text, level)
 
     def _on_server_scrollback(self, message: dict[str, Any]) -> None:
         for screen in self.screen_stack:
@@ -335,8 +363,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if throttled != self.status_line.throttled:
             self.status_line.show(throttled=throttled)
 
-    def show_notice(self, text: str, level: str = "info") -> None:
-        text = text.replace("\n", "  ")
+    def show_notice(self, text: str, level: str = "info", seconds: float = NOTICE_SECONDS) -> None:
+        text = text.strip().replace("\n", "  ")
         self.notices.append(text)
         del self.notices[:-50]
         self.status_line.show(notice=text, notice_level=level)
@@ -347,7 +375,40 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             if ticket == self._notice_count:
                 self.status_line.show(notice="")
 
-        self.set_timer(NOTICE_SECONDS, clear)
+        self.set_timer(seconds, clear)
+
+    def show_message_box(self, text: str, level: str = "warn") -> None:
+        """The whole text in a dialog (the status line holds one line); added to the one already open."""
+        if isinstance(self.screen, MessageBox):
+            self.screen.add(text.strip())
+            return
+
+        def closed(copy: bool | None) -> None:
+            if copy:
+                self.paste_buffer = box.text
+                self.show_notice(f"copied {len(box.text)} characters to the paste buffer ({self.prefix_name} ] pastes)")
+
+        box = MessageBox(text.strip(), level)
+        self.push_screen(box, closed)
+
+    @property
+    def prefix_name(self) -> str:
+        return str(getattr(self.keymap, "prefix", "C-a"))
+
+    def key_for(self, command_line: str) -> str | None:
+        """The key (after the prefix) bound to command_line in the loaded keymap, if any."""
+        bindings = getattr(self.keymap, "bindings", {}) or {}
+        return next((key for key, binding in bindings.items() if binding.command_line == command_line), None)
+
+    def startup_hint(self) -> str:
+        """screen's startup message, in one line: the version and where the help is."""
+        prefix = self.prefix_name
+        parts = [f"hascreen {__version__}"]
+        for command, what in (("help", "help"), ("command-prompt", "commands"), ("detach", "detach")):
+            key = self.key_for(command)
+            if key is not None:
+                parts.append(f"{prefix} {key} {what}")
+        return " · ".join(parts)
 
     # ---- sizes ------------------------------------------------------------------------------------------
     def on_pane_area_resized(self, message: PaneArea.Resized) -> None:
@@ -443,7 +504,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.send_input(bytes([self.machine.prefix_byte]))
             return
         if invocation.spec.scope == "server":
-            self.send(make_command(invocation.name, *invocation.args))
+            self.send_command(invocation.name, *invocation.args)
             return
         handler = getattr(self, "client_" + invocation.name.replace("-", "_"), None)
         if handler is None:
@@ -454,14 +515,14 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def client_window_list(self) -> None:
         def chosen(number: int | None) -> None:
             if number is not None:
-                self.send(make_command("select-window", str(number)))
+                self.send_command("select-window", str(number))
 
         self.push_screen(WindowList(self.windows), chosen)
 
     def client_select_prompt(self) -> None:
         def chosen(value: str | None) -> None:
             if value and value.strip():
-                self.send(make_command("select-window", value.strip()))
+                self.send_command("select-window", value.strip())
 
         self.push_screen(Prompt("Switch to window:", complete=self.complete_window), chosen)
 
@@ -470,7 +531,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
         def chosen(value: str | None) -> None:
             if value and value.strip():
-                self.send(make_command("rename-window", value.strip()))
+                self.send_command("rename-window", value.strip())
 
         self.push_screen(Prompt("Set window's name to:", value=current), chosen)
 
@@ -479,7 +540,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
         def chosen(yes: bool | None) -> None:
             if yes:
-                self.send(make_command("kill-window"))
+                self.send_command("kill-window")
 
         self.push_screen(Confirm(f"Really kill this window {current.get('index', '')} "
                                  f"({current.get('name', '')}) [y/n]"), chosen)
@@ -519,7 +580,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def client_ssh_prompt(self) -> None:
         def chosen(value: str | None) -> None:
             if value and value.strip():
-                self.send(make_command("ssh", value.strip()))
+                self.send_command("ssh", value.strip())
 
         self.push_screen(Prompt("ssh to host:", complete=lambda text: [h for h in self.hosts if h.startswith(text)]),
                          chosen)
@@ -541,12 +602,12 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             if name is None:
                 return
             if cluster is not None:
-                self.send(make_command("run-procedure", name, cluster))
+                self.send_command("run-procedure", name, cluster)
                 return
 
             def with_cluster(value: str | None) -> None:
                 if value and value.strip():
-                    self.send(make_command("run-procedure", name, value.strip()))
+                    self.send_command("run-procedure", name, value.strip())
 
             self.push_screen(Prompt(f"Run {name} on cluster:", complete=lambda text: [
                 c for c in clusters if c.startswith(text)]), with_cluster)
@@ -599,14 +660,14 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             return
         region = self.pane_area.focused_region
         if message.kind == "press" and region is not None and region.pane != message.pane:
-            self.send(make_command("select-pane", str(message.pane)))
+            self.send_command("select-pane", str(message.pane))
         elif message.kind in ("scroll_up", "scroll_down"):
             back = "scroll_down" if getattr(self.keymap, "scroll", "normal") == "natural" else "scroll_up"
             if message.kind == back:
                 if region is not None and region.pane != message.pane:
-                    self.send(make_command("select-pane", str(message.pane)))
+                    self.send_command("select-pane", str(message.pane))
                 self.client_copy_mode()
 
     def on_pane_area_separator_drag(self, message: PaneArea.SeparatorDrag) -> None:
-        self.send(make_command("select-pane", str(message.pane)))
-        self.send(make_command("resize-region", f"{message.delta:+d}"))
+        self.send_command("select-pane", str(message.pane))
+        self.send_command("resize-region", f"{message.delta:+d}")

@@ -83,7 +83,12 @@ class HealthWindow(Screen[None]):
 
     def show(self, message: dict[str, Any] | None) -> None:
         self.message = message
-        self.query_one("#health-body", Static).update(health_text(message, events=50))
+        width = self.query_one(VerticalScroll).scrollable_content_region.width - 1
+        self.query_one("#health-body", Static).update(
+            health_text(message, events=50, width=width if width > 10 else None))
+
+    def on_resize(self) -> None:
+        self.show(self.message)
 
     def action_close(self) -> None:
         self.dismiss(None)
