@@ -37,7 +37,7 @@ from tui.client.copy_mode import CopyMode
 from tui.client.dialogs import Confirm, HelpScreen, MessageBox, Prompt, WindowList
 from tui.client.health_panel import HealthPanel, crit_count
 from tui.client.keys import decode_key, describe_key, split_key_sequences, to_application_cursor
-from tui.client.ops_screens import HealthWindow, ProcedurePalette
+from tui.client.ops_screens import HealthWindow, ParamChoice, ProcedurePalette
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
 from tui.client.raw_input import RawInput
@@ -597,22 +597,53 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             return
         clusters = [str(c) for c in self.welcome.get("clusters") or []]
         cluster = self.focused_cluster(clusters)
+        info = self.welcome.get("procedure_info") or {}
 
         def chosen(name: str | None) -> None:
             if name is None:
                 return
+            params = [p for p in (info.get(name) or {}).get("params") or [] if isinstance(p, dict)]
             if cluster is not None:
-                self.send_command("run-procedure", name, cluster)
+                self.ask_procedure_params(name, cluster, params)
                 return
 
             def with_cluster(value: str | None) -> None:
                 if value and value.strip():
-                    self.send_command("run-procedure", name, value.strip())
+                    self.ask_procedure_params(name, value.strip(), params)
 
             self.push_screen(Prompt(f"Run {name} on cluster:", complete=lambda text: [
                 c for c in clusters if c.startswith(text)]), with_cluster)
 
-        self.push_screen(ProcedurePalette(names, self.welcome.get("procedure_info") or {}, cluster), chosen)
+        self.push_screen(ProcedurePalette(names, info, cluster), chosen)
+
+    def ask_procedure_params(self, name: str, cluster: str, params: list[dict[str, Any]],
+                             answers: tuple[str, ...] = ()) -> None:
+        """Ask for each parameter in turn (a list where the choices are known), then start the run."""
+        if len(answers) == len(params):
+            self.send_command("run-procedure", name, cluster, *[a for a in answers if a])
+            return
+        param = params[len(answers)]
+        key = str(param.get("name", ""))
+        members = [str(m) for m in (self.welcome.get("cluster_members") or {}).get(cluster) or []]
+        choices = [str(c) for c in param.get("choices") or []] or (members if param.get("member") else [])
+
+        def answered(value: str | None) -> None:
+            if value is None:
+                self.show_notice(f"{name}: not started")
+                return
+            value = value.strip()
+            if not value and param.get("required"):
+                self.show_notice(f"{name} needs --{key}: {param.get('help', '')}", "warn")
+                self.ask_procedure_params(name, cluster, params, answers)
+                return
+            self.ask_procedure_params(name, cluster, params, (*answers, f"{key}={value}" if value else ""))
+
+        if choices:
+            self.push_screen(ParamChoice(name, param, choices), answered)
+            return
+        default = param.get("default")
+        hint = f"Enter: {default}" if default else ("required" if param.get("required") else "Enter: none")
+        self.push_screen(Prompt(f"{name} --{key} ({param.get('help', '')}; {hint}):"), answered)
 
     def focused_cluster(self, clusters: list[str]) -> str | None:
         """The cluster of the focused window (a window named after a member host), else the only one."""
