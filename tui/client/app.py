@@ -20,6 +20,7 @@ import getpass
 import itertools
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ from tui.client.ops_screens import HealthWindow, ParamChoice, ProcedurePalette
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
 from tui.client.raw_input import RawInput
-from tui.commands import COMMANDS, CommandError, Invocation, parse_command_line
+from tui.commands import COMMANDS, SCREEN_ALIASES, CommandError, Invocation, parse_command_line
+from tui.commands.registry import RECONNECT_ENDS_SHELL
 from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
 from tui.protocol.messages import make_command, make_hello, make_input
 
@@ -96,6 +98,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.startup_message = startup_message  # the one-line hint when the session was just started
         self._welcomed = False
         self._request_ids = itertools.count(1)
+        self._awaiting: dict[int, Callable[[bool, str], None]] = {}  # request id → what to do with its result
         self.machine = PrefixMachine(prefix_byte_of(keymap), binding_table(keymap))
         self.paste_buffer = ""
         self.welcome: dict[str, Any] = {}
@@ -221,9 +224,13 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         except (FrameError, ConnectionError, OSError) as exc:
             self.show_notice(f"cannot send to the server: {exc}", "crit")
 
-    def send_command(self, name: str, *args: str) -> None:
-        """A server command with a request id: its answer comes back as a `result` for this client only."""
-        self.send(make_command(name, *args, request_id=next(self._request_ids)))
+    def send_command(self, name: str, *args: str, on_result: Callable[[bool, str], None] | None = None) -> None:
+        """A server command with a request id: its answer comes back as a `result` for this client only,
+        shown in the status line, or handed to on_result(ok, message)."""
+        request_id = next(self._request_ids)
+        if on_result is not None:
+            self._awaiting[request_id] = on_result
+        self.send(make_command(name, *args, request_id=request_id))
 
     def finish(self, code: int, message: str, stderr: bool = False) -> None:
         if self.exit_info is None:
@@ -305,6 +312,10 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def _on_server_result(self, message: dict[str, Any]) -> None:
         text = str(message.get("message") or "")
+        handler = self._awaiting.pop(message.get("id"), None)  # type: ignore[arg-type]
+        if handler is not None:
+            handler(bool(message.get("ok")), text)
+            return
         if not text:
             return
         level = "info" if message.get("ok") else "warn"
@@ -545,6 +556,32 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.push_screen(Confirm(f"Really kill this window {current.get('index', '')} "
                                  f"({current.get('name', '')}) [y/n]"), chosen)
 
+    def client_reconnect_confirm(self) -> None:
+        """C-a R: reconnect at once when the pane is down; while it is connected ask first, as C-a k does,
+        because a reconnect ends the remote shell (the server tells which, at the moment of the key)."""
+        current = next((w for w in self.windows if w.get("active")), {})
+
+        def answered(ok: bool, text: str) -> None:
+            if ok or text != RECONNECT_ENDS_SHELL:
+                self.show_notice(text, "info" if ok else "warn")
+                return
+
+            def chosen(yes: bool | None) -> None:
+                if yes:
+                    self.send_command("reconnect")
+
+            self.push_screen(Confirm(f"Really reconnect window {current.get('index', '')} "
+                                     f"({current.get('name', '')})? Its remote shell ends [y/n]"), chosen)
+
+        self.send_command("reconnect", "--if-down", on_result=answered)
+
+    def client_quit_confirm(self) -> None:
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self.send_command("kill-server")
+
+        self.push_screen(Confirm(f"Really quit and kill all your windows ({len(self.windows)}) [y/n]"), chosen)
+
     def client_copy_mode(self) -> None:
         region = self.pane_area.focused_region
         if region is None or region.pane < 0:
@@ -671,7 +708,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def complete_command_line(self, text: str) -> list[str]:
         words = text.split(" ")
         if len(words) == 1:
-            return sorted(name for name in COMMANDS if name.startswith(text))
+            return sorted(name for name in [*COMMANDS, *SCREEN_ALIASES] if name.startswith(text))
         choices: list[str] = []
         command = words[0]
         if command == "ssh":

@@ -25,6 +25,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.commands import SCREEN_ALIASES
+
 
 class WindowList(ModalScreen[int | None]):
     DEFAULT_CSS = """
@@ -171,6 +173,14 @@ class HelpScreen(ModalScreen[None]):
             text.append(f"{prefix} {key:<10}", style="bold cyan")
             text.append(f" {binding.command_line:<28} ", style="bold")
             text.append(f"{binding.note}\n")
+        text.append(f"\nGNU Screen's command names also work on the {prefix} : line\n\n", style="bold")
+        for alias in SCREEN_ALIASES.values():
+            text.append(f"  :{alias.usage:<32}", style="bold cyan")
+            text.append(f" = {alias.means}\n")
+        text.append(f"  :{'hardcopy [-h] [FILE]':<32}", style="bold cyan")
+        text.append(" = the window's screen to hardcopy.N (screen's C-a h)\n")
+        text.append(f"  :{'log [on|off]':<32}", style="bold cyan")
+        text.append(" = the window's output to screenlog.N (screen's C-a H)\n")
         return text
 
     def compose(self) -> ComposeResult:

@@ -241,15 +241,17 @@ class ProcedureRun:
 
     def confirmation(self) -> dict[str, Any]:
         """What the operator must give: level 'enter', 'type-cluster' or 'refused' (force possible)."""
+        out: dict[str, Any]
         if not self.preflight_ok:
             failed = "; ".join(c.line() for c in self.failed_checks())
-            return {"level": "refused", "reason": f"preflight failed: {failed}",
-                    "force_risk": self.force_risk(), "needs_flap_ack": self.flap_age is not None}
-        level = "type-cluster" if self.procedure.danger == DISRUPTIVE else "enter"
-        prompt = (f"type the cluster name '{self.cluster}' to run {self.procedure.name}"
-                  if level == "type-cluster" else f"press Enter to run {self.procedure.name}")
-        out: dict[str, Any] = {"level": level, "prompt": prompt, "needs_flap_ack": self.flap_age is not None}
-        if self.flap_age is not None:
+            out = {"level": "refused", "reason": f"preflight failed: {failed}",
+                   "force_risk": self.force_risk(), "needs_flap_ack": self.flap_age is not None}
+        else:
+            level = "type-cluster" if self.procedure.danger == DISRUPTIVE else "enter"
+            prompt = (f"type the cluster name '{self.cluster}' to run {self.procedure.name}"
+                      if level == "type-cluster" else f"press Enter to run {self.procedure.name}")
+            out = {"level": level, "prompt": prompt, "needs_flap_ack": self.flap_age is not None}
+        if self.flap_age is not None:  # also when forcing a refused run: the warning is part of the question
             out["flap_warning"] = (f"the last failover of {self.cluster} was {self.flap_age / 60:.0f} min ago "
                                    f"(within {self.registry.flap_period / 60:.0f} min): acknowledge flapping")
         return out

@@ -68,6 +68,7 @@ async def test_split_brain_shows_evidence_and_refuses_without_a_victim(world, re
     assert "evidence r0 on n1: role Secondary, connection StandAlone, disk UpToDate, out-of-sync 76 KiB" in text
     assert "evidence r0 on n2: role Primary, connection StandAlone, disk UpToDate, out-of-sync 100 KiB" in text
     assert "pick --victim from n1, n2" in text
+    assert "✗ victim chosen: not given" in text and "None" not in text
     assert not [c for c in world.runner.commands() if "connect" in c]
 
 

@@ -197,7 +197,7 @@ class DrbdSplitBrain(Procedure):
         ctx.facts["split"] = split
         victim = ctx.args.get("victim")
         if not victim or victim not in ctx.cluster.members:
-            checks.append(Check("victim chosen", False, str(victim),
+            checks.append(Check("victim chosen", False, victim or "not given",
                                 f"read the evidence, then pick --victim from {', '.join(ctx.cluster.members)}"))
             return checks
         ctx.facts["victim"] = victim
