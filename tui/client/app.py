@@ -307,7 +307,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         text = str(message.get("text", ""))
         level = str(message.get("level", "info"))
         self.show_notice(text, level)
-        if "\n" in text.strip():  # a structured message (e.g. a refusal with its remedy): shown whole
+        if level != "info" and "\n" in text.strip():  # a refusal with its remedy, say: shown whole
             self.show_message_box(text, level)
 
     def _on_server_result(self, message: dict[str, Any]) -> None:
@@ -321,7 +321,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         level = "info" if message.get("ok") else "warn"
         self.show_notice(text, level)
         # the answer to this client's own command: a refusal that does not fit the status line opens whole
-        if "\n" in text.strip() or (level == "warn" and cell_len(text) > max(self.status_line.size.width, 20)):
+        if level == "warn" and ("\n" in text.strip() or cell_len(text) > max(self.status_line.size.width, 20)):
             self.show_message_box(text, level)
 
     def _on_server_scrollback(self, message: dict[str, Any]) -> None:
