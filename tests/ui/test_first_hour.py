@@ -87,11 +87,16 @@ async def test_at_80_columns_with_10_windows_the_tab_bar_keeps_the_crit(down_clu
 
 
 async def test_health_rows_fit_the_panel_and_events_come_newest_first(down_cluster):
-    async with down_cluster.console(size=(120, 40)) as console:
+    async with down_cluster.console(size=(120, 14)) as console:  # short: the panel scrolls
         app = console.app
         await console.wait(lambda: app.health and len(app.health.get("events") or []) >= 2, "two events", 30)
         panel = app.health_panel
-        width = panel.scrollable_content_region.width - 1
+        width = panel.scrollable_content_region.width
+        # what the panel shows is laid out to the width its text gets (a scrollbar included), so nothing
+        # wraps a second time at column 0
+        body = panel.query_one("Static")
+        assert panel.max_scroll_y > 0 and width == body.size.width
+        assert max(len(line) for line in str(body.content).splitlines()) <= body.size.width
         lines = health_text(app.health, width=width).plain.splitlines()
         assert lines and max(len(line) for line in lines) <= width
         rows = [line for line in lines if line.startswith((" ✗", " !", " ?", " ✓"))]

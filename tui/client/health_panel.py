@@ -143,7 +143,8 @@ def crit_count(message: dict[str, Any] | None) -> int:
 
 class HealthPanel(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
-    HealthPanel { width: 42; border-left: solid $primary; display: none; }
+    HealthPanel { width: 42; border-left: solid $primary; display: none; scrollbar-size-vertical: 1;
+                  scrollbar-gutter: stable; }
     HealthPanel.left { dock: left; border-left: none; border-right: solid $primary; }
     HealthPanel.bottom { dock: bottom; width: 1fr; height: 12; border-left: none; border-top: solid $primary; }
     HealthPanel.shown { display: block; }
@@ -166,6 +167,6 @@ class HealthPanel(VerticalScroll, can_focus=False):
         self._render_body()
 
     def _render_body(self) -> None:
-        # the scrollbar may take a column: lay the rows out one narrower than the content region
-        width = self.scrollable_content_region.width - 1
+        # the scrollbar's column is always reserved (scrollbar-gutter: stable), so this width never changes
+        width = self.scrollable_content_region.width
         self._body.update(health_text(self.message, width=width if width > 10 else None))

@@ -120,7 +120,7 @@ class ParamChoice(ModalScreen[str | None]):
 class HealthWindow(Screen[None]):
     DEFAULT_CSS = """
     HealthWindow { background: $surface; }
-    HealthWindow > VerticalScroll { padding: 0 1; }
+    HealthWindow > VerticalScroll { padding: 0 1; scrollbar-size-vertical: 1; scrollbar-gutter: stable; }
     HealthWindow #health-title { dock: top; height: 1; background: $primary; color: $text; padding: 0 1; }
     """
     BINDINGS = [Binding("escape", "close", "close"), Binding("q", "close", show=False)]
@@ -136,7 +136,7 @@ class HealthWindow(Screen[None]):
 
     def show(self, message: dict[str, Any] | None) -> None:
         self.message = message
-        width = self.query_one(VerticalScroll).scrollable_content_region.width - 1
+        width = self.query_one(VerticalScroll).scrollable_content_region.width
         self.query_one("#health-body", Static).update(
             health_text(message, events=50, width=width if width > 10 else None))
 
