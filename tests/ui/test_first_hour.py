@@ -248,3 +248,27 @@ async def test_escape_in_a_parameter_question_starts_nothing(down_cluster):
         await console.press("escape")
         await console.wait(lambda: any("arping: not started" in n for n in console.app.notices), "the notice")
         assert not any("proc:" in n for n in console.tab_names)
+
+
+async def test_a_long_message_cut_in_the_status_line_says_how_to_see_it_whole(live):
+    for number in range(1, 6):
+        live.hascreen("-X", live.name, "new-window", "-n", f"a-rather-long-window-name-{number}")
+    async with live.console(size=(80, 24)) as console:
+        await command(console, "windows")
+        await console.wait(lambda: any("long-window-name-5" in n for n in console.app.notices), "the list")
+        line = console.app.status_line.line().plain
+        assert len(line) <= 80 and "… C-a m shows it whole" in line, line
+        assert type(console.app.screen).__name__ != "MessageBox"  # an answer that is not a refusal stays there
+        await console.prefix("m")
+        await console.wait(lambda: type(console.app.screen).__name__ == "MessageBox", "the messages")
+        assert "5* a-rather-long-window-name-5" in console.app.screen.text
+        await console.press("escape")
+        await console.wait(lambda: type(console.app.screen).__name__ != "MessageBox", "the box closed")
+
+
+async def test_a_refusal_too_long_for_the_status_line_opens_whole(live):
+    async with live.console(size=(80, 24)) as console:
+        await command(console, "select no-such-window-" + "x" * 70)
+        await console.wait(lambda: type(console.app.screen).__name__ == "MessageBox", "the refusal, whole")
+        assert "no-such-window-" + "x" * 70 in console.app.screen.text
+        await console.press("escape")

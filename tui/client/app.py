@@ -49,6 +49,7 @@ from tui.protocol.messages import make_command, make_hello, make_input
 
 NOTICE_SECONDS = 6.0
 STARTUP_HINT_SECONDS = 15.0
+MESSAGE_HISTORY = 20  # messages C-a m shows again, whole
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -116,6 +117,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._ui_pump: asyncio.Task[None] | None = None
         self._widgets: dict[type[Any], Any] = {}
         self.notices: list[str] = []  # every notice shown, newest last (tests and the message history)
+        self.messages: deque[tuple[str, str]] = deque(maxlen=MESSAGE_HISTORY)  # (level, whole text) for C-a m
 
     # ---- widgets --------------------------------------------------------------------------------------
     def get_default_screen(self) -> Screen[Any]:
@@ -157,7 +159,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def main_screen_ready(self) -> None:
         if self._reader_task is not None:
             return
-        self.status_line.show(prefix_name=getattr(self.keymap, "prefix", "C-a"), readonly=self.readonly)
+        more = self.key_for("last-message")
+        self.status_line.show(prefix_name=self.prefix_name, readonly=self.readonly,
+                              more_key=f"{self.prefix_name} {more}" if more else "")
         self.health_panel.add_class(self.health_side)
         self._reader_task = asyncio.create_task(self._connect_and_read())
 
@@ -375,6 +379,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.status_line.show(throttled=throttled)
 
     def show_notice(self, text: str, level: str = "info", seconds: float = NOTICE_SECONDS) -> None:
+        self.messages.append((level, text.strip()))
         text = text.strip().replace("\n", "  ")
         self.notices.append(text)
         del self.notices[:-50]
@@ -388,9 +393,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
         self.set_timer(seconds, clear)
 
-    def show_message_box(self, text: str, level: str = "warn") -> None:
+    def show_message_box(self, text: str, level: str = "warn", title: str = "") -> None:
         """The whole text in a dialog (the status line holds one line); added to the one already open."""
-        if isinstance(self.screen, MessageBox):
+        if isinstance(self.screen, MessageBox) and not title:
             self.screen.add(text.strip())
             return
 
@@ -399,7 +404,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
                 self.paste_buffer = box.text
                 self.show_notice(f"copied {len(box.text)} characters to the paste buffer ({self.prefix_name} ] pastes)")
 
-        box = MessageBox(text.strip(), level)
+        box = MessageBox(text.strip(), level, title)
         self.push_screen(box, closed)
 
     @property
@@ -574,6 +579,13 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
                                      f"({current.get('name', '')})? Its remote shell ends [y/n]"), chosen)
 
         self.send_command("reconnect", "--if-down", on_result=answered)
+
+    def client_last_message(self) -> None:
+        if not self.messages:
+            self.show_notice("no messages yet")
+            return
+        self.show_message_box("\n\n".join(text for _, text in self.messages), "info",
+                              title="recent messages, newest last")
 
     def client_quit_confirm(self) -> None:
         def chosen(yes: bool | None) -> None:

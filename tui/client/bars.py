@@ -129,6 +129,7 @@ class StatusLine(Static):
         self.throttled = False
         self.holder = ""
         self.readonly = False
+        self.more_key = ""  # e.g. "C-a m": named at the end of a notice too long for the line
 
     def show(self, **changes: Any) -> None:
         for name, value in changes.items():
@@ -140,9 +141,6 @@ class StatusLine(Static):
         if self.prefix_waiting:
             text.append(f" {self.prefix_name} ", style="bold black on yellow")
             text.append(" ")
-        if self.notice:
-            style = {"crit": "bold red", "warn": "yellow"}.get(self.notice_level, "")
-            text.append(self.notice, style=style)
         right = []
         if self.throttled:
             right.append("(throttled)")
@@ -150,8 +148,19 @@ class StatusLine(Static):
             right.append("(read-only)")
         if self.holder:
             right.append(self.holder)
-        if right:
-            tail = "  ".join(right)
+        tail = "  ".join(right)
+        if self.notice:
+            style = {"crit": "bold red", "warn": "yellow"}.get(self.notice_level, "")
+            room = self.size.width - text.cell_len - (len(tail) + 2 if tail else 0)
+            notice = self.notice
+            if self.size.width and cell_len(notice) > room and self.more_key:
+                more = f" … {self.more_key} shows it whole"
+                notice = set_cell_size(notice, max(room - len(more), 0)).rstrip()
+                text.append(notice, style=style)
+                text.append(more, style="bold")
+            else:
+                text.append(notice, style=style)
+        if tail:
             gap = max(self.size.width - text.cell_len - len(tail), 2)
             text.append(" " * gap)
             text.append(tail, style="dim")

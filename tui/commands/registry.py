@@ -103,6 +103,7 @@ COMMANDS: dict[str, CommandSpec] = _specs(
     CommandSpec("reconnect-confirm", "reconnect the current pane's SSH connection; asks first while it is "
                 "connected (its remote shell ends)", scope="client"),
     CommandSpec("quit-confirm", "kill every window and end the session, after confirmation", scope="client"),
+    CommandSpec("last-message", "show the recent messages whole, however long (screen's lastmsg)", scope="client"),
     CommandSpec("copy-mode", "scrollback and copy mode (arrows, PgUp/PgDn, / search, Esc leaves)", scope="client"),
     CommandSpec("paste", "paste the copy buffer into the current window", scope="client"),
     CommandSpec("help", "show every key binding with its note", scope="client"),
@@ -176,6 +177,7 @@ SCREEN_ALIASES: dict[str, ScreenAlias] = _aliases(
     ScreenAlias("lockscreen", "lockscreen", _to("lock", usage="lockscreen")),
     ScreenAlias("copy", "copy", _to("copy-mode", usage="copy")),
     ScreenAlias("colon", "colon", _to("command-prompt", usage="colon")),
+    ScreenAlias("lastmsg", "lastmsg", _to("last-message", usage="lastmsg")),
 )
 
 
