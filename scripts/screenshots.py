@@ -5,6 +5,7 @@ Textual client with run_test, drives it with Pilot through the same keys a user 
 App.save_screenshot() for each state:
 
     screenshots/console-split.svg   two windows and a side-by-side split
+    screenshots/first-attach.svg    a new session's first screen: the one-line hint (version, C-a ? for help)
 
 Run: .venv/bin/python scripts/screenshots.py [--only NAME]
 """
@@ -109,8 +110,9 @@ class Driver:
 
 
 @contextlib.asynccontextmanager
-async def attached(session: Session) -> AsyncIterator[Driver]:
-    app = HascreenApp(session.socket(), load_keymap("screen", known_commands=COMMANDS), "attach", session.name)
+async def attached(session: Session, mode: str = "attach") -> AsyncIterator[Driver]:
+    app = HascreenApp(session.socket(), load_keymap("screen", known_commands=COMMANDS), mode, session.name,
+                      startup_message=True)
     async with app.run_test(size=SIZE) as pilot:
         driver = Driver(app, pilot)
         await driver.wait(lambda: "jumphost" in driver.text(), "the first prompt")
@@ -136,9 +138,16 @@ async def console_split(driver: Driver) -> None:
     await driver.pilot.pause(0.5)
 
 
+async def first_attach(driver: Driver) -> None:
+    await driver.wait(lambda: any(n.startswith("hascreen ") for n in driver.app.notices), "the startup hint")
+    await driver.pilot.pause(0.3)
+
+
 STATES: dict[str, Callable[[Driver], Awaitable[None]]] = {
     "console-split": console_split,
+    "first-attach": first_attach,
 }
+MODES = {"first-attach": "new"}  # the hint belongs to a session's first attach
 
 
 async def main() -> int:
@@ -153,7 +162,7 @@ async def main() -> int:
         session = Session()
         session.start()
         try:
-            async with attached(session) as driver:
+            async with attached(session, MODES.get(name, "attach")) as driver:
                 await drive(driver)
                 path = driver.app.save_screenshot(filename=f"{name}.svg", path=str(out))
                 print(f"wrote {Path(path).relative_to(ROOT)}")

@@ -10,6 +10,8 @@ Textual client with run_test and drives it with Pilot like a user, saving App.sa
     screenshots/procedure-plan.svg              failover: preflight ✓ and the exact plan, awaiting "db"
     screenshots/procedure-completed.svg         the same run after its steps and verification
     screenshots/procedure-refused.svg           failover refused in preflight (the replica is stopped)
+    screenshots/procedure-victim.svg            the palette asks drbd-split-brain for its victim (the members)
+    screenshots/alarm-80-columns.svg            80 columns, 10 windows, a replica stopped: the tab bar keeps ✗ CRIT
 
 Run: .venv/bin/python scripts/screenshots_ops.py [--only NAME ...]
 """
@@ -19,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -46,7 +47,7 @@ def lab(*args: str) -> None:
 class OpsSession(Session):
     def __init__(self, hosts: Path) -> None:
         super().__init__()
-        self.env.update(HASCREEN_HOSTS=str(hosts), HASCREEN_HEALTH_INTERVAL="1", HASCREEN_SHOW_HEALTH="1")
+        self.env.update(HASCREEN_HOSTS=str(hosts), HASCREEN_HEALTH_INTERVAL="1")
 
     def start(self) -> None:
         super().start()
@@ -59,9 +60,9 @@ class OpsSession(Session):
 
 
 @contextlib.asynccontextmanager
-async def attached(session: OpsSession) -> AsyncIterator[Driver]:
+async def attached(session: OpsSession, size: tuple[int, int] = (SIZE[0] + 30, SIZE[1] + 4)) -> AsyncIterator[Driver]:
     app = HascreenApp(session.socket(), load_keymap("screen", known_commands=COMMANDS), "attach", session.name)
-    async with app.run_test(size=(SIZE[0] + 30, SIZE[1] + 4)) as pilot:
+    async with app.run_test(size=size) as pilot:
         driver = Driver(app, pilot)
         await driver.wait(lambda: "node-b" in driver.app.tab_bar.names, "the cluster's windows")
         yield driver
@@ -123,6 +124,12 @@ async def shoot(only: set[str]) -> None:
                 await driver.wait(lambda: type(driver.app.screen).__name__ == "ProcedurePalette", "the palette")
                 await driver.pilot.pause(0.3)
                 save(driver, "procedure-palette")
+                if not only or "procedure-victim" in only:
+                    names = driver.app.screen.names
+                    await driver.keys(*["down"] * names.index("drbd-split-brain"), "enter")
+                    await driver.wait(lambda: type(driver.app.screen).__name__ == "ParamChoice", "the victim")
+                    await driver.pilot.pause(0.3)
+                    save(driver, "procedure-victim")
                 await driver.keys("escape")
             if not only or only & {"procedure-plan", "procedure-completed"}:
                 await command(driver, "run-procedure failover db")
@@ -142,12 +149,29 @@ async def shoot(only: set[str]) -> None:
                     save(driver, "procedure-refused")
                 finally:
                     lab("heal")
+        if not only or "alarm-80-columns" in only:
+            await alarm_at_80_columns(session)
     finally:
         session.stop()
 
 
+async def alarm_at_80_columns(session: OpsSession) -> None:
+    """A small terminal, ten windows and a replica stopped by a duplicate key: the alarm is still shown."""
+    while len(session.hascreen("-X", session.name, "list-windows").stdout.splitlines()) < 10:
+        session.hascreen("-X", session.name, "new-window")
+    session.hascreen("-X", session.name, "select-window", "2")
+    lab("break", "replica-conflict")
+    try:
+        async with attached(session, size=(80, 24)) as driver:
+            await wait_health(driver, want_crit=True)
+            await driver.wait(lambda: driver.app.tab_bar.crit > 0, "the alarm in the tab bar")
+            await driver.pilot.pause(1.5)
+            save(driver, "alarm-80-columns")
+    finally:
+        lab("heal")
+
+
 def main() -> int:
-    os.environ["HASCREEN_SHOW_HEALTH"] = "1"  # the client runs in this process
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[])
     args = parser.parse_args()

@@ -399,7 +399,8 @@ def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse
         print(exc, file=sys.stderr)
         return 2
     return run_client(path, keymap=keymap, mode=mode, session=name, detach_others=detach_others,
-                      health_panel=settings.health.panel)
+                      health_panel=settings.health.panel, health_show=settings.health.show,
+                      startup_message=settings.startup_message)
 
 
 # ---- subcommands ----------------------------------------------------------------------------------------
@@ -472,6 +473,5 @@ def lab_demo(argv: list[str]) -> int:
         print("hascreen: the lab did not come up (see above). Opening local shells instead.", file=sys.stderr)
         return main(["-S", f"{args.session}-local"])
     hosts = LabDir(lab_dir_from_env()).hosts_yaml
-    os.environ["HASCREEN_SHOW_HEALTH"] = "1"
     path = start_server(directory, args.session, [], ["open-cluster db"], hosts=hosts)
     return attach(path, args.session, "new", detach_others=False, args=args)

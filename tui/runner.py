@@ -2,15 +2,16 @@
 
 Domain packages (`tui.health`, `tui.procedures`) receive a Runner and never open connections themselves.
 `tui.ssh` implements it over asyncssh; tests may implement it over recorded outputs or the lab.
-This module is stdlib-only so that every layer may import it.
+A runner that can also hand over output while a command runs is a `StreamingRunner` (the procedure
+engine uses it to show a long step's lines live). This module is stdlib-only so that every layer may import it.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,28 @@ class Runner(Protocol):
     ) -> RunResult:
         """Run argv on host. Raises HostUnreachable when the host cannot be reached; a command that
         times out returns exit_code 124 (like coreutils `timeout`)."""
+        ...
+
+
+# Called with ("stdout" | "stderr", decoded text) for each chunk as it arrives; chunks split lines anywhere.
+OutputCallback = Callable[[str, str], None]
+
+
+@runtime_checkable
+class StreamingRunner(Protocol):
+    """A Runner that can also report output while the command runs."""
+
+    async def run_streaming(
+        self,
+        host: str,
+        argv: Sequence[str],
+        *,
+        on_output: OutputCallback,
+        timeout: float = 10.0,
+        stdin: bytes | None = None,
+    ) -> RunResult:
+        """Like `Runner.run`, calling on_output for every chunk of stdout/stderr as it arrives; the
+        RunResult still holds the whole output."""
         ...
 
 

@@ -40,7 +40,9 @@ class LiveSession:
         self.env.pop("ENV", None)
 
     def hascreen(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([HASCREEN, *args], env=self.env, capture_output=True, text=True, timeout=20)
+        # run from the private directory: the repository's example ./hosts.yaml is no part of these sessions
+        return subprocess.run([HASCREEN, *args], env=self.env, capture_output=True, text=True, timeout=20,
+                              cwd=self.directory)
 
     def start(self, *extra: str) -> None:
         result = self.hascreen("-d", "-m", "-S", self.name, *extra)

@@ -40,6 +40,9 @@ async def test_palette_runs_a_procedure_that_refuses_when_the_nodes_are_down(ops
         await console.prefix("P")
         await console.wait(lambda: type(console.app.screen).__name__ == "ProcedurePalette", "the palette")
         await console.press("1")  # the first procedure, arping
+        await console.wait(lambda: type(console.app.screen).__name__ == "ParamChoice", "arping's --host")
+        assert console.app.screen.values == ["", "down-a", "down-b"]  # its default, or a member
+        await console.press("1")  # the default: the VIP holder
         await console.wait(lambda: any("proc:arping" in name for name in console.tab_names), "the procedure window")
         await console.wait_text("REFUSED", what="the refusal", timeout=30)
         assert "arping on db" in console.text

@@ -15,11 +15,13 @@ GIL_SWITCH_SECONDS = 0.001
 
 
 def run_client(socket_path: Path, *, keymap: Any, mode: str, session: str, detach_others: bool = False,
-               readonly: bool = False, health_panel: str = "right") -> int:
+               readonly: bool = False, health_panel: str = "right", health_show: bool | None = None,
+               startup_message: bool = False) -> int:
     """Run the console on this terminal until detach or the end of the session; returns the exit code.
 
     After the app has left the alternate screen it prints screen's line: `[detached from NAME]`,
-    `[session NAME ended]`, or the server's error on stderr (exit code 1).
+    `[session NAME ended]`, or the server's error on stderr (exit code 1). health_show: config.yaml's
+    health.show (None: show the panel when hosts.yaml has clusters); startup_message: the one-line hint.
     """
     # Textual repaints on a 1/TEXTUAL_FPS timer (60 by default: ~8 ms added to every echo on average). The
     # server already caps frames at 60/s, so a faster repaint tick costs nothing extra under load and takes
@@ -32,7 +34,8 @@ def run_client(socket_path: Path, *, keymap: Any, mode: str, session: str, detac
     from tui.client.raw_input import RawInputDriver
 
     app = HascreenApp(socket_path, keymap, mode, session, detach_others=detach_others, readonly=readonly,
-                      health_panel=health_panel, driver_class=RawInputDriver)
+                      health_panel=health_panel, driver_class=RawInputDriver, health_show=health_show,
+                      startup_message=startup_message)
     app.run()
     info = app.exit_info
     if info is None:

@@ -17,32 +17,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import itertools
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from textual import events
 from textual._wait import wait_for_idle  # what Pilot uses between keys
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
 
+from tui import __version__
 from tui.client.bars import StatusLine, TabBar
 from tui.client.copy_mode import CopyMode
-from tui.client.dialogs import Confirm, HelpScreen, Prompt, WindowList
+from tui.client.dialogs import Confirm, HelpScreen, MessageBox, Prompt, WindowList
 from tui.client.health_panel import HealthPanel, crit_count
 from tui.client.keys import decode_key, describe_key, split_key_sequences, to_application_cursor
-from tui.client.ops_screens import HealthWindow, ProcedurePalette
+from tui.client.ops_screens import HealthWindow, ParamChoice, ProcedurePalette
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
 from tui.client.raw_input import RawInput
-from tui.commands import COMMANDS, CommandError, Invocation, parse_command_line
+from tui.commands import COMMANDS, SCREEN_ALIASES, CommandError, Invocation, parse_command_line
+from tui.commands.registry import RECONNECT_ENDS_SHELL
 from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
 from tui.protocol.messages import make_command, make_hello, make_input
 
 NOTICE_SECONDS = 6.0
+STARTUP_HINT_SECONDS = 15.0
+MESSAGE_HISTORY = 20  # messages C-a m shows again, whole
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -78,7 +85,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     BINDINGS: list[Any] = []
 
     def __init__(self, socket_path: Path, keymap: Any, mode: str, session: str, detach_others: bool = False,
-                 readonly: bool = False, health_panel: str = "right", driver_class: Any = None) -> None:
+                 readonly: bool = False, health_panel: str = "right", driver_class: Any = None,
+                 health_show: bool | None = None, startup_message: bool = False) -> None:
         super().__init__(driver_class=driver_class)
         self.socket_path = Path(socket_path)
         self.keymap = keymap
@@ -87,6 +95,11 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.detach_others = detach_others
         self.readonly = readonly
         self.health_side = health_panel if health_panel in ("left", "right", "bottom") else "right"
+        self.health_show = health_show  # config.yaml health.show: None = when hosts.yaml has clusters
+        self.startup_message = startup_message  # the one-line hint when the session was just started
+        self._welcomed = False
+        self._request_ids = itertools.count(1)
+        self._awaiting: dict[int, Callable[[bool, str], None]] = {}  # request id → what to do with its result
         self.machine = PrefixMachine(prefix_byte_of(keymap), binding_table(keymap))
         self.paste_buffer = ""
         self.welcome: dict[str, Any] = {}
@@ -104,6 +117,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._ui_pump: asyncio.Task[None] | None = None
         self._widgets: dict[type[Any], Any] = {}
         self.notices: list[str] = []  # every notice shown, newest last (tests and the message history)
+        self.messages: deque[tuple[str, str]] = deque(maxlen=MESSAGE_HISTORY)  # (level, whole text) for C-a m
 
     # ---- widgets --------------------------------------------------------------------------------------
     def get_default_screen(self) -> Screen[Any]:
@@ -145,10 +159,10 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def main_screen_ready(self) -> None:
         if self._reader_task is not None:
             return
-        self.status_line.show(prefix_name=getattr(self.keymap, "prefix", "C-a"), readonly=self.readonly)
+        more = self.key_for("last-message")
+        self.status_line.show(prefix_name=self.prefix_name, readonly=self.readonly,
+                              more_key=f"{self.prefix_name} {more}" if more else "")
         self.health_panel.add_class(self.health_side)
-        if os.environ.get("HASCREEN_SHOW_HEALTH") == "1":  # `hascreen lab demo` opens with the panel shown
-            self.health_panel.add_class("shown")
         self._reader_task = asyncio.create_task(self._connect_and_read())
 
     # ---- connection -------------------------------------------------------------------------------------
@@ -214,6 +228,14 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         except (FrameError, ConnectionError, OSError) as exc:
             self.show_notice(f"cannot send to the server: {exc}", "crit")
 
+    def send_command(self, name: str, *args: str, on_result: Callable[[bool, str], None] | None = None) -> None:
+        """A server command with a request id: its answer comes back as a `result` for this client only,
+        shown in the status line, or handed to on_result(ok, message)."""
+        request_id = next(self._request_ids)
+        if on_result is not None:
+            self._awaiting[request_id] = on_result
+        self.send(make_command(name, *args, request_id=request_id))
+
     def finish(self, code: int, message: str, stderr: bool = False) -> None:
         if self.exit_info is None:
             self.exit_info = ExitInfo(code, message, stderr)
@@ -241,6 +263,13 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def _on_server_welcome(self, message: dict[str, Any]) -> None:
         self.welcome = message
+        if not self._welcomed:  # every attach (-r, -x, -d -r, a new session) decides the panel the same way
+            self._welcomed = True
+            clusters = message.get("clusters")
+            shown = self.health_show if self.health_show is not None else bool(clusters)
+            self.health_panel.set_class(shown, "shown")
+            if self.startup_message and self.mode == "new":
+                self.show_notice(self.startup_hint(), seconds=STARTUP_HINT_SECONDS)
         self.session_name = str(message.get("session") or self.session_name)
         self.connected.set()
         self._set_holder(message.get("holder"))
@@ -279,11 +308,25 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._update_throttled()
 
     def _on_server_notice(self, message: dict[str, Any]) -> None:
-        self.show_notice(str(message.get("text", "")), str(message.get("level", "info")))
+        text = str(message.get("text", ""))
+        level = str(message.get("level", "info"))
+        self.show_notice(text, level)
+        if level != "info" and "\n" in text.strip():  # a refusal with its remedy, say: shown whole
+            self.show_message_box(text, level)
 
     def _on_server_result(self, message: dict[str, Any]) -> None:
-        if message.get("message"):
-            self.show_notice(str(message["message"]), "info" if message.get("ok") else "warn")
+        text = str(message.get("message") or "")
+        handler = self._awaiting.pop(message.get("id"), None)  # type: ignore[arg-type]
+        if handler is not None:
+            handler(bool(message.get("ok")), text)
+            return
+        if not text:
+            return
+        level = "info" if message.get("ok") else "warn"
+        self.show_notice(text, level)
+        # the answer to this client's own command: a refusal that does not fit the status line opens whole
+        if level == "warn" and ("\n" in text.strip() or cell_len(text) > max(self.status_line.size.width, 20)):
+            self.show_message_box(text, level)
 
     def _on_server_scrollback(self, message: dict[str, Any]) -> None:
         for screen in self.screen_stack:
@@ -335,8 +378,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if throttled != self.status_line.throttled:
             self.status_line.show(throttled=throttled)
 
-    def show_notice(self, text: str, level: str = "info") -> None:
-        text = text.replace("\n", "  ")
+    def show_notice(self, text: str, level: str = "info", seconds: float = NOTICE_SECONDS) -> None:
+        self.messages.append((level, text.strip()))
+        text = text.strip().replace("\n", "  ")
         self.notices.append(text)
         del self.notices[:-50]
         self.status_line.show(notice=text, notice_level=level)
@@ -347,7 +391,40 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             if ticket == self._notice_count:
                 self.status_line.show(notice="")
 
-        self.set_timer(NOTICE_SECONDS, clear)
+        self.set_timer(seconds, clear)
+
+    def show_message_box(self, text: str, level: str = "warn", title: str = "") -> None:
+        """The whole text in a dialog (the status line holds one line); added to the one already open."""
+        if isinstance(self.screen, MessageBox) and not title:
+            self.screen.add(text.strip())
+            return
+
+        def closed(copy: bool | None) -> None:
+            if copy:
+                self.paste_buffer = box.text
+                self.show_notice(f"copied {len(box.text)} characters to the paste buffer ({self.prefix_name} ] pastes)")
+
+        box = MessageBox(text.strip(), level, title)
+        self.push_screen(box, closed)
+
+    @property
+    def prefix_name(self) -> str:
+        return str(getattr(self.keymap, "prefix", "C-a"))
+
+    def key_for(self, command_line: str) -> str | None:
+        """The key (after the prefix) bound to command_line in the loaded keymap, if any."""
+        bindings = getattr(self.keymap, "bindings", {}) or {}
+        return next((key for key, binding in bindings.items() if binding.command_line == command_line), None)
+
+    def startup_hint(self) -> str:
+        """screen's startup message, in one line: the version and where the help is."""
+        prefix = self.prefix_name
+        parts = [f"hascreen {__version__}"]
+        for command, what in (("help", "help"), ("command-prompt", "commands"), ("detach", "detach")):
+            key = self.key_for(command)
+            if key is not None:
+                parts.append(f"{prefix} {key} {what}")
+        return " · ".join(parts)
 
     # ---- sizes ------------------------------------------------------------------------------------------
     def on_pane_area_resized(self, message: PaneArea.Resized) -> None:
@@ -443,7 +520,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.send_input(bytes([self.machine.prefix_byte]))
             return
         if invocation.spec.scope == "server":
-            self.send(make_command(invocation.name, *invocation.args))
+            self.send_command(invocation.name, *invocation.args)
             return
         handler = getattr(self, "client_" + invocation.name.replace("-", "_"), None)
         if handler is None:
@@ -454,14 +531,14 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def client_window_list(self) -> None:
         def chosen(number: int | None) -> None:
             if number is not None:
-                self.send(make_command("select-window", str(number)))
+                self.send_command("select-window", str(number))
 
         self.push_screen(WindowList(self.windows), chosen)
 
     def client_select_prompt(self) -> None:
         def chosen(value: str | None) -> None:
             if value and value.strip():
-                self.send(make_command("select-window", value.strip()))
+                self.send_command("select-window", value.strip())
 
         self.push_screen(Prompt("Switch to window:", complete=self.complete_window), chosen)
 
@@ -470,7 +547,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
         def chosen(value: str | None) -> None:
             if value and value.strip():
-                self.send(make_command("rename-window", value.strip()))
+                self.send_command("rename-window", value.strip())
 
         self.push_screen(Prompt("Set window's name to:", value=current), chosen)
 
@@ -479,10 +556,43 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
         def chosen(yes: bool | None) -> None:
             if yes:
-                self.send(make_command("kill-window"))
+                self.send_command("kill-window")
 
         self.push_screen(Confirm(f"Really kill this window {current.get('index', '')} "
                                  f"({current.get('name', '')}) [y/n]"), chosen)
+
+    def client_reconnect_confirm(self) -> None:
+        """C-a R: reconnect at once when the pane is down; while it is connected ask first, as C-a k does,
+        because a reconnect ends the remote shell (the server tells which, at the moment of the key)."""
+        current = next((w for w in self.windows if w.get("active")), {})
+
+        def answered(ok: bool, text: str) -> None:
+            if ok or text != RECONNECT_ENDS_SHELL:
+                self.show_notice(text, "info" if ok else "warn")
+                return
+
+            def chosen(yes: bool | None) -> None:
+                if yes:
+                    self.send_command("reconnect")
+
+            self.push_screen(Confirm(f"Really reconnect window {current.get('index', '')} "
+                                     f"({current.get('name', '')})? Its remote shell ends [y/n]"), chosen)
+
+        self.send_command("reconnect", "--if-down", on_result=answered)
+
+    def client_last_message(self) -> None:
+        if not self.messages:
+            self.show_notice("no messages yet")
+            return
+        self.show_message_box("\n\n".join(text for _, text in self.messages), "info",
+                              title="recent messages, newest last")
+
+    def client_quit_confirm(self) -> None:
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self.send_command("kill-server")
+
+        self.push_screen(Confirm(f"Really quit and kill all your windows ({len(self.windows)}) [y/n]"), chosen)
 
     def client_copy_mode(self) -> None:
         region = self.pane_area.focused_region
@@ -519,7 +629,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def client_ssh_prompt(self) -> None:
         def chosen(value: str | None) -> None:
             if value and value.strip():
-                self.send(make_command("ssh", value.strip()))
+                self.send_command("ssh", value.strip())
 
         self.push_screen(Prompt("ssh to host:", complete=lambda text: [h for h in self.hosts if h.startswith(text)]),
                          chosen)
@@ -536,22 +646,53 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             return
         clusters = [str(c) for c in self.welcome.get("clusters") or []]
         cluster = self.focused_cluster(clusters)
+        info = self.welcome.get("procedure_info") or {}
 
         def chosen(name: str | None) -> None:
             if name is None:
                 return
+            params = [p for p in (info.get(name) or {}).get("params") or [] if isinstance(p, dict)]
             if cluster is not None:
-                self.send(make_command("run-procedure", name, cluster))
+                self.ask_procedure_params(name, cluster, params)
                 return
 
             def with_cluster(value: str | None) -> None:
                 if value and value.strip():
-                    self.send(make_command("run-procedure", name, value.strip()))
+                    self.ask_procedure_params(name, value.strip(), params)
 
             self.push_screen(Prompt(f"Run {name} on cluster:", complete=lambda text: [
                 c for c in clusters if c.startswith(text)]), with_cluster)
 
-        self.push_screen(ProcedurePalette(names, self.welcome.get("procedure_info") or {}, cluster), chosen)
+        self.push_screen(ProcedurePalette(names, info, cluster), chosen)
+
+    def ask_procedure_params(self, name: str, cluster: str, params: list[dict[str, Any]],
+                             answers: tuple[str, ...] = ()) -> None:
+        """Ask for each parameter in turn (a list where the choices are known), then start the run."""
+        if len(answers) == len(params):
+            self.send_command("run-procedure", name, cluster, *[a for a in answers if a])
+            return
+        param = params[len(answers)]
+        key = str(param.get("name", ""))
+        members = [str(m) for m in (self.welcome.get("cluster_members") or {}).get(cluster) or []]
+        choices = [str(c) for c in param.get("choices") or []] or (members if param.get("member") else [])
+
+        def answered(value: str | None) -> None:
+            if value is None:
+                self.show_notice(f"{name}: not started")
+                return
+            value = value.strip()
+            if not value and param.get("required"):
+                self.show_notice(f"{name} needs --{key}: {param.get('help', '')}", "warn")
+                self.ask_procedure_params(name, cluster, params, answers)
+                return
+            self.ask_procedure_params(name, cluster, params, (*answers, f"{key}={value}" if value else ""))
+
+        if choices:
+            self.push_screen(ParamChoice(name, param, choices), answered)
+            return
+        default = param.get("default")
+        hint = f"Enter: {default}" if default else ("required" if param.get("required") else "Enter: none")
+        self.push_screen(Prompt(f"{name} --{key} ({param.get('help', '')}; {hint}):"), answered)
 
     def focused_cluster(self, clusters: list[str]) -> str | None:
         """The cluster of the focused window (a window named after a member host), else the only one."""
@@ -579,7 +720,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def complete_command_line(self, text: str) -> list[str]:
         words = text.split(" ")
         if len(words) == 1:
-            return sorted(name for name in COMMANDS if name.startswith(text))
+            return sorted(name for name in [*COMMANDS, *SCREEN_ALIASES] if name.startswith(text))
         choices: list[str] = []
         command = words[0]
         if command == "ssh":
@@ -599,14 +740,14 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             return
         region = self.pane_area.focused_region
         if message.kind == "press" and region is not None and region.pane != message.pane:
-            self.send(make_command("select-pane", str(message.pane)))
+            self.send_command("select-pane", str(message.pane))
         elif message.kind in ("scroll_up", "scroll_down"):
             back = "scroll_down" if getattr(self.keymap, "scroll", "normal") == "natural" else "scroll_up"
             if message.kind == back:
                 if region is not None and region.pane != message.pane:
-                    self.send(make_command("select-pane", str(message.pane)))
+                    self.send_command("select-pane", str(message.pane))
                 self.client_copy_mode()
 
     def on_pane_area_separator_drag(self, message: PaneArea.SeparatorDrag) -> None:
-        self.send(make_command("select-pane", str(message.pane)))
-        self.send(make_command("resize-region", f"{message.delta:+d}"))
+        self.send_command("select-pane", str(message.pane))
+        self.send_command("resize-region", f"{message.delta:+d}")

@@ -3,7 +3,9 @@
 - WindowList: windows of the session, arrows + Enter (screen's C-a ").
 - Prompt: one line of input with Tab completion (C-a ', A, :, and the ssh prompt).
 - Confirm: a y/n question ("Really kill this window [y/n]").
-- HelpScreen: every binding of the loaded keymap with its note (C-a ?).
+- HelpScreen: every binding of the loaded keymap with its note (C-a ?), and screen's command names.
+- MessageBox: a message too long or too structured for the status line (an SSH host-key refusal with
+  its fingerprint and the exact command that fixes it), shown whole.
 
 While one of these is open the app routes terminal bytes through tui.client.keys into Textual key events,
 so they behave like any Textual widget.
@@ -22,6 +24,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from tui.commands import SCREEN_ALIASES
 
 
 class WindowList(ModalScreen[int | None]):
@@ -169,6 +173,14 @@ class HelpScreen(ModalScreen[None]):
             text.append(f"{prefix} {key:<10}", style="bold cyan")
             text.append(f" {binding.command_line:<28} ", style="bold")
             text.append(f"{binding.note}\n")
+        text.append(f"\nGNU Screen's command names also work on the {prefix} : line\n\n", style="bold")
+        for alias in SCREEN_ALIASES.values():
+            text.append(f"  :{alias.usage:<32}", style="bold cyan")
+            text.append(f" = {alias.means}\n")
+        text.append(f"  :{'hardcopy [-h] [FILE]':<32}", style="bold cyan")
+        text.append(" = the window's screen to hardcopy.N (screen's C-a h)\n")
+        text.append(f"  :{'log [on|off]':<32}", style="bold cyan")
+        text.append(" = the window's output to screenlog.N (screen's C-a H)\n")
         return text
 
     def compose(self) -> ComposeResult:
@@ -177,3 +189,47 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class MessageBox(ModalScreen[bool]):
+    """A long or multi-line message, whole and wrapped; later messages are added below while it is open.
+    Enter, Esc or q closes it; c closes it and puts the text in the paste buffer (C-a ] pastes it)."""
+
+    DEFAULT_CSS = """
+    MessageBox { align: center middle; }
+    MessageBox > VerticalScroll { width: 90%; max-width: 120; height: auto; max-height: 90%;
+                                  border: round $warning; background: $surface; padding: 0 1;
+                                  border-title-align: left; border-subtitle-align: right; }
+    MessageBox.crit > VerticalScroll { border: round $error; }
+    MessageBox #message-text { width: 1fr; }
+    """
+    BINDINGS = [Binding("escape", "close", "close"), Binding("q", "close", show=False),
+                Binding("enter", "close", show=False), Binding("c", "copy", show=False)]
+
+    def __init__(self, text: str, level: str = "warn", title: str = "") -> None:
+        super().__init__(classes=level)
+        self.texts = [text]
+        self.title_text = title or {"crit": "error", "warn": "refused"}.get(level, "message")
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = self.title_text
+            box.border_subtitle = "Enter or Esc closes · c copies to the paste buffer"
+            yield Static(self._body(), id="message-text")
+
+    def _body(self) -> Text:
+        return Text("\n\n".join(self.texts), overflow="fold")
+
+    def add(self, text: str) -> None:
+        self.texts.append(text)
+        self.query_one("#message-text", Static).update(self._body())
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.texts)
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+    def action_copy(self) -> None:
+        self.dismiss(True)

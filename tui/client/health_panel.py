@@ -2,7 +2,9 @@
 
 Message shape (the health layer may add fields; unknown ones are ignored):
 health {clusters: [{name, rows: [{node, layer, state, value, reason, age}]}], events: [...]}.
-Each row shows its state as a symbol as well as a colour (✓ ok, ! warn, ✗ crit, ? unknown).
+Each row shows its state as a symbol as well as a colour (✓ ok, ! warn, ✗ crit, ? unknown). Rows are laid
+out to the panel's width (long ones wrap at spaces, indented under their row), and events are listed newest
+first.
 """
 
 from __future__ import annotations
@@ -25,6 +27,40 @@ def _age(value: Any) -> str:
     return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
 
 
+ROW_INDENT = 3  # continuation lines of a row, and its reason, start under the row's node name
+
+
+def wrap_indented(line: Text, width: int | None, indent: int) -> list[Text]:
+    """line cut at spaces into pieces of at most width cells, every piece after the first indented by
+    indent spaces; a word longer than a line is cut where the line ends. No width: line as it is."""
+    plain = line.plain
+    if width is None or len(plain) <= width:
+        return [line]
+    indent = min(indent, max(width // 2, 0))
+    offsets: list[int] = []
+    start, room = 0, width
+    while len(plain) - start > room:
+        cut = plain.rfind(" ", start + 1, start + room + 1)
+        if cut <= start:
+            cut = start + room
+        offsets.append(cut)
+        start = cut
+        while start < len(plain) and plain[start] == " ":
+            start += 1
+        if start > cut:
+            offsets.append(start)  # the spaces at the break are dropped
+        room = width - indent
+    pieces = line.divide(offsets)
+    out: list[Text] = []
+    for piece in pieces:
+        if not piece.plain.strip() and out:
+            continue  # the dropped spaces
+        if out:
+            piece = Text(" " * indent) + piece
+        out.append(piece.rstrip() or piece)
+    return out
+
+
 def _event_line(event: Any) -> Text:
     line = Text(no_wrap=False)
     if isinstance(event, str):
@@ -43,10 +79,17 @@ def _event_line(event: Any) -> Text:
     return line
 
 
-def health_text(message: dict[str, Any] | None, events: int = 10) -> Text:
+def health_text(message: dict[str, Any] | None, events: int = 10, width: int | None = None) -> Text:
     """The panel's content: per cluster a header with its overall state, then one line per node/layer row
-    (symbol, node, layer[/subject], value, age, 'stale'), the reason under warn/crit rows, then recent events."""
+    (symbol, node, layer[/subject], value, age, 'stale'), the reason under warn/crit rows, then the recent
+    events, newest first. With a width every line is wrapped to it (see wrap_indented)."""
     text = Text()
+
+    def add(line: Text, indent: int = ROW_INDENT) -> None:
+        for piece in wrap_indented(line, width, indent):
+            text.append_text(piece)
+            text.append("\n")
+
     if not message:
         text.append("no health data yet", style="dim")
         return text
@@ -68,26 +111,26 @@ def health_text(message: dict[str, Any] | None, events: int = 10) -> Text:
             layer = str(row.get("layer", ""))
             if row.get("subject"):
                 layer += f"/{row['subject']}"
-            text.append(f" {symbol} ", style=style)
-            text.append("cluster" if node == "*" else node, style="bold")
-            text.append(f" {layer} ")
-            text.append(str(row.get("value", "")))
+            line = Text()
+            line.append(f" {symbol} ", style=style)
+            line.append("cluster" if node == "*" else node, style="bold")
+            line.append(f" {layer} ")
+            line.append(str(row.get("value", "")))
             age = _age(row.get("age"))
             if age:
-                text.append(" ")
-                text.append(age, style="dim")
+                line.append(" ")
+                line.append(age, style="dim")
             if row.get("stale"):
-                text.append(" ")
-                text.append("stale", style="yellow")
-            text.append("\n")
+                line.append(" ")
+                line.append("stale", style="yellow")
+            add(line)
             if row.get("reason") and row.get("state") in ("warn", "crit"):
-                text.append(f"   {row['reason']}\n", style=style)
+                add(Text(" " * ROW_INDENT + str(row["reason"]), style=style))
     recent = message.get("events") if isinstance(message.get("events"), list) else []
     if recent and events:
-        text.append("\nevents\n", style="bold underline")
-        for event in recent[-events:]:
-            text.append_text(_event_line(event))
-            text.append("\n")
+        text.append("\nevents (newest first)\n", style="bold underline")
+        for event in reversed(recent[-events:]):
+            add(_event_line(event), indent=2)
     return text
 
 
@@ -100,10 +143,12 @@ def crit_count(message: dict[str, Any] | None) -> int:
 
 class HealthPanel(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
-    HealthPanel { width: 42; border-left: solid $primary; display: none; }
+    HealthPanel { width: 42; border-left: solid $primary; display: none; scrollbar-size-vertical: 1;
+                  scrollbar-gutter: stable; }
     HealthPanel.left { dock: left; border-left: none; border-right: solid $primary; }
     HealthPanel.bottom { dock: bottom; width: 1fr; height: 12; border-left: none; border-top: solid $primary; }
     HealthPanel.shown { display: block; }
+    HealthPanel > Static { width: 1fr; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -116,4 +161,12 @@ class HealthPanel(VerticalScroll, can_focus=False):
 
     def show(self, message: dict[str, Any]) -> None:
         self.message = message
-        self._body.update(health_text(message))
+        self._render_body()
+
+    def on_resize(self) -> None:
+        self._render_body()
+
+    def _render_body(self) -> None:
+        # the scrollbar's column is always reserved (scrollbar-gutter: stable), so this width never changes
+        width = self.scrollable_content_region.width
+        self._body.update(health_text(self.message, width=width if width > 10 else None))

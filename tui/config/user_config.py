@@ -1,5 +1,6 @@
 """The user's ~/.config/hascreen/config.yaml ($HASCREEN_CONFIG overrides the path): keymap, scrolling,
-scrollback, the health panel, the lock and the session ACL. Validated like hosts.yaml: all errors at
+scrollback, the health panel (where, and whether every attach shows it), screen's startup message, the
+lock and the session ACL. Validated like hosts.yaml: all errors at
 once, each with file:line: key. A missing file means the defaults.
 """
 
@@ -18,8 +19,8 @@ from tui.config.paths import available_keymaps, user_config_file
 
 PANEL_PLACES = ("left", "right", "bottom")
 ACL_LEVELS = ("full", "read-only")
-TOP_KEYS = ("keymap", "scroll", "scrollback", "health", "lock", "acl", "lock_passphrase")
-HEALTH_KEYS = ("interval", "panel", "bell")
+TOP_KEYS = ("keymap", "scroll", "scrollback", "health", "lock", "acl", "lock_passphrase", "startup_message")
+HEALTH_KEYS = ("interval", "panel", "bell", "show")
 LOCK_KEYS = ("pam_service", "idle_timeout", "passphrase_scrypt")
 LOCK_HINTS = {
     "passphrase": "never store the passphrase: give passphrase_scrypt (see docs/config.md)",
@@ -32,6 +33,7 @@ class HealthSettings:
     interval: float | None = None  # seconds; None: hosts.yaml's defaults.health_interval
     panel: str = "right"  # left | right | bottom
     bell: bool = False  # ring the terminal bell when a row turns crit
+    show: bool | None = None  # the panel on every attach; None (`auto`): when hosts.yaml has clusters
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class UserConfig:
     health: HealthSettings = field(default_factory=HealthSettings)
     lock: LockSettings = field(default_factory=LockSettings)
     acl: dict[str, str] = field(default_factory=dict)  # local user -> full | read-only
+    startup_message: bool = True  # the one-line hint (version, C-a ? for help) when a session starts
     file: str | None = None
 
 
@@ -102,6 +105,16 @@ def _scrypt_hash(checker: Checker, node: YamlNode, path: str) -> str | None:
     return stored
 
 
+def _auto_or_boolean(checker: Checker, node: YamlNode, path: str) -> tuple[bool, bool | None]:
+    """(valid, value): true, false, or `auto` (None)."""
+    if node.kind == "scalar" and node.value == "auto":
+        return True, None
+    if node.kind == "scalar" and isinstance(node.value, bool):
+        return True, node.value
+    checker.type_error(node, path, "true, false or auto")
+    return False, None
+
+
 def _read(checker: Checker, root: YamlNode, path: Path) -> UserConfig:
     top = checker.mapping(root, "", allowed=TOP_KEYS) or {}
     values: dict[str, object] = {"file": str(path)}
@@ -120,8 +133,13 @@ def _read(checker: Checker, root: YamlNode, path: Path) -> UserConfig:
             health["panel"] = checker.string(fields["panel"].node, "health.panel", choices=PANEL_PLACES)
         if "bell" in fields:
             health["bell"] = checker.boolean(fields["bell"].node, "health.bell")
-        if None not in health.values():
+        show_ok = True
+        if "show" in fields:
+            show_ok, health["show"] = _auto_or_boolean(checker, fields["show"].node, "health.show")
+        if show_ok and None not in (v for k, v in health.items() if k != "show"):
             values["health"] = HealthSettings(**health)  # type: ignore[arg-type]
+    if "startup_message" in top:
+        values["startup_message"] = checker.boolean(top["startup_message"].node, "startup_message")
     if "lock" in top:
         fields = checker.mapping(top["lock"].node, "lock", allowed=LOCK_KEYS, hints=LOCK_HINTS) or {}
         lock: dict[str, object] = {}

@@ -82,13 +82,14 @@ class EventPrinter:
             write(f"  {data['line']}\n")
         elif event.kind == "step-start":
             write(f"▶ [{data['index']}/{self.total_steps()}] {data['host'] or 'local'}: {data['command']}\n")
+        elif event.kind == "step-output":
+            write(f"    {data['line']}\n")
         elif event.kind == "step-end":
-            for stream in ("stdout", "stderr"):
-                lines = (data.get(stream) or "").rstrip("\n").splitlines()
-                if len(lines) > OUTPUT_LINES:
-                    lines = [f"… {len(lines) - OUTPUT_LINES} lines", *lines[-OUTPUT_LINES:]]
-                for line in lines:
-                    write(f"    {line}\n")
+            streamed = data.get("streamed", 0)
+            if streamed and not data.get("streamed_all", True):
+                write(f"    … {streamed} lines shown live; the output ends with:\n")
+            if not streamed or not data.get("streamed_all", True):  # else every line was shown as it came
+                self._write_tail(data)
             mark = "✓" if data["ok"] else "✗"
             write(f"  {mark} rc={data['exit_code']} {data['duration']:.2f}s\n")
         elif event.kind == "verify":
@@ -100,6 +101,14 @@ class EventPrinter:
         elif event.kind == "state" and data["state"] in ("preflight", "verifying"):
             write({"preflight": "Preflight:\n", "verifying": "Verification:\n"}[data["state"]])
         self.out.flush()
+
+    def _write_tail(self, data: dict[str, Any]) -> None:
+        for stream in ("stdout", "stderr"):
+            lines = (data.get(stream) or "").rstrip("\n").splitlines()
+            if len(lines) > OUTPUT_LINES:
+                lines = [f"… {len(lines) - OUTPUT_LINES} lines", *lines[-OUTPUT_LINES:]]
+            for line in lines:
+                self.out.write(f"    {line}\n")
 
 
 async def run_from_cli(runner: Runner, hosts_config: Any, argv_or_parsed: Sequence[str] | argparse.Namespace,

@@ -43,11 +43,19 @@ class Check:
 
 @dataclass(frozen=True)
 class Param:
+    """A procedure argument (`--name VALUE`). `member`: the value names a member of the cluster, so a
+    client can offer the members as the choices."""
+
     name: str
     help: str
     required: bool = False
     default: str | None = None
     choices: tuple[str, ...] = ()
+    member: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "help": self.help, "required": self.required, "default": self.default,
+                "choices": list(self.choices), "member": self.member}
 
 
 # A step may fill facts for later steps (coordinates read from a dump, say): capture(result, facts).
@@ -191,7 +199,7 @@ class Procedure:
 @dataclass(frozen=True)
 class RunEvent:
     """One thing that happened in a run; `data` is JSON-safe. kinds: state, check, plan, step-start,
-    step-end, manual-wait, message, verify, result."""
+    step-output (one line of a running step's output), step-end, manual-wait, message, verify, result."""
 
     run_id: str
     seq: int

@@ -32,7 +32,7 @@ class ProcedureService:
     def catalog(self) -> list[dict[str, Any]]:
         """Name, note, danger and parameters of every procedure (the procedures panel)."""
         return [{"name": p.name, "note": p.note, "danger": p.danger,
-                 "params": [{"name": a.name, "help": a.help, "required": a.required} for a in p.params]}
+                 "params": [a.to_dict() for a in p.params]}
                 for p in procedure_catalog(self.procedures_file).values()]
 
     async def start(self, name: str, cluster: str | None, args: Sequence[str] = (), *, who: str | None = None,

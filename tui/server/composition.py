@@ -1,5 +1,5 @@
 """The composition root of the server process: builds a `Server` and installs its integrations — the
-session's own commands, SSH hosts from hosts.yaml, the health poller, procedures and the lock — each through
+session's own commands, screen's window files (hardcopy, log), SSH hosts from hosts.yaml, the health poller, procedures and the lock — each through
 the extension points of tui.server.hooks. The daemon never imports an integration; this module does.
 
 A subsystem whose configuration is absent still installs, and its commands answer with the reason; one that
@@ -18,6 +18,7 @@ from tui.server.health_integration import HealthIntegration, install_health
 from tui.server.hosts_integration import install_hosts
 from tui.server.lock_integration import install_lock
 from tui.server.procedure_integration import install_procedures
+from tui.server.window_files import install_window_files
 
 log = logging.getLogger("hascreen.server")
 
@@ -28,6 +29,7 @@ def build_server(options: ServerOptions, extra: list[Installer] | None = None) -
     """A server with every integration installed; `extra` installers run last (tests add their own)."""
     server = Server(options)
     install_core_commands(server)
+    _install("window files", lambda: install_window_files(server))
     hosts = _install("hosts", lambda: install_hosts(server))
     health: HealthIntegration | None = None
     if hosts is not None:

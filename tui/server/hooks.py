@@ -167,6 +167,7 @@ class CommandTable:
             invocation = check_invocation(name, args)
         except CommandError as exc:
             return Reply(False, str(exc))
+        name = invocation.name  # screen's name for a command (`title`, `windows` ...) is resolved by now
         if invocation.spec.scope == "client":
             return Reply(False, f"{name} is a client command: bind it to a key or use the : prompt")
         handler = self._handlers.get(name)

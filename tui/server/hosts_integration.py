@@ -11,6 +11,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from tui.commands.registry import RECONNECT_ENDS_SHELL
 from tui.config.errors import ConfigErrors
 from tui.config.hosts import HostsConfig, load_hosts
 from tui.runner import HostUnreachable
@@ -119,6 +120,8 @@ class HostsIntegration:
         backend = pane.backend if pane else None
         if not isinstance(backend, SshPane):
             return Reply(False, "the current window is not an SSH window")
+        if args == ["--if-down"] and backend.connected:  # C-a R asks the user first, then sends plain reconnect
+            return Reply(False, RECONNECT_ENDS_SHELL)
         backend.reconnect_now()
         return Reply(True, f"reconnecting to {backend.host}")
 

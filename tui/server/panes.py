@@ -211,6 +211,8 @@ class Pane:
         self.last_frame = 0.0  # loop time of the last rows sent for this pane
         self.fed_since_frame = 0  # bytes parsed since then: a pane past FLOOD_BYTES is drawn less often
         self._wake_feeder = wake_feeder
+        # extension point: called with every chunk of the program's output as it arrives (screen's `log`)
+        self.output_listeners: list[Callable[[bytes], None]] = []
         backend.on_output = self._queue_output
 
     @property
@@ -222,6 +224,8 @@ class Pane:
         return self.queue.backlog > 0
 
     def _queue_output(self, data: bytes) -> None:
+        for listener in self.output_listeners:
+            listener(data)
         self.queue.push(data)
         if not self.throttled and self.queue.should_pause():
             self.throttled = True

@@ -154,7 +154,9 @@ class ProcedureIntegration:
         except Exception:  # a broken procedures.yaml is reported when a run is started
             return {"procedures": []}
         return {"procedures": sorted(catalog),
-                "procedure_info": {name: {"danger": proc.danger, "note": proc.note} for name, proc in catalog.items()}}
+                "procedure_info": {name: {"danger": proc.danger, "note": proc.note,
+                                          "params": [param.to_dict() for param in proc.params]}
+                                   for name, proc in catalog.items()}}
 
     def announce(self, name: str, code: int | None) -> None:
         runs = [run.snapshot() for run in self.registry.runs.values() if run.procedure.name == name]

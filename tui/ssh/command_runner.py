@@ -3,12 +3,14 @@
 Owns running one argv on one host: quoting it with shlex.join for the remote shell, feeding stdin,
 the timeout (exit code 124, like coreutils `timeout`), a per-host limit on concurrent commands (so a
 burst of health probes never exhausts the server's MaxSessions), and turning connection failures
-into `HostUnreachable` with a reason.
+into `HostUnreachable` with a reason. `run_streaming` also hands each chunk of output to a callback as
+it arrives (tui.runner.StreamingRunner), for procedure steps that run for minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import signal
 import time
@@ -16,11 +18,12 @@ from collections.abc import Sequence
 
 import asyncssh
 
-from tui.runner import HostUnreachable, RunResult, render_argv
+from tui.runner import HostUnreachable, OutputCallback, RunResult, render_argv
 
 TIMEOUT_EXIT_CODE = 124
 # What a shell reports for a command that ended without an exit status (e.g. the channel closed).
 NO_STATUS_EXIT_CODE = 255
+STREAM_CHUNK = 65536  # bytes read at a time while streaming a command's output
 
 
 def _decode(data: object) -> str:
@@ -62,6 +65,22 @@ class SshRunner:
         timeout: float = 10.0,
         stdin: bytes | None = None,
     ) -> RunResult:
+        return await self._execute(host, argv, timeout=timeout, stdin=stdin, on_output=None)
+
+    async def run_streaming(
+        self,
+        host: str,
+        argv: Sequence[str],
+        *,
+        on_output: OutputCallback,
+        timeout: float = 10.0,
+        stdin: bytes | None = None,
+    ) -> RunResult:
+        """`run`, handing each chunk of stdout/stderr to on_output as it arrives (tui.runner.StreamingRunner)."""
+        return await self._execute(host, argv, timeout=timeout, stdin=stdin, on_output=on_output)
+
+    async def _execute(self, host: str, argv: Sequence[str], *, timeout: float, stdin: bytes | None,
+                       on_output: OutputCallback | None) -> RunResult:
         if isinstance(argv, str):
             raise TypeError("argv must be a list of arguments, not a shell string")
         if not argv:
@@ -77,18 +96,15 @@ class SshRunner:
             except (asyncssh.Error, OSError) as exc:
                 raise HostUnreachable(host, f"connection lost: {exc}") from exc
             try:
-                completed = await process.wait(timeout=timeout)
+                if on_output is None:
+                    completed = await process.wait(timeout=timeout)
+                    stdout, stderr = _decode(completed.stdout), _decode(completed.stderr)
+                else:
+                    completed, stdout, stderr = await _wait_streaming(process, timeout, on_output)
+            except _StreamTimeout as exc:
+                return self._timed_out(process, *exc.partial, command, timeout, started)
             except asyncssh.TimeoutError as exc:
-                # Best effort: OpenSSH honours the signal request; closing the channel ends the rest.
-                with contextlib.suppress(Exception):
-                    process.send_signal("KILL")
-                process.close()
-                return RunResult(
-                    TIMEOUT_EXIT_CODE,
-                    _decode(exc.stdout),
-                    _decode(exc.stderr) + f"hascreen: timed out after {timeout:g}s: {command}\n",
-                    time.monotonic() - started,
-                )
+                return self._timed_out(process, _decode(exc.stdout), _decode(exc.stderr), command, timeout, started)
             except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError) as exc:
                 raise HostUnreachable(host, f"connection lost while running {command}: {exc}") from exc
             if completed.exit_status is None and not completed.exit_signal and conn.is_closed():
@@ -96,7 +112,52 @@ class SshRunner:
                 raise HostUnreachable(host, f"connection lost while running {command}: {reason}")
             return RunResult(
                 _exit_code(completed.exit_status, completed.exit_signal),
-                _decode(completed.stdout),
-                _decode(completed.stderr),
+                stdout,
+                stderr,
                 time.monotonic() - started,
             )
+
+    @staticmethod
+    def _timed_out(process, stdout: str, stderr: str, command: str, timeout: float, started: float) -> RunResult:
+        # Best effort: OpenSSH honours the signal request; closing the channel ends the rest.
+        with contextlib.suppress(Exception):
+            process.send_signal("KILL")
+        process.close()
+        return RunResult(
+            TIMEOUT_EXIT_CODE,
+            stdout,
+            stderr + f"hascreen: timed out after {timeout:g}s: {command}\n",
+            time.monotonic() - started,
+        )
+
+
+class _StreamTimeout(Exception):
+    """The streamed command outlived its timeout; `partial` holds (stdout, stderr) read so far."""
+
+    def __init__(self, partial: tuple[str, str]) -> None:
+        super().__init__("timed out")
+        self.partial = partial
+
+
+async def _wait_streaming(process, timeout: float, on_output: OutputCallback) -> tuple[object, str, str]:
+    """Read stdout and stderr chunk by chunk until both end, reporting each chunk; then the exit status."""
+    collected: dict[str, list[str]] = {"stdout": [], "stderr": []}
+
+    async def pump(reader, stream: str) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        while True:
+            chunk = await reader.read(STREAM_CHUNK)
+            text = decoder.decode(chunk or b"", final=not chunk)
+            if text:
+                collected[stream].append(text)
+                on_output(stream, text)
+            if not chunk:
+                return
+
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(pump(process.stdout, "stdout"), pump(process.stderr, "stderr"))
+            completed = await process.wait()
+    except TimeoutError:
+        raise _StreamTimeout(("".join(collected["stdout"]), "".join(collected["stderr"]))) from None
+    return completed, "".join(collected["stdout"]), "".join(collected["stderr"])

@@ -241,3 +241,35 @@ async def test_connection_lost_during_a_command_raises_host_unreachable(ssh_worl
     finally:
         sshd.thaw(frozen)
         await pool.close()
+
+
+async def test_streaming_runner_hands_over_output_while_the_command_runs(ssh_world, sshd, tmp_path):
+    """The command waits for a file that the test creates only after the first line arrived: without
+    streaming it would never get past its first line (and time out)."""
+    ssh_world.trust(sshd)
+    host = TestHost("node", sshd.address, sshd.port, "root", identity=str(ssh_world.client_key))
+    pool = SshPool({"node": host}, known_hosts=ssh_world.known_hosts)
+    go = tmp_path / "go"
+    script = ("echo first; echo 'to stderr' >&2; i=0; "
+              f"while [ ! -e {go} ] && [ $i -lt 200 ]; do sleep 0.05; "
+              f"i=$((i+1)); done; [ -e {go} ] || exit 7; printf 'second\\nno newline at the end'")
+    chunks: list[tuple[str, str]] = []
+
+    def on_output(stream: str, text: str) -> None:
+        chunks.append((stream, text))
+        if "first" in text:
+            go.touch()
+
+    try:
+        result = await pool.runner.run_streaming("node", ["sh", "-c", script], on_output=on_output, timeout=20)
+        slow = await pool.runner.run_streaming("node", ["sh", "-c", "echo started; sleep 30"],
+                                               on_output=lambda s, t: None, timeout=1.0)
+    finally:
+        await pool.close()
+    assert result.exit_code == 0
+    assert result.stdout == "first\nsecond\nno newline at the end" and result.stderr == "to stderr\n"
+    assert "".join(t for s, t in chunks if s == "stdout") == result.stdout
+    assert ("stderr", "to stderr\n") in chunks
+    assert chunks.index(next(c for c in chunks if "first" in c[1])) < chunks.index(
+        next(c for c in chunks if "second" in c[1]))
+    assert slow.exit_code == 124 and slow.stdout == "started\n" and "timed out" in slow.stderr

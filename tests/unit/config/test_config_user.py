@@ -94,3 +94,27 @@ def test_top_level_lock_passphrase_as_hascreen_passwd_writes_it(tmp_path):
 def test_malformed_scrypt_hashes_are_refused(stored):
     with pytest.raises(PassphraseFormatError):
         parse_scrypt_hash(stored)
+
+
+@pytest.mark.parametrize(("text", "show", "startup"), [
+    ("health: {panel: left}\n", None, True),
+    ("health: {show: auto}\n", None, True),
+    ("health: {show: true}\nstartup_message: false\n", True, False),
+    ("health: {show: false, bell: true}\n", False, True),
+])
+def test_health_panel_visibility_and_startup_message(tmp_path, text, show, startup):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    config = load_user_config(path)
+    assert (config.health.show, config.startup_message) == (show, startup)
+
+
+def test_bad_health_show_and_startup_message_are_reported_with_their_lines(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("health:\n  show: sometimes\nstartup_message: quiet\n")
+    with pytest.raises(ConfigErrors) as info:
+        load_user_config(path)
+    assert [(e.line, e.key, e.message) for e in info.value.errors] == [
+        (2, "health.show", "expected true, false or auto, got a string ('sometimes')"),
+        (3, "startup_message", "expected true or false, got a string ('quiet')"),
+    ]

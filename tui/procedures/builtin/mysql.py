@@ -53,7 +53,7 @@ class MysqlResync(Procedure):
     note = "rebuild a broken replica from a dump of the master or of a healthy replica"
     danger = DISRUPTIVE
     params = (
-        Param("replica", "the broken replica to rebuild (default: the only replica)"),
+        Param("replica", "the broken replica to rebuild (default: the only replica)", member=True),
         Param("source", "'master' or the name of a healthy replica to dump from", default="master"),
         Param("lock", "dump from the master with 'single-transaction' (InnoDB) or a 'read-lock' held by "
               "mysqldump's own session", default="single-transaction", choices=("single-transaction", "read-lock")),
@@ -210,7 +210,7 @@ class MysqlSkipOne(Procedure):
     name = "mysql-skip-one"
     note = "skip the one replication event that stopped the SQL thread (leaves drift)"
     danger = DISRUPTIVE
-    params = (Param("replica", "the stopped replica (default: the only replica)"),)
+    params = (Param("replica", "the stopped replica (default: the only replica)", member=True),)
     verify_timeout = 20.0
 
     async def preflight(self, ctx: RunContext) -> list[Check]:

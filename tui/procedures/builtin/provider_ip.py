@@ -75,7 +75,7 @@ class ProviderFailoverIp(Procedure):
     name = "provider-failover-ip"
     note = "route the provider's failover IP to the active server (robot API)"
     danger = DISRUPTIVE
-    params = (Param("to", "member to route to (default: the node holding the VIP)"),)
+    params = (Param("to", "member to route to (default: the node holding the VIP)", member=True),)
     verify_timeout = 10.0
 
     async def preflight(self, ctx: RunContext) -> list[Check]:

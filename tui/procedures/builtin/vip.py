@@ -164,7 +164,7 @@ class Arping(Procedure):
     name = "arping"
     note = "gratuitous ARP for the VIP from the node that holds it, toward the gateway"
     danger = SAFE
-    params = (Param("host", "node to send from (default: the VIP holder)"),)
+    params = (Param("host", "node to send from (default: the VIP holder)", member=True),)
     verify_timeout = 5.0
 
     async def preflight(self, ctx: RunContext) -> list[Check]:
