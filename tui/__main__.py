@@ -1,5 +1,5 @@
 """`python -m tui` runs the hascreen command line, through the same entry as the console script."""
 
-from tui.entry import console_main
+from tui.console import console_main
 
 raise SystemExit(console_main())

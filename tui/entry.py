@@ -1,5 +1,5 @@
 """How every hascreen process starts: the console script, `python -m tui`, `python -m tui.server` and
-`python -m tui.lab` all go through `run_entry`.
+`python -m tui.lab` all go through `run_entry` (the console script is tui.console).
 
 It owns what reaches the user's terminal from below hascreen's own messages:
 - warnings (e.g. cryptography's DSA deprecation, raised while asyncssh is imported) are filtered before
@@ -99,11 +99,3 @@ def run_entry(main: Callable[[Sequence[str] | None], int | None], argv: Sequence
         print(report_crash(exc, path), file=sys.stderr)
         return crash_status
 
-
-def console_main() -> int:
-    """The `hascreen` console script."""
-    from tui.cli import main
-
-    argv = sys.argv[1:]
-    # a crash of `hascreen health` is UNKNOWN (3) for the monitoring system that called it
-    return run_entry(main, argv, crash_status=3 if argv[:1] == ["health"] else 1)

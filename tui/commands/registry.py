@@ -144,7 +144,7 @@ def _to(command: str, *, keep_args: bool = True, max_args: int | None = 0, usage
     return resolve
 
 
-def _screen_command(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+def _new_window_from_screen_args(args: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """new-window [-n NAME] [COMMAND ...]"""
     words = list(args)
     if words[:1] == ["-t"]:
@@ -162,7 +162,7 @@ def _aliases(*aliases: ScreenAlias) -> dict[str, ScreenAlias]:
 
 SCREEN_ALIASES: dict[str, ScreenAlias] = _aliases(
     ScreenAlias("title", "title [NAME]", _to("rename-window", max_args=1, usage="title [NAME]", none="rename-prompt")),
-    ScreenAlias("screen", "screen [-t TITLE] [COMMAND ...]", _screen_command),
+    ScreenAlias("screen", "screen [-t TITLE] [COMMAND ...]", _new_window_from_screen_args),
     ScreenAlias("windows", "windows", _to("list-windows", usage="windows")),
     ScreenAlias("select", "select [N|NAME]", _to("select-window", max_args=1, usage="select [N|NAME]",
                                                   none="select-prompt")),

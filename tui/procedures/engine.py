@@ -5,6 +5,10 @@ runs of a process (the server keeps them across client detaches), allows one dis
 
 States: new → preflight → awaiting-confirmation | refused → running → verifying →
 succeeded | failed | aborted | verify-failed.
+
+While a command step runs on a `StreamingRunner`, each complete line of its output is emitted as a
+`step-output` event (masked, bounded per step) so a long step shows progress; `step-end` says how many
+lines were streamed and whether that was all of them.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from tui.procedures.model import (
     resolve_argv,
     unresolved_placeholders,
 )
-from tui.runner import HostUnreachable, render_argv
+from tui.runner import HostUnreachable, StreamingRunner, render_argv
 
 OUTPUT_LIMIT = 16_000  # characters of stdout/stderr kept per step in events
+STREAMED_LINES_LIMIT = 2_000  # `step-output` events per step; the step-end event still carries the tail
 DEFAULT_FLAP_PERIOD = 3600.0
 
 TERMINAL_STATES = ("refused", "succeeded", "failed", "aborted", "verify-failed")
@@ -379,13 +384,17 @@ class ProcedureRun:
         command = step.render(self.ctx.facts)
         self._emit("step-start", index=number, host=step.host, kind=step.kind, note=step.note, command=command)
         started = time.monotonic()
-        exit_code, stdout, stderr = await self._perform(step)
+        masks = list(step.masks) + self.masks
+        streamer = _LineStreamer(lambda stream, line: self._emit(
+            "step-output", index=number, host=step.host, stream=stream, line=mask_text(line, masks)))
+        exit_code, stdout, stderr = await self._perform(step, streamer)
+        streamer.flush()
         duration = time.monotonic() - started
         ok = exit_code in step.ok_exit_codes
-        masks = list(step.masks) + self.masks
         stdout, stderr = mask_text(stdout, masks), mask_text(stderr, masks)
         self._emit("step-end", index=number, host=step.host, exit_code=exit_code, ok=ok,
-                   duration=round(duration, 4), stdout=stdout[-OUTPUT_LIMIT:], stderr=stderr[-OUTPUT_LIMIT:])
+                   duration=round(duration, 4), stdout=stdout[-OUTPUT_LIMIT:], stderr=stderr[-OUTPUT_LIMIT:],
+                   streamed=streamer.emitted, streamed_all=not streamer.cut)
         self.audit.write({
             "event": "step", "run": self.run_id, "who": self.who, "cluster": self.cluster,
             "procedure": self.procedure.name, "step": number, "host": step.host, "kind": step.kind,
@@ -394,14 +403,19 @@ class ProcedureRun:
         }, masks)
         return ok, exit_code
 
-    async def _perform(self, step: Step) -> tuple[int, str, str]:
+    async def _perform(self, step: Step, streamer: _LineStreamer) -> tuple[int, str, str]:
         if step.kind == "command":
             argv = resolve_argv(step.argv, self.ctx.facts)
             missing = unresolved_placeholders(argv)
             if missing:
                 return 1, "", f"facts not known: {', '.join(missing)} (an earlier step was skipped?)"
+            runner = self.ctx.runner
             try:
-                result = await self.ctx.runner.run(step.host or "", argv, timeout=step.timeout, stdin=step.stdin)
+                if isinstance(runner, StreamingRunner):
+                    result = await runner.run_streaming(step.host or "", argv, timeout=step.timeout,
+                                                        stdin=step.stdin, on_output=streamer.feed)
+                else:
+                    result = await runner.run(step.host or "", argv, timeout=step.timeout, stdin=step.stdin)
             except HostUnreachable as exc:
                 return 255, "", f"host unreachable: {exc.reason}"
             if result.exit_code in step.ok_exit_codes and step.capture is not None:
@@ -445,6 +459,36 @@ class ProcedureRun:
             "plan": [s.render(self.ctx.facts) for s in self.steps],
             "duration": round(time.time() - self.started_at, 3),
         }, self.masks)
+
+
+class _LineStreamer:
+    """Cuts a running step's output chunks into lines per stream and hands on at most
+    STREAMED_LINES_LIMIT of them; a chunk may end mid-line (the rest comes with the next chunk)."""
+
+    def __init__(self, emit_line: Callable[[str, str], None]) -> None:
+        self._emit_line = emit_line
+        self._partial: dict[str, str] = {}
+        self.emitted = 0
+        self.cut = False
+
+    def feed(self, stream: str, text: str) -> None:
+        lines = (self._partial.pop(stream, "") + text).split("\n")
+        if lines[-1]:
+            self._partial[stream] = lines[-1]
+        for line in lines[:-1]:
+            self._line(stream, line)
+
+    def flush(self) -> None:
+        for stream, rest in sorted(self._partial.items()):
+            self._line(stream, rest)
+        self._partial.clear()
+
+    def _line(self, stream: str, line: str) -> None:
+        if self.emitted >= STREAMED_LINES_LIMIT:
+            self.cut = True
+            return
+        self.emitted += 1
+        self._emit_line(stream, line.rstrip("\r"))
 
 
 def describe_plan(steps: list[Step], facts: dict[str, Any] | None = None) -> list[str]:

@@ -54,7 +54,7 @@ class DrbdConnect(Procedure):
     name = "drbd-connect"
     note = "reconnect a disconnected (StandAlone) DRBD resource"
     danger = SAFE
-    params = (Param("node", "node where the resource is StandAlone", required=True),
+    params = (Param("node", "node where the resource is StandAlone", required=True, member=True),
               Param("resource", "one resource (default: all of the cluster)"))
     verify_timeout = 30.0
 
@@ -82,7 +82,7 @@ class DrbdPromote(Procedure):
     name = "drbd-promote"
     note = "make a node DRBD Primary (refused while the peer is Primary)"
     danger = DISRUPTIVE
-    params = (Param("node", "node to promote", required=True),
+    params = (Param("node", "node to promote", required=True, member=True),
               Param("resource", "one resource (default: all of the cluster)"))
 
     async def preflight(self, ctx: RunContext) -> list[Check]:
@@ -117,7 +117,7 @@ class DrbdDemote(Procedure):
     name = "drbd-demote"
     note = "make a node DRBD Secondary (its services must be stopped)"
     danger = DISRUPTIVE
-    params = (Param("node", "node to demote", required=True),
+    params = (Param("node", "node to demote", required=True, member=True),
               Param("resource", "one resource (default: all of the cluster)"))
 
     async def preflight(self, ctx: RunContext) -> list[Check]:
@@ -161,7 +161,7 @@ class DrbdSplitBrain(Procedure):
     name = "drbd-split-brain"
     note = "recover from a split brain: the victim discards its changes and resyncs from the survivor"
     danger = DISRUPTIVE
-    params = (Param("victim", "the node whose changes since the split are thrown away"),
+    params = (Param("victim", "the node whose changes since the split are thrown away", member=True),
               Param("resource", "one resource (default: all of the cluster)"))
     verify_timeout = 120.0
 
