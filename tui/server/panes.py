@@ -23,6 +23,7 @@ from tui.term import Terminal
 from tui.term.feeding import FeedQueue
 
 READ_SIZE = 65536
+READ_BUDGET = 256 * 1024  # at most this much per readable event, so one pane cannot hold the loop
 FLOOD_BYTES = 16 * 1024  # more output than this between two frames is a flood, not an interactive echo
 
 
@@ -86,17 +87,29 @@ class PtyBackend:
         self.resume_reading()
 
     def _on_readable(self) -> None:
-        try:
-            data = os.read(self._master, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            if exc.errno != errno.EIO:  # EIO: the slave side closed, i.e. the program is gone
-                self.on_output(f"\r\n[hascreen] read error: {exc}\r\n".encode())
-            data = b""
-        if data:
-            self.on_output(data)
-        else:
+        # a pty hands over at most ~4 KiB per read: read on while more is there (up to READ_BUDGET), so a
+        # flood reaches the emulator in large blocks instead of one small block per turn of the loop
+        chunks: list[bytes] = []
+        total = 0
+        ended = False
+        while total < READ_BUDGET:
+            try:
+                data = os.read(self._master, READ_SIZE)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno != errno.EIO:  # EIO: the slave side closed, i.e. the program is gone
+                    chunks.append(f"\r\n[hascreen] read error: {exc}\r\n".encode())
+                ended = True
+                break
+            if not data:
+                ended = True
+                break
+            chunks.append(data)
+            total += len(data)
+        if chunks:
+            self.on_output(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if ended:
             self._finish()
 
     def _finish(self) -> None:
