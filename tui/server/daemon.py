@@ -334,6 +334,7 @@ class Server:
                 client.send(layout)
             sent_something = True
         flood_pending = False
+        clients = self.display_clients()
         for pane_id in visible:
             pane = self.panes.get(pane_id)
             if pane is None:
@@ -350,10 +351,14 @@ class Server:
                         modes.alt_screen, pane.throttled)
             modes_changed = mode_key != pane.sent_modes
             pane.sent_modes = mode_key
-            if not dirty and not full and not modes_changed:
-                continue
+            # a cursor that only moved, hid, showed or changed shape is a frame too
+            cursor_key = (*pane.terminal.cursor, pane.terminal.cursor_visible, pane.terminal.cursor_shape)
+            cursor_changed = cursor_key != pane.sent_cursor
+            pane.sent_cursor = cursor_key
+            if not clients or (not dirty and not full and not modes_changed and not cursor_changed):
+                continue  # with no client attached, an attach brings a full snapshot anyway
             message = self.rows_message(pane, None if full else dirty)
-            for client in self.display_clients():
+            for client in clients:
                 self._send_rows(client, pane, message)
             sent_something = True
         if sent_something:
@@ -384,6 +389,7 @@ class Server:
             "pane": pane.id,
             "rows": {str(y): [list(run) for run in terminal.render_row(y)] for y in wanted},
             "cursor": [terminal.cursor[0], terminal.cursor[1], terminal.cursor_visible],
+            "cursor_shape": terminal.cursor_shape,
             "full": rows is None,
             "throttled": pane.throttled,
             "size": [terminal.cols, terminal.rows],

@@ -221,6 +221,7 @@ class Pane:
         self.throttled = False
         self.exited: str | None = None
         self.sent_modes: tuple | None = None  # the modes clients last heard about
+        self.sent_cursor: tuple | None = None  # the cursor (x, y, visible, shape) clients last heard about
         self.last_frame = 0.0  # loop time of the last rows sent for this pane
         self.fed_since_frame = 0  # bytes parsed since then: a pane past FLOOD_BYTES is drawn less often
         self._wake_feeder = wake_feeder

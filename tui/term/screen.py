@@ -183,6 +183,7 @@ class TermScreen(pyte.Screen):
         # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
         # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
         self._lazy_rows: dict[int, list[tuple[str, Cell]]] = {}
+        self.cursor_shape = 0  # DECSCUSR: 0 the terminal's default, 1/2 block, 3/4 underline, 5/6 bar
         self.replies = bytearray()
         self.bell_pending = False
         self.osc_title: str | None = None
@@ -976,6 +977,11 @@ class TermScreen(pyte.Screen):
             if DECOM in self.mode and self.margins is not None:
                 y -= self.margins.top
             self.write_process_input(f"\x1b[{y};{x}R")
+
+    def set_cursor_shape(self, shape: int = 0) -> None:
+        """DECSCUSR (CSI Ps SP q): odd shapes blink, even ones are steady; unknown values are ignored."""
+        if 0 <= shape <= 6:
+            self.cursor_shape = shape
 
     def bell(self, *args: Any) -> None:
         self.bell_pending = True

@@ -293,7 +293,9 @@ class TermStream(pyte.ByteStream):
         if intermediates:
             if intermediates == "!" and final == "p":
                 screen.soft_reset()
-            return  # DECSCUSR, DECRQM ...: not implemented
+            elif intermediates == " " and final == "q":
+                screen.set_cursor_shape(*parse_params(params)[:1])
+            return  # DECRQM ...: not implemented
         if not marker:
             if final == "m":
                 screen.cursor.attrs = screen.sgr_transition(screen.cursor.attrs, params)

@@ -71,6 +71,12 @@ class Terminal:
     def cursor_visible(self) -> bool:
         return not self._screen.cursor.hidden
 
+    @property
+    def cursor_shape(self) -> int:
+        """DECSCUSR as the program set it: 0 default, 1 blinking block, 2 block, 3 blinking underline,
+        4 underline, 5 blinking bar, 6 bar."""
+        return self._screen.cursor_shape
+
     def take_dirty(self) -> set[int]:
         dirty = {y for y in self._screen.dirty if 0 <= y < self._screen.lines}
         self._screen.dirty.clear()
