@@ -27,6 +27,7 @@ from textual import events
 from textual._wait import wait_for_idle  # what Pilot uses between keys
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
+from textual.geometry import Offset
 from textual.screen import Screen
 
 from tui.client.bars import StatusLine, TabBar
@@ -37,7 +38,7 @@ from tui.client.keys import decode_key, describe_key, split_key_sequences, to_ap
 from tui.client.ops_screens import HealthWindow, ProcedurePalette
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
-from tui.client.raw_input import RawInput
+from tui.client.raw_input import RawInput, RawInputDriver
 from tui.commands import COMMANDS, CommandError, Invocation, parse_command_line
 from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
 from tui.protocol.messages import make_command, make_hello, make_input
@@ -69,6 +70,12 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.query_one(PaneArea).focus()
         self.app.main_screen_ready()  # type: ignore[attr-defined]
 
+    def on_screen_resume(self) -> None:
+        self.app.sync_terminal_cursor()  # type: ignore[attr-defined]
+
+    def on_screen_suspend(self) -> None:
+        self.app.sync_terminal_cursor()  # type: ignore[attr-defined]
+
 
 class HascreenApp(App[ExitInfo], inherit_bindings=False):
     CSS_PATH = "hascreen.tcss"
@@ -79,7 +86,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def __init__(self, socket_path: Path, keymap: Any, mode: str, session: str, detach_others: bool = False,
                  readonly: bool = False, health_panel: str = "right", driver_class: Any = None) -> None:
-        super().__init__(driver_class=driver_class)
+        # ansi_color: the 16 ANSI colours of the panes reach the terminal as palette indexes (SGR 31 vs 91),
+        # so the user's terminal theme applies, instead of being turned into Textual's fixed RGB theme
+        super().__init__(driver_class=driver_class, ansi_color=True)
         self.socket_path = Path(socket_path)
         self.keymap = keymap
         self.mode = mode
@@ -145,6 +154,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def main_screen_ready(self) -> None:
         if self._reader_task is not None:
             return
+        self.pane_area.draw_cursor_cell = not isinstance(self._driver, RawInputDriver)
         self.status_line.show(prefix_name=getattr(self.keymap, "prefix", "C-a"), readonly=self.readonly)
         self.health_panel.add_class(self.health_side)
         if os.environ.get("HASCREEN_SHOW_HEALTH") == "1":  # `hascreen lab demo` opens with the panel shown
@@ -273,10 +283,27 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if "holder" in message:
             self._set_holder(message.get("holder"))
         self._update_throttled()
+        self.sync_terminal_cursor()
 
     def _on_server_rows(self, message: dict[str, Any]) -> None:
         self.pane_area.apply_rows(message)
         self._update_throttled()
+        self.sync_terminal_cursor()
+
+    def sync_terminal_cursor(self) -> None:
+        """Show the focused pane's cursor with the terminal's own cursor (raw driver only): at its place, in
+        its shape, and only while the console shows the panes (no dialog, copy mode or lock on top)."""
+        driver = self._driver
+        if not isinstance(driver, RawInputDriver):
+            return
+        cursor = self.pane_area.terminal_cursor() if self.screen is self._main_screen else None
+        if cursor is None:
+            driver.show_cursor = False
+            return
+        x, y, shape = cursor
+        self.cursor_position = Offset(x, y)
+        driver.show_cursor = True
+        driver.cursor_shape = shape
 
     def _on_server_notice(self, message: dict[str, Any]) -> None:
         self.show_notice(str(message.get("text", "")), str(message.get("level", "info")))

@@ -12,6 +12,11 @@ reads stdin itself and `RawInputSplitter` cuts the stream into:
 
 The driver also keeps ISIG, IXON and IEXTEN off (Textual's LinuxDriver does that already) and turns off the
 kitty keyboard protocol, so keys arrive as the legacy bytes programs in the panes expect.
+
+Output: the terminal's own cursor shows the focused pane's cursor, as tmux does (its position, whether it is
+shown, and its DECSCUSR shape, so blinking, bars and IME placement work). The app sets `show_cursor` and
+`cursor_shape`; Textual moves the cursor to `App.cursor_position` at the end of every update; this driver
+hides the cursor while an update is written and shows it again after.
 """
 
 from __future__ import annotations
@@ -146,9 +151,34 @@ class RawInputDriver(LinuxDriver):
         # ^S ^Q too (no XON/XOFF flow control), and CR stays CR
         return attrs & ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR | termios.IGNCR)
 
+    show_cursor = False  # the focused pane's cursor is visible and the console shows the panes
+    cursor_shape = 0  # DECSCUSR of the focused pane
+    _cursor_shown = False
+    _shape_sent = 0
+
     def start_application_mode(self) -> None:
         constants.DISABLE_KITTY_KEY = True  # type: ignore[misc]  # legacy key bytes, as panes expect
         super().start_application_mode()
+
+    def stop_application_mode(self) -> None:
+        self.show_cursor = False
+        if self._shape_sent:
+            super().write("\x1b[0 q")  # the user's own cursor shape again
+            self._shape_sent = 0
+        super().stop_application_mode()
+
+    def write(self, data: str) -> None:
+        if self.show_cursor:
+            shape = ""
+            if self.cursor_shape != self._shape_sent:
+                shape = f"\x1b[{self.cursor_shape} q"
+                self._shape_sent = self.cursor_shape
+            data = f"\x1b[?25l{data}{shape}\x1b[?25h"
+            self._cursor_shown = True
+        elif self._cursor_shown:
+            data += "\x1b[?25l"
+            self._cursor_shown = False
+        super().write(data)
 
     def run_input_thread(self) -> None:
         selector = selectors.SelectSelector()
