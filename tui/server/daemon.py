@@ -55,6 +55,8 @@ FRAME_INTERVAL = 1 / 60
 # frames are rate-limited by a token bucket: a flood gets 60 frames/s, while an echo after a quiet moment
 # goes out at once instead of waiting for the next 1/60 s tick
 FRAME_BURST = 4
+# output up to this size from a pane that is not flooding is parsed and drawn as soon as it is read
+ECHO_BYTES = 4096
 # a pane that floods (throttled) is drawn at most this often, so the panes people type in keep the frames
 FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
@@ -195,7 +197,8 @@ class Server:
         cols, rows = self._pane_size()
         pane_id = self._next_pane
         self._next_pane += 1
-        pane = Pane(pane_id, backend, cols, rows, self.options.scrollback, self._feed_wakeup.set)
+        pane = Pane(pane_id, backend, cols, rows, self.options.scrollback,
+                    lambda pane_id=pane_id: self._pane_output(pane_id))
         backend.on_exit = lambda reason, pane_id=pane_id: self._pane_exited(pane_id, reason)
         await backend.start(cols, rows)
         self.panes[pane_id] = pane
@@ -240,6 +243,27 @@ class Server:
         return self.panes.get(window.pane) if window else None
 
     # ---- feeding: pane output → emulators, in bounded slices ------------------------------------------------
+    def _pane_output(self, pane_id: int) -> None:
+        """A pane's program wrote something. An echo or a prompt (a few bytes from a pane that is not
+        flooding) is parsed and drawn at once, without waiting for the feeder's and the frame timer's turns of
+        the loop (each can be a flood's slice long); everything else waits for the feeder."""
+        pane = self.panes.get(pane_id)
+        if pane is None or pane.flooding or pane.queue.backlog > ECHO_BYTES:
+            self._feed_wakeup.set()
+            return
+        try:
+            pane.feed_slice()
+        except Exception:  # the emulator must never take the server down
+            log.exception("pane %d: emulator error; output skipped", pane.id)
+            pane.drop_backlog()
+        self._after_feed(pane)
+        loop = asyncio.get_running_loop()
+        self._refill_frame_tokens(loop.time())
+        if self._frame_tokens >= 1:
+            if self._frame_handle is not None:
+                self._frame_handle.cancel()
+            self._flush_frame()
+
     async def _feed_loop(self) -> None:
         while True:
             await self._feed_wakeup.wait()

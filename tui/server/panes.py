@@ -23,7 +23,7 @@ from tui.term import Terminal
 from tui.term.feeding import FeedQueue
 
 READ_SIZE = 65536
-READ_BUDGET = 256 * 1024  # at most this much per readable event, so one pane cannot hold the loop
+READ_BUDGET = 16 * 1024  # at most this much per readable event, so one pane cannot hold the loop
 FLOOD_BYTES = 16 * 1024  # more output than this between two frames is a flood, not an interactive echo
 
 
@@ -89,28 +89,21 @@ class PtyBackend:
     def _on_readable(self) -> None:
         # a pty hands over at most ~4 KiB per read: read on while more is there (up to READ_BUDGET), so a
         # flood reaches the emulator in large blocks instead of one small block per turn of the loop
-        chunks: list[bytes] = []
         total = 0
-        ended = False
-        while total < READ_BUDGET:
+        while total < READ_BUDGET and self._reading:  # on_output pauses reading when the pane is behind
             try:
                 data = os.read(self._master, READ_SIZE)
             except BlockingIOError:
-                break
+                return
             except OSError as exc:
                 if exc.errno != errno.EIO:  # EIO: the slave side closed, i.e. the program is gone
-                    chunks.append(f"\r\n[hascreen] read error: {exc}\r\n".encode())
-                ended = True
-                break
+                    self.on_output(f"\r\n[hascreen] read error: {exc}\r\n".encode())
+                data = b""
             if not data:
-                ended = True
-                break
-            chunks.append(data)
+                self._finish()
+                return
+            self.on_output(data)
             total += len(data)
-        if chunks:
-            self.on_output(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        if ended:
-            self._finish()
 
     def _finish(self) -> None:
         if self._closed:
@@ -216,8 +209,9 @@ class Pane:
         self.id = pane_id
         self.backend = backend
         self.terminal = Terminal(cols, rows, scrollback=scrollback)
-        # 32 KiB slices keep the worst wait behind a flooding pane to a couple of milliseconds
-        self.queue = FeedQueue(slice_bytes=32 * 1024)
+        # small slices keep the wait behind a flooding pane short (each turn of the loop parses one slice);
+        # a flood past 256 KiB of backlog stops being read, so the program waits instead of the other panes
+        self.queue = FeedQueue(slice_bytes=8 * 1024, high_water=256 * 1024, low_water=64 * 1024)
         self.throttled = False
         self.exited: str | None = None
         self.sent_modes: tuple | None = None  # the modes clients last heard about
