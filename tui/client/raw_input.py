@@ -16,7 +16,8 @@ kitty keyboard protocol, so keys arrive as the legacy bytes programs in the pane
 Output: the terminal's own cursor shows the focused pane's cursor, as tmux does (its position, whether it is
 shown, and its DECSCUSR shape, so blinking, bars and IME placement work). The app sets `show_cursor` and
 `cursor_shape`; Textual moves the cursor to `App.cursor_position` at the end of every update; this driver
-hides the cursor while an update is written and shows it again after.
+hides the cursor while an update is written and shows it again after. Small updates (an echo) are written
+straight to the terminal when nothing is queued (`TerminalWriter`), saving a thread hand-off per keystroke.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ import os
 import re
 import selectors
 import termios
+import threading
 from dataclasses import dataclass
+from queue import Queue
+from typing import IO
 
 from textual import constants, events
 from textual._xterm_parser import XTermParser
@@ -130,6 +134,61 @@ def _partial_suffix(data: bytes, marker: bytes) -> int:
     return 0
 
 
+DIRECT_WRITE_CHARS = 4096  # an update this small goes out from the app's loop itself
+
+
+class TerminalWriter(threading.Thread):
+    """Output to the terminal in place of Textual's writer thread. Large writes go through this background
+    thread, so a slow terminal never blocks the app's loop; a small one is written by the caller at once when
+    the thread has nothing left to write (order is kept: only the app's loop writes, and only while nothing
+    is pending)."""
+
+    def __init__(self, file: IO[str]) -> None:
+        super().__init__(daemon=True, name="hascreen-output")
+        self._file = file
+        self._queue: Queue[str | None] = Queue(30)
+        self._state = threading.Lock()
+        self._pending = 0  # writes handed to the thread and not yet written
+
+    def write(self, text: str) -> None:
+        with self._state:
+            direct = self._pending == 0 and len(text) <= DIRECT_WRITE_CHARS
+            if not direct:
+                self._pending += 1
+        if direct:
+            self._file.write(text)
+            self._file.flush()
+        else:
+            self._queue.put(text)
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def flush(self) -> None:
+        return
+
+    def run(self) -> None:
+        while True:
+            text = self._queue.get()
+            if text is None:
+                break
+            self._file.write(text)
+            if self._queue.empty():
+                self._file.flush()
+            with self._state:
+                self._pending -= 1
+        self._file.flush()
+
+    def stop(self) -> None:
+        with self._state:
+            self._pending += 1
+        self._queue.put(None)
+        self.join()
+
+
 class RawInput(Message):
     """Key bytes from the terminal, exactly as read."""
 
@@ -159,6 +218,11 @@ class RawInputDriver(LinuxDriver):
     def start_application_mode(self) -> None:
         constants.DISABLE_KITTY_KEY = True  # type: ignore[misc]  # legacy key bytes, as panes expect
         super().start_application_mode()
+        if self._writer_thread is not None:  # what Textual wrote so far goes out first, then ours takes over
+            self._writer_thread.stop()
+            writer = TerminalWriter(self._file)
+            writer.start()
+            self._writer_thread = writer  # type: ignore[assignment]
 
     def stop_application_mode(self) -> None:
         self.show_cursor = False
