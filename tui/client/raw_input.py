@@ -22,9 +22,9 @@ straight to the terminal when nothing is queued (`TerminalWriter`), saving a thr
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-import selectors
 import termios
 import threading
 from dataclasses import dataclass
@@ -134,6 +134,7 @@ def _partial_suffix(data: bytes, marker: bytes) -> int:
     return 0
 
 
+INPUT_QUIET_SECONDS = 0.05  # after this long without input, a held partial sequence counts as keys
 DIRECT_WRITE_CHARS = 4096  # an update this small goes out from the app's loop itself
 
 
@@ -245,32 +246,57 @@ class RawInputDriver(LinuxDriver):
         super().write(data)
 
     def run_input_thread(self) -> None:
-        selector = selectors.SelectSelector()
-        selector.register(self.fileno, selectors.EVENT_READ)
-        splitter = RawInputSplitter()
-        parser = XTermParser(self._debug)
+        """The terminal is read on the app's own loop (add_reader), so a keystroke reaches the pane without a
+        thread hand-off; this thread (Textual's input thread) only waits until the driver stops."""
+        self._input_stopped = False
+        self._splitter = RawInputSplitter()
+        self._parser = XTermParser(self._debug)
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._loop.call_soon_threadsafe(self._loop.add_reader, self.fileno, self._on_input_readable)
+        self.exit_event.wait()
+        self._input_stopped = True
+        self._loop.call_soon_threadsafe(self._stop_reading_input)  # the loop may be waiting for this thread
+
+    def _stop_reading_input(self) -> None:
+        self._loop.remove_reader(self.fileno)
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+
+    def _on_input_readable(self) -> None:
+        if self._input_stopped:
+            self._stop_reading_input()
+            return
         try:
-            while not self.exit_event.is_set():
-                ready = selector.select(0.05)
-                if not ready:
-                    self._dispatch(splitter.flush(), parser)
-                    for event in parser.tick():
-                        self.process_message(event)
-                    continue
-                data = os.read(self.fileno, 65536)
-                if not data:
-                    break
-                self._dispatch(splitter.feed(data), parser)
-        finally:
-            selector.close()
+            data = os.read(self.fileno, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._stop_reading_input()
+            return
+        self._dispatch(self._splitter.feed(data), self._parser)
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+        self._idle_handle = self._loop.call_later(INPUT_QUIET_SECONDS, self._on_input_quiet)
+
+    def _on_input_quiet(self) -> None:
+        """No input for a moment: a held partial sequence is keys after all (a lone Esc), and the parser's
+        own timeouts run."""
+        self._idle_handle = None
+        if self._input_stopped:
+            return
+        self._dispatch(self._splitter.flush(), self._parser)
+        for event in self._parser.tick():
+            self.process_message(event)
 
     def _dispatch(self, pieces: list[Piece], parser: XTermParser) -> None:
         for piece in pieces:
             if piece.kind == "keys":
                 feed = getattr(self._app, "feed_terminal_bytes_on_loop", None)
                 if feed is not None:
-                    # straight onto the event loop: skipping the message queue saves ~0.3 ms per keystroke
-                    self._loop.call_soon_threadsafe(feed, piece.data)
+                    feed(piece.data)  # already on the app's loop: skipping the message queue saves ~0.3 ms
                 else:
                     self.send_message(RawInput(piece.data))
             elif piece.kind == "paste":
