@@ -44,6 +44,7 @@ from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
 from tui.protocol.messages import make_command, make_hello, make_input
 
 NOTICE_SECONDS = 6.0
+DIRECT_LINES = 2  # a rows frame changing at most this many lines is written straight to the terminal
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -289,6 +290,29 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.pane_area.apply_rows(message)
         self._update_throttled()
         self.sync_terminal_cursor()
+        if len(self.pane_area.changed_lines) <= DIRECT_LINES:
+            self._write_lines_now(self.pane_area.changed_lines)
+
+    def _write_lines_now(self, lines: list[int]) -> None:
+        """An echo-sized change goes to the terminal at once, written by us, instead of after Textual's idle
+        and update-timer turns (~0.5 ms). Textual still repaints the same lines on its next update (they were
+        refreshed), so what it draws on top, a notification say, comes back within one of its frames."""
+        driver = self._driver
+        if not isinstance(driver, RawInputDriver) or self.screen is not self._main_screen or not lines:
+            return
+        area = self.pane_area
+        origin = area.content_region
+        parts = []
+        for y in lines:
+            if 0 <= y < origin.height:
+                parts.append(f"\x1b[{origin.y + y + 1};{origin.x + 1}H")
+                parts.append(area.render_line(y).render(self.console))
+        if not parts:
+            return
+        cursor = area.terminal_cursor()
+        if cursor is not None:
+            parts.append(f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H")
+        driver.write("".join(parts))
 
     def sync_terminal_cursor(self) -> None:
         """Show the focused pane's cursor with the terminal's own cursor (raw driver only): at its place, in

@@ -170,6 +170,7 @@ class PaneArea(Widget, can_focus=True):
         self._drag: tuple[int, str, int] | None = None  # (pane before the separator, axis, start coordinate)
         # the focused pane's cursor as a reverse-video cell; off while the terminal's own cursor shows it
         self.draw_cursor_cell = True
+        self.changed_lines: list[int] = []  # the widget's lines the last apply_rows changed
 
     # ---- state from the server ---------------------------------------------------------------------
     @property
@@ -240,12 +241,14 @@ class PaneArea(Widget, can_focus=True):
             pane.modes = message["modes"]
         if "throttled" in message:
             pane.throttled = bool(message["throttled"])
+        changed = self.changed_lines = []
         for region in self.regions:
             if region.pane == pane_id:
                 for y in dirty:
                     if 0 <= y < region.h:
                         self._lines.pop(region.y + y, None)
                         self.refresh(Region(region.x, region.y + y, region.w, 1))
+                        changed.append(region.y + y)
 
     def terminal_cursor(self) -> tuple[int, int, int] | None:
         """(x, y, DECSCUSR shape) of the focused pane's cursor on the screen, None while it is hidden."""
