@@ -30,6 +30,7 @@ from textual import events
 from textual._wait import wait_for_idle  # what Pilot uses between keys
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
+from textual.geometry import Offset
 from textual.screen import Screen
 
 from tui import __version__
@@ -41,7 +42,7 @@ from tui.client.keys import decode_key, describe_key, split_key_sequences, to_ap
 from tui.client.ops_screens import HealthWindow, ParamChoice, ProcedurePalette
 from tui.client.pane_area import PaneArea
 from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
-from tui.client.raw_input import RawInput
+from tui.client.raw_input import RawInput, RawInputDriver
 from tui.commands import COMMANDS, SCREEN_ALIASES, CommandError, Invocation, parse_command_line
 from tui.commands.registry import RECONNECT_ENDS_SHELL
 from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
@@ -50,6 +51,7 @@ from tui.protocol.messages import make_command, make_hello, make_input
 NOTICE_SECONDS = 6.0
 STARTUP_HINT_SECONDS = 15.0
 MESSAGE_HISTORY = 20  # messages C-a m shows again, whole
+DIRECT_LINES = 2  # a rows frame changing at most this many lines is written straight to the terminal
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -76,6 +78,12 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.query_one(PaneArea).focus()
         self.app.main_screen_ready()  # type: ignore[attr-defined]
 
+    def on_screen_resume(self) -> None:
+        self.app.sync_terminal_cursor()  # type: ignore[attr-defined]
+
+    def on_screen_suspend(self) -> None:
+        self.app.sync_terminal_cursor()  # type: ignore[attr-defined]
+
 
 class HascreenApp(App[ExitInfo], inherit_bindings=False):
     CSS_PATH = "hascreen.tcss"
@@ -87,7 +95,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def __init__(self, socket_path: Path, keymap: Any, mode: str, session: str, detach_others: bool = False,
                  readonly: bool = False, health_panel: str = "right", driver_class: Any = None,
                  health_show: bool | None = None, startup_message: bool = False) -> None:
-        super().__init__(driver_class=driver_class)
+        # ansi_color: the 16 ANSI colours of the panes reach the terminal as palette indexes (SGR 31 vs 91),
+        # so the user's terminal theme applies, instead of being turned into Textual's fixed RGB theme
+        super().__init__(driver_class=driver_class, ansi_color=True)
         self.socket_path = Path(socket_path)
         self.keymap = keymap
         self.mode = mode
@@ -159,6 +169,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def main_screen_ready(self) -> None:
         if self._reader_task is not None:
             return
+        self.pane_area.draw_cursor_cell = not isinstance(self._driver, RawInputDriver)
         more = self.key_for("last-message")
         self.status_line.show(prefix_name=self.prefix_name, readonly=self.readonly,
                               more_key=f"{self.prefix_name} {more}" if more else "")
@@ -302,10 +313,50 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if "holder" in message:
             self._set_holder(message.get("holder"))
         self._update_throttled()
+        self.sync_terminal_cursor()
 
     def _on_server_rows(self, message: dict[str, Any]) -> None:
         self.pane_area.apply_rows(message)
         self._update_throttled()
+        self.sync_terminal_cursor()
+        if len(self.pane_area.changed_lines) <= DIRECT_LINES:
+            self._write_lines_now(self.pane_area.changed_lines)
+
+    def _write_lines_now(self, lines: list[int]) -> None:
+        """An echo-sized change goes to the terminal at once, written by us, instead of after Textual's idle
+        and update-timer turns (~0.5 ms). Textual still repaints the same lines on its next update (they were
+        refreshed), so what it draws on top, a notification say, comes back within one of its frames."""
+        driver = self._driver
+        if not isinstance(driver, RawInputDriver) or self.screen is not self._main_screen or not lines:
+            return
+        area = self.pane_area
+        origin = area.content_region
+        parts = []
+        for y in lines:
+            if 0 <= y < origin.height:
+                parts.append(f"\x1b[{origin.y + y + 1};{origin.x + 1}H")
+                parts.append(area.render_line(y).render(self.console))
+        if not parts:
+            return
+        cursor = area.terminal_cursor()
+        if cursor is not None:
+            parts.append(f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H")
+        driver.write("".join(parts))
+
+    def sync_terminal_cursor(self) -> None:
+        """Show the focused pane's cursor with the terminal's own cursor (raw driver only): at its place, in
+        its shape, and only while the console shows the panes (no dialog, copy mode or lock on top)."""
+        driver = self._driver
+        if not isinstance(driver, RawInputDriver):
+            return
+        cursor = self.pane_area.terminal_cursor() if self.screen is self._main_screen else None
+        if cursor is None:
+            driver.show_cursor = False
+            return
+        x, y, shape = cursor
+        self.cursor_position = Offset(x, y)
+        driver.show_cursor = True
+        driver.cursor_shape = shape
 
     def _on_server_notice(self, message: dict[str, Any]) -> None:
         text = str(message.get("text", ""))

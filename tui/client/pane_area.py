@@ -87,6 +87,7 @@ class PaneState:
 
     rows: dict[int, list] = field(default_factory=dict)
     cursor: tuple[int, int, bool] = (0, 0, False)
+    cursor_shape: int = 0  # DECSCUSR
     modes: dict[str, Any] = field(default_factory=dict)
     throttled: bool = False
     segments: dict[int, list[Segment]] = field(default_factory=dict)  # cache per row
@@ -167,6 +168,9 @@ class PaneArea(Widget, can_focus=True):
         self._lines: dict[int, Strip] = {}
         self._separators: dict[int, list[tuple[int, str, bool]]] = {}
         self._drag: tuple[int, str, int] | None = None  # (pane before the separator, axis, start coordinate)
+        # the focused pane's cursor as a reverse-video cell; off while the terminal's own cursor shows it
+        self.draw_cursor_cell = True
+        self.changed_lines: list[int] = []  # the widget's lines the last apply_rows changed
 
     # ---- state from the server ---------------------------------------------------------------------
     @property
@@ -230,16 +234,33 @@ class PaneArea(Widget, can_focus=True):
             pane.cursor = (cursor[0], cursor[1], bool(cursor[2]))
             if old != pane.cursor:
                 dirty |= {old[1], pane.cursor[1]}
+        shape = message.get("cursor_shape")
+        if isinstance(shape, int) and 0 <= shape <= 6:
+            pane.cursor_shape = shape
         if isinstance(message.get("modes"), dict):
             pane.modes = message["modes"]
         if "throttled" in message:
             pane.throttled = bool(message["throttled"])
+        changed = self.changed_lines = []
         for region in self.regions:
             if region.pane == pane_id:
                 for y in dirty:
                     if 0 <= y < region.h:
                         self._lines.pop(region.y + y, None)
                         self.refresh(Region(region.x, region.y + y, region.w, 1))
+                        changed.append(region.y + y)
+
+    def terminal_cursor(self) -> tuple[int, int, int] | None:
+        """(x, y, DECSCUSR shape) of the focused pane's cursor on the screen, None while it is hidden."""
+        region = self.focused_region
+        pane = self.panes.get(region.pane) if region else None
+        if region is None or pane is None:
+            return None
+        cx, cy, visible = pane.cursor
+        if not visible or not (0 <= cx < region.w and 0 <= cy < region.h):
+            return None
+        origin = self.content_region
+        return origin.x + region.x + cx, origin.y + region.y + cy, pane.cursor_shape
 
     def pane_text(self, pane: int | None = None) -> str:
         if pane is None:
@@ -326,7 +347,7 @@ class PaneArea(Widget, can_focus=True):
             return [Segment(" " * region.w, BLANK)]
         line = Strip(pane.row_segments(row)).adjust_cell_length(region.w, BLANK)
         cx, cy, visible = pane.cursor
-        if region.focused and visible and cy == row and 0 <= cx < region.w:
+        if self.draw_cursor_cell and region.focused and visible and cy == row and 0 <= cx < region.w:
             before, cell, after = line.divide([cx, cx + 1, region.w])
             cell = cell.apply_style(CURSOR) if cell.cell_length else Strip([Segment(" ", CURSOR)])
             return [*before, *cell, *after]

@@ -12,15 +12,24 @@ reads stdin itself and `RawInputSplitter` cuts the stream into:
 
 The driver also keeps ISIG, IXON and IEXTEN off (Textual's LinuxDriver does that already) and turns off the
 kitty keyboard protocol, so keys arrive as the legacy bytes programs in the panes expect.
+
+Output: the terminal's own cursor shows the focused pane's cursor, as tmux does (its position, whether it is
+shown, and its DECSCUSR shape, so blinking, bars and IME placement work). The app sets `show_cursor` and
+`cursor_shape`; Textual moves the cursor to `App.cursor_position` at the end of every update; this driver
+hides the cursor while an update is written and shows it again after. Small updates (an echo) are written
+straight to the terminal when nothing is queued (`TerminalWriter`), saving a thread hand-off per keystroke.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
-import selectors
 import termios
+import threading
 from dataclasses import dataclass
+from queue import Queue
+from typing import IO
 
 from textual import constants, events
 from textual._xterm_parser import XTermParser
@@ -125,6 +134,62 @@ def _partial_suffix(data: bytes, marker: bytes) -> int:
     return 0
 
 
+INPUT_QUIET_SECONDS = 0.05  # after this long without input, a held partial sequence counts as keys
+DIRECT_WRITE_CHARS = 4096  # an update this small goes out from the app's loop itself
+
+
+class TerminalWriter(threading.Thread):
+    """Output to the terminal in place of Textual's writer thread. Large writes go through this background
+    thread, so a slow terminal never blocks the app's loop; a small one is written by the caller at once when
+    the thread has nothing left to write (order is kept: only the app's loop writes, and only while nothing
+    is pending)."""
+
+    def __init__(self, file: IO[str]) -> None:
+        super().__init__(daemon=True, name="hascreen-output")
+        self._file = file
+        self._queue: Queue[str | None] = Queue(30)
+        self._state = threading.Lock()
+        self._pending = 0  # writes handed to the thread and not yet written
+
+    def write(self, text: str) -> None:
+        with self._state:
+            direct = self._pending == 0 and len(text) <= DIRECT_WRITE_CHARS
+            if not direct:
+                self._pending += 1
+        if direct:
+            self._file.write(text)
+            self._file.flush()
+        else:
+            self._queue.put(text)
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def flush(self) -> None:
+        return
+
+    def run(self) -> None:
+        while True:
+            text = self._queue.get()
+            if text is None:
+                break
+            self._file.write(text)
+            if self._queue.empty():
+                self._file.flush()
+            with self._state:
+                self._pending -= 1
+        self._file.flush()
+
+    def stop(self) -> None:
+        with self._state:
+            self._pending += 1
+        self._queue.put(None)
+        self.join()
+
+
 class RawInput(Message):
     """Key bytes from the terminal, exactly as read."""
 
@@ -146,37 +211,92 @@ class RawInputDriver(LinuxDriver):
         # ^S ^Q too (no XON/XOFF flow control), and CR stays CR
         return attrs & ~(termios.IXON | termios.IXOFF | termios.ICRNL | termios.INLCR | termios.IGNCR)
 
+    show_cursor = False  # the focused pane's cursor is visible and the console shows the panes
+    cursor_shape = 0  # DECSCUSR of the focused pane
+    _cursor_shown = False
+    _shape_sent = 0
+
     def start_application_mode(self) -> None:
         constants.DISABLE_KITTY_KEY = True  # type: ignore[misc]  # legacy key bytes, as panes expect
         super().start_application_mode()
+        if self._writer_thread is not None:  # what Textual wrote so far goes out first, then ours takes over
+            self._writer_thread.stop()
+            writer = TerminalWriter(self._file)
+            writer.start()
+            self._writer_thread = writer  # type: ignore[assignment]
+
+    def stop_application_mode(self) -> None:
+        self.show_cursor = False
+        if self._shape_sent:
+            super().write("\x1b[0 q")  # the user's own cursor shape again
+            self._shape_sent = 0
+        super().stop_application_mode()
+
+    def write(self, data: str) -> None:
+        if self.show_cursor:
+            shape = ""
+            if self.cursor_shape != self._shape_sent:
+                shape = f"\x1b[{self.cursor_shape} q"
+                self._shape_sent = self.cursor_shape
+            data = f"\x1b[?25l{data}{shape}\x1b[?25h"
+            self._cursor_shown = True
+        elif self._cursor_shown:
+            data += "\x1b[?25l"
+            self._cursor_shown = False
+        super().write(data)
 
     def run_input_thread(self) -> None:
-        selector = selectors.SelectSelector()
-        selector.register(self.fileno, selectors.EVENT_READ)
-        splitter = RawInputSplitter()
-        parser = XTermParser(self._debug)
+        """The terminal is read on the app's own loop (add_reader), so a keystroke reaches the pane without a
+        thread hand-off; this thread (Textual's input thread) only waits until the driver stops."""
+        self._input_stopped = False
+        self._splitter = RawInputSplitter()
+        self._parser = XTermParser(self._debug)
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._loop.call_soon_threadsafe(self._loop.add_reader, self.fileno, self._on_input_readable)
+        self.exit_event.wait()
+        self._input_stopped = True
+        self._loop.call_soon_threadsafe(self._stop_reading_input)  # the loop may be waiting for this thread
+
+    def _stop_reading_input(self) -> None:
+        self._loop.remove_reader(self.fileno)
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+            self._idle_handle = None
+
+    def _on_input_readable(self) -> None:
+        if self._input_stopped:
+            self._stop_reading_input()
+            return
         try:
-            while not self.exit_event.is_set():
-                ready = selector.select(0.05)
-                if not ready:
-                    self._dispatch(splitter.flush(), parser)
-                    for event in parser.tick():
-                        self.process_message(event)
-                    continue
-                data = os.read(self.fileno, 65536)
-                if not data:
-                    break
-                self._dispatch(splitter.feed(data), parser)
-        finally:
-            selector.close()
+            data = os.read(self.fileno, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._stop_reading_input()
+            return
+        self._dispatch(self._splitter.feed(data), self._parser)
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+        self._idle_handle = self._loop.call_later(INPUT_QUIET_SECONDS, self._on_input_quiet)
+
+    def _on_input_quiet(self) -> None:
+        """No input for a moment: a held partial sequence is keys after all (a lone Esc), and the parser's
+        own timeouts run."""
+        self._idle_handle = None
+        if self._input_stopped:
+            return
+        self._dispatch(self._splitter.flush(), self._parser)
+        for event in self._parser.tick():
+            self.process_message(event)
 
     def _dispatch(self, pieces: list[Piece], parser: XTermParser) -> None:
         for piece in pieces:
             if piece.kind == "keys":
                 feed = getattr(self._app, "feed_terminal_bytes_on_loop", None)
                 if feed is not None:
-                    # straight onto the event loop: skipping the message queue saves ~0.3 ms per keystroke
-                    self._loop.call_soon_threadsafe(feed, piece.data)
+                    feed(piece.data)  # already on the app's loop: skipping the message queue saves ~0.3 ms
                 else:
                     self.send_message(RawInput(piece.data))
             elif piece.kind == "paste":

@@ -129,7 +129,8 @@ def make_command(name: str, *args: str, request_id: int | None = None) -> dict[s
 # error     {message, fatal}                      fatal: the server closes the connection after it
 # layout    {windows: [{index, name, active, activity, bell, title}], active_window,
 #            regions: [{pane, x, y, w, h, focused}], cols, rows}   regions tile the pane area of the client
-# rows      {pane, rows: {"y": [run, ...]}, cursor: [x, y, visible], full, throttled, modes: {...}}
+# rows      {pane, rows: {"y": [run, ...]}, cursor: [x, y, visible], cursor_shape (DECSCUSR 0-6), full,
+#            throttled, modes: {...}}   rows may be empty: a frame that only moves, hides or reshapes the cursor
 # result    {id, ok, message}                     answer to a command that carried an id
 # notice    {text, level}                          level: info|warn|crit, shown in the status line
 # scrollback {pane, start, total, lines: [[run, ...], ...]}

@@ -56,6 +56,8 @@ FRAME_INTERVAL = 1 / 60
 # frames are rate-limited by a token bucket: a flood gets 60 frames/s, while an echo after a quiet moment
 # goes out at once instead of waiting for the next 1/60 s tick
 FRAME_BURST = 4
+# output up to this size from a pane that is not flooding is parsed and drawn as soon as it is read
+ECHO_BYTES = 4096
 # a pane that floods (throttled) is drawn at most this often, so the panes people type in keep the frames
 FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
@@ -200,7 +202,8 @@ class Server:
         cols, rows = self._pane_size()
         pane_id = self._next_pane
         self._next_pane += 1
-        pane = Pane(pane_id, backend, cols, rows, self.options.scrollback, self._feed_wakeup.set)
+        pane = Pane(pane_id, backend, cols, rows, self.options.scrollback,
+                    lambda pane_id=pane_id: self._pane_output(pane_id))
         backend.on_exit = lambda reason, pane_id=pane_id: self._pane_exited(pane_id, reason)
         await backend.start(cols, rows)
         self.panes[pane_id] = pane
@@ -245,6 +248,27 @@ class Server:
         return self.panes.get(window.pane) if window else None
 
     # ---- feeding: pane output → emulators, in bounded slices ------------------------------------------------
+    def _pane_output(self, pane_id: int) -> None:
+        """A pane's program wrote something. An echo or a prompt (a few bytes from a pane that is not
+        flooding) is parsed and drawn at once, without waiting for the feeder's and the frame timer's turns of
+        the loop (each can be a flood's slice long); everything else waits for the feeder."""
+        pane = self.panes.get(pane_id)
+        if pane is None or pane.flooding or pane.queue.backlog > ECHO_BYTES:
+            self._feed_wakeup.set()
+            return
+        try:
+            pane.feed_slice()
+        except Exception:  # the emulator must never take the server down
+            log.exception("pane %d: emulator error; output skipped", pane.id)
+            pane.drop_backlog()
+        self._after_feed(pane)
+        loop = asyncio.get_running_loop()
+        self._refill_frame_tokens(loop.time())
+        if self._frame_tokens >= 1:
+            if self._frame_handle is not None:
+                self._frame_handle.cancel()
+            self._flush_frame()
+
     async def _feed_loop(self) -> None:
         while True:
             await self._feed_wakeup.wait()
@@ -345,6 +369,7 @@ class Server:
             elif layout is not None:
                 self._send_layout(client, layout)
         flood_pending = False
+        clients = self.display_clients()
         for pane_id in visible:
             pane = self.panes.get(pane_id)
             if pane is None:
@@ -361,10 +386,14 @@ class Server:
                         modes.alt_screen, pane.throttled)
             modes_changed = mode_key != pane.sent_modes
             pane.sent_modes = mode_key
-            if not dirty and not full and not modes_changed:
-                continue
+            # a cursor that only moved, hid, showed or changed shape is a frame too
+            cursor_key = (*pane.terminal.cursor, pane.terminal.cursor_visible, pane.terminal.cursor_shape)
+            cursor_changed = cursor_key != pane.sent_cursor
+            pane.sent_cursor = cursor_key
+            if not clients or (not dirty and not full and not modes_changed and not cursor_changed):
+                continue  # with no client attached, an attach brings a full snapshot anyway
             message = self.rows_message(pane, None if full else dirty)
-            for client in self.display_clients():
+            for client in clients:
                 if client.id not in refreshed:
                     self._send_rows(client, pane, message)
             sent_something = True
@@ -424,6 +453,7 @@ class Server:
             "pane": pane.id,
             "rows": {str(y): [list(run) for run in terminal.render_row(y)] for y in wanted},
             "cursor": [terminal.cursor[0], terminal.cursor[1], terminal.cursor_visible],
+            "cursor_shape": terminal.cursor_shape,
             "full": rows is None,
             "throttled": pane.throttled,
             "size": [terminal.cols, terminal.rows],

@@ -23,6 +23,7 @@ from tui.term import Terminal
 from tui.term.feeding import FeedQueue
 
 READ_SIZE = 65536
+READ_BUDGET = 16 * 1024  # at most this much per readable event, so one pane cannot hold the loop
 FLOOD_BYTES = 16 * 1024  # more output than this between two frames is a flood, not an interactive echo
 
 
@@ -86,18 +87,23 @@ class PtyBackend:
         self.resume_reading()
 
     def _on_readable(self) -> None:
-        try:
-            data = os.read(self._master, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            if exc.errno != errno.EIO:  # EIO: the slave side closed, i.e. the program is gone
-                self.on_output(f"\r\n[hascreen] read error: {exc}\r\n".encode())
-            data = b""
-        if data:
+        # a pty hands over at most ~4 KiB per read: read on while more is there (up to READ_BUDGET), so a
+        # flood reaches the emulator in large blocks instead of one small block per turn of the loop
+        total = 0
+        while total < READ_BUDGET and self._reading:  # on_output pauses reading when the pane is behind
+            try:
+                data = os.read(self._master, READ_SIZE)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno != errno.EIO:  # EIO: the slave side closed, i.e. the program is gone
+                    self.on_output(f"\r\n[hascreen] read error: {exc}\r\n".encode())
+                data = b""
+            if not data:
+                self._finish()
+                return
             self.on_output(data)
-        else:
-            self._finish()
+            total += len(data)
 
     def _finish(self) -> None:
         if self._closed:
@@ -203,11 +209,13 @@ class Pane:
         self.id = pane_id
         self.backend = backend
         self.terminal = Terminal(cols, rows, scrollback=scrollback)
-        # 32 KiB slices keep the worst wait behind a flooding pane to a couple of milliseconds
-        self.queue = FeedQueue(slice_bytes=32 * 1024)
+        # small slices keep the wait behind a flooding pane short (each turn of the loop parses one slice);
+        # a flood past 256 KiB of backlog stops being read, so the program waits instead of the other panes
+        self.queue = FeedQueue(slice_bytes=8 * 1024, high_water=256 * 1024, low_water=64 * 1024)
         self.throttled = False
         self.exited: str | None = None
         self.sent_modes: tuple | None = None  # the modes clients last heard about
+        self.sent_cursor: tuple | None = None  # the cursor (x, y, visible, shape) clients last heard about
         self.last_frame = 0.0  # loop time of the last rows sent for this pane
         self.fed_since_frame = 0  # bytes parsed since then: a pane past FLOOD_BYTES is drawn less often
         self._wake_feeder = wake_feeder

@@ -199,6 +199,10 @@ class TermScreen(pyte.Screen):
         self._bce_blanks: dict[str, Cell] = {}
         self.conceal_seen = False  # SGR 8 ever used here (the block path only then blanks concealed text)
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
+        # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
+        # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
+        self._lazy_rows: dict[int, list[tuple[str, Cell]]] = {}
+        self.cursor_shape = 0  # DECSCUSR: 0 the terminal's default, 1/2 block, 3/4 underline, 5/6 bar
         self.replies = bytearray()
         # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
         # these are the Linux console's (light grey on black) until someone sets better ones
@@ -240,6 +244,31 @@ class TermScreen(pyte.Screen):
         line = StaticDefaultDict(self.default_char)
         line.update(dict.fromkeys(range(self.columns), blank))
         return line
+
+    @property
+    def buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:  # type: ignore[override]
+        """The rows of cells; rows still held as block segments become cells first."""
+        if self._lazy_rows:
+            self._materialize_rows()
+        return self._buffer
+
+    @buffer.setter
+    def buffer(self, value: defaultdict[int, StaticDefaultDict[int, Cell]]) -> None:
+        self._lazy_rows = {}
+        self._buffer = value
+
+    def _materialize_rows(self) -> None:
+        lazy = self._lazy_rows
+        self._lazy_rows = {}
+        buffer = self._buffer
+        for y, row in lazy.items():
+            line = buffer[y]
+            x = 0
+            for text, attrs in row:
+                if text:
+                    line.update(zip(range(x, x + len(text)), map(self.cells_for(attrs).__getitem__, text),
+                                    strict=False))
+                    x += len(text)
 
     def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
@@ -312,7 +341,8 @@ class TermScreen(pyte.Screen):
             get_cell = self._draw_get = self.cells_for(attrs).__getitem__
             self._draw_attrs = attrs
         columns = self.columns
-        buffer = self.buffer
+        # a row still held as block segments becomes cells first; drawing on any other row leaves them be
+        buffer = self.buffer if cursor.y in self._lazy_rows else self._buffer
         dirty = self.dirty
         length = len(data)
         x = cursor.x
@@ -589,6 +619,41 @@ class TermScreen(pyte.Screen):
         else:
             line.update(dict.fromkeys(range(cursor.x, stop), blank))
 
+    def linefeed(self) -> None:
+        """While the block path holds rows as segments, a line feed at the bottom of a full-screen region
+        scrolls them as a block of one row (the bottom row's cells become segments), so output that arrives
+        in pty-sized pieces, each ending inside a line, never turns the whole screen back into cells."""
+        if self._lazy_rows and self._scroll_bottom_row_as_block():
+            if pyte_modes.LNM in self.mode:
+                self.carriage_return()
+            return
+        super().linefeed()
+
+    def _scroll_bottom_row_as_block(self) -> bool:
+        cursor = self.cursor
+        if (cursor.y != self.lines - 1 or cursor.x >= self.columns or self.margins is not None
+                or self.alt_active or DECSCNM in self.mode or cursor.attrs[2] != "default"):
+            return False
+        line = self._buffer.get(cursor.y)
+        row: list[tuple[str, Cell]] = []
+        if line:
+            count = max(line) + 1
+            if count > self.columns or line.default is not DEFAULT_CELL:
+                return False
+            cells = list(map(line.get, range(count), repeat(DEFAULT_CELL, count)))
+            text = "".join(map(_CELL_DATA, cells))
+            if len(text) != count or not (text.isascii() or NARROW_TEXT.fullmatch(text)):
+                return False  # wide or combined characters: only cells can hold them
+            offset = 0
+            for key, group in groupby(cells, _CELL_STYLE):
+                size = len(list(group))
+                row.append((text[offset:offset + size], Cell(" ", *key)))
+                offset += size
+        last_char = self.last_char
+        self.absorb_rows([row])
+        self.last_char = last_char
+        return True
+
     def style_of_attrs(self, attrs: Cell) -> Style:
         return self.style_cache[attrs[1:]]
 
@@ -628,7 +693,7 @@ class TermScreen(pyte.Screen):
         of an empty bottom row of a full-screen scroll region on the main screen, in plain modes."""
         cursor = self.cursor
         return (cursor.x == 0 and cursor.y == self.lines - 1 and self.margins is None
-                and not self.alt_active and not self.buffer.get(cursor.y)
+                and not self.alt_active and not self._buffer.get(cursor.y)
                 and self._charset_is_plain and DECAWM in self.mode and IRM not in self.mode
                 and DECSCNM not in self.mode)
 
@@ -636,16 +701,26 @@ class TermScreen(pyte.Screen):
         """Apply rows that were each drawn on the bottom row and then scrolled by CR LF, as if done one by
         one through `draw` and `linefeed` (requires `ready_for_block()`). Each row is a list of (single-cell
         text, cell attrs) segments at most `columns` characters long. Rows that scroll past the top go to
-        scrollback without ever becoming cells; only the rows still visible afterwards are built."""
+        scrollback without ever becoming cells; the rows still visible afterwards are kept as segments
+        (`_lazy_rows`) until something needs their cells, so a block costs O(its lines), not O(screen):
+        a pty hands over about 4 KiB at a time, and each of those blocks scrolls the screen."""
         count = len(rows)
         if not count:
             return
         lines = self.lines
-        buffer = self.buffer
+        buffer = self._buffer
+        lazy = self._lazy_rows
         keep_old = lines - 1  # old rows 0..lines-2 sit above the (empty) bottom row
         history = self.history
-        for y in range(min(count, keep_old)):
-            self.push_history(buffer.get(y))
+        if history.limit:
+            for y in range(min(count, keep_old)):
+                row = lazy.get(y)
+                if row is None:
+                    self.push_history(buffer.get(y))
+                elif len(row) == 1 and row[0][1] == DEFAULT_CELL:
+                    history.lines.append(row[0][0].rstrip(" "))
+                else:
+                    history.append_row(row, self.style_of_attrs)
         if count > keep_old and history.limit:
             first_visible = count - keep_old
             start = max(0, first_visible - history.limit)  # older rows would fall out at once
@@ -657,24 +732,25 @@ class TermScreen(pyte.Screen):
                     append_plain(row[0][0].rstrip(" "))
                 else:
                     append_row(row, style_of_attrs)
-        new_buffer = self._new_buffer()
+        # rows move up in place (callers such as draw may hold the buffer across a line feed)
+        new_lazy: dict[int, list[tuple[str, Cell]]] = {}
         for y in range(lines):
             source = count + y
+            old = buffer.pop(source, None) if source < keep_old else None
+            if old:
+                buffer[y] = old
+                continue
+            buffer.pop(y, None)
             if source < keep_old:
-                old = buffer.get(source)
-                if old:
-                    new_buffer[y] = old
+                if source in lazy:
+                    new_lazy[y] = lazy[source]
             elif source - keep_old < count:
                 row = rows[source - keep_old]
-                line = None
-                x = 0
-                for text, attrs in row:
+                for text, _attrs in row:
                     if text:
-                        if line is None:
-                            line = new_buffer[y]
-                        line.update(zip(range(x, x + len(text)), map(self.cells_for(attrs).__getitem__, text), strict=False))
-                        x += len(text)
-        self.buffer = new_buffer
+                        new_lazy[y] = row
+                        break
+        self._lazy_rows = new_lazy
         for row in reversed(rows):
             texts = [text for text, _ in row if text]
             if texts:
@@ -766,7 +842,15 @@ class TermScreen(pyte.Screen):
         """Row y as runs covering exactly `columns` cells (blank default runs pad the end)."""
         if not 0 <= y < self.lines:
             return []
-        line = self.buffer.get(y)
+        lazy = self._lazy_rows.get(y)
+        if lazy is not None:  # single-cell text in block segments (see absorb_rows)
+            style_of_attrs = self.style_of_attrs
+            block_runs: list[Run] = [(text, *style_of_attrs(attrs)) for text, attrs in lazy if text]
+            used = sum(len(run[0]) for run in block_runs)
+            if used < self.columns:
+                block_runs.append((" " * (self.columns - used), "default", "default", 0))
+            return merge_runs(block_runs) if len(block_runs) > 1 else block_runs
+        line = self._buffer.get(y)
         if not line:
             segments: list[tuple[str, Style]] = []
             default_key = self.default_char[1:]
