@@ -203,8 +203,9 @@ async def test_seeded_protocol_fuzz_leaves_no_traceback_and_a_working_server(tmp
         writer.write(encode_frame({"t": "command", "name": "select-window", "args": [first], "id": 1}))
         result = await asyncio.wait_for(read_until_kind(reader, "result"), 10)
         assert result["ok"], result
-        # ^Q first: a ^S typed at random stops the pane's tty output, as in any terminal
-        writer.write(encode_frame(make_input(b"\x11fuzz-survived\r")))
+        # ^Q first: a ^S typed at random stops the pane's tty output, as in any terminal; ^U: a line of
+        # random text may have filled the tty's line buffer
+        writer.write(encode_frame(make_input(b"\x11\x15\rfuzz-survived\r")))
 
         async def echoed() -> None:
             while True:
