@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -37,6 +39,7 @@ from tui.server.socketdir import (
     SocketDirError,
     ensure_socket_dir,
     match_sessions,
+    open_private_log,
     session_sockets,
     socket_name,
     valid_session_name,
@@ -44,6 +47,8 @@ from tui.server.socketdir import (
 
 SUBCOMMANDS = ("check-config", "health", "run", "lab", "attach", "passwd")
 SERVER_START_TIMEOUT = 10.0
+EARLY_EXIT_WAIT = 0.1  # after the first handshake: long enough to see a program that exits at once
+NO_TERMINAL = "hascreen: attaching needs a terminal (use -d -m to start detached)"
 
 USAGE = """\
 hascreen [options] [CMD ...]         start a new session (running CMD in its first window) and attach
@@ -117,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
         return remote_command(directory, args)
     if args.reattach or args.multi:
         name = args.session or (args.rest[0] if args.rest else None)
+        owner = None
         try:
             user, name = split_user_session(name)
             if user is not None and user != getpass.getuser():
                 directory = socket_dir_for_user(user)  # never "fixed up": it is not ours
+                owner = user
         except SocketAccessError as exc:
             print(f"hascreen: {exc}", file=sys.stderr)
             return 1
-        return reattach(directory, name, args, multi=args.multi)
+        return reattach(directory, name, args, multi=args.multi, owner=owner)
     if args.detach and not args.detached_start:
         name = args.session or (args.rest[0] if args.rest else None)
         return remote_detach(directory, name)
@@ -138,7 +145,7 @@ def _own_socket_dir() -> Path:
     """Our socket directory; a user who lists colleagues under `acl:` gets the shared scheme
     (/tmp/hascreen-UID, opened to exactly those users), since $XDG_RUNTIME_DIR is private to its owner."""
     if not os.environ.get("HASCREEN_DIR") and load_lock_settings().acl:
-        return ensure_socket_dir(shared_socket_dir(), shared=True)
+        return ensure_socket_dir(shared_socket_dir())
     return ensure_socket_dir()
 
 
@@ -192,23 +199,43 @@ def _socket_is_dead(path: Path) -> bool:
     return False
 
 
-def _session_states(directory: Path, candidates: list[Path]) -> list[tuple[Path, dict]]:
-    states = []
+def _session_states(directory: Path, candidates: list[Path]) -> tuple[list[tuple[Path, dict]], list[Path]]:
+    """(sessions that answered with their welcome, sessions whose server is alive but does not answer)."""
+    states, silent = [], []
     for path in candidates:
         _, welcome = _describe(directory, path)
         if welcome is not None:
             states.append((path, welcome))
         elif _socket_is_dead(path):
             path.unlink(missing_ok=True)
-    return states
+        else:
+            silent.append(path)
+    return states, silent
 
 
-def reattach(directory: Path, name: str | None, args: argparse.Namespace, multi: bool) -> int:
-    states = _session_states(directory, match_sessions(directory, name))
+def reattach(directory: Path, name: str | None, args: argparse.Namespace, multi: bool,
+             owner: str | None = None) -> int:
+    try:
+        candidates = match_sessions(directory, name)
+    except PermissionError:
+        whose = f"{owner}'s" if owner else "the"
+        hint = f": {owner} has not listed you under acl: in their config" if owner else ""
+        print(f"hascreen: cannot look into {whose} session directory {directory} (permission denied){hint}",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hascreen: cannot look into {directory}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    states, silent = _session_states(directory, candidates)
     if not multi and not args.detach:
         detached = [(p, w) for p, w in states if not w.get("attached")]
         if name is None:
             states = detached
+    if not states and silent:
+        pid = silent[0].name.split(".", 1)[0]
+        print(f"hascreen: session {silent[0].name} does not answer: its server (pid {pid}) is stopped or hung "
+              f"(kill -CONT {pid} resumes a stopped one)", file=sys.stderr)
+        return 1
     if not states:
         if name:
             print(f"There is no session to be resumed matching {name}.", file=sys.stderr)
@@ -279,7 +306,14 @@ def _default_session_name() -> str:
 def start_server(directory: Path, name: str, shell: list[str], initial: list[str],
                  hosts: Path | None = None, scrollback: int | None = None,
                  env_extra: dict[str, str] | None = None) -> Path:
-    """Start a detached server process and wait until its socket answers."""
+    """Start a detached server process and wait until its socket appears."""
+    return launch_server(directory, name, shell, initial, hosts, scrollback, env_extra)[0]
+
+
+def launch_server(directory: Path, name: str, shell: list[str], initial: list[str], hosts: Path | None = None,
+                  scrollback: int | None = None,
+                  env_extra: dict[str, str] | None = None) -> tuple[Path, subprocess.Popen]:
+    """start_server, also giving the server process (its exit status explains an early end)."""
     if not valid_session_name(name):
         raise SystemExit(f"hascreen: invalid session name {name!r}")
     live = [p for p in session_sockets(directory)
@@ -294,7 +328,14 @@ def start_server(directory: Path, name: str, shell: list[str], initial: list[str
         command += ["--hosts", str(hosts.resolve())]
     if scrollback:
         command += ["--scrollback", str(scrollback)]
-    with open(log_path, "ab") as log_file:
+    notes: list[str] = []
+    try:
+        log_fd = open_private_log(log_path, notes.append)  # never through a planted symlink
+    except (SocketDirError, OSError) as exc:
+        raise SystemExit(f"hascreen: cannot open the server log: {exc}") from None
+    for note in notes:
+        print(f"hascreen: {note}", file=sys.stderr)
+    with os.fdopen(log_fd, "ab") as log_file:
         process = subprocess.Popen(
             [*command, "--", *shell], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,
             start_new_session=True, close_fds=True, env={**os.environ, **(env_extra or {})},
@@ -304,13 +345,31 @@ def start_server(directory: Path, name: str, shell: list[str], initial: list[str
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
         if final.exists():
-            return final
+            return final, process
         if process.poll() is not None:
-            raise SystemExit(f"hascreen: the server exited at start (status {process.returncode}); "
-                             f"see {log_path}")
+            raise SystemExit(_start_failure(process.returncode, shell, log_path))
         time.sleep(0.02)
     process.kill()
     raise SystemExit(f"hascreen: the server did not start within {SERVER_START_TIMEOUT:.0f} s; see {log_path}")
+
+
+def _start_failure(status: int, shell: list[str], log_path: Path) -> str:
+    """One line saying why a new session is already gone."""
+    if status == 0:  # the server ends cleanly when its last window closes
+        program = shlex.join(shell) if shell else "the shell"
+        return f"hascreen: the session ended at once: {program} exited before anything could attach"
+    return f"hascreen: the server failed at start (status {status}): {_last_error(log_path)}; see {log_path}"
+
+
+def _last_error(log_path: Path) -> str:
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+    except OSError:
+        return "no log"
+    for line in reversed(lines):
+        if " ERROR " in line or " CRITICAL " in line or line.split(":", 1)[0].endswith(("Error", "Exception")):
+            return line.strip()[:200]
+    return "no error in its log"
 
 
 def new_session(directory: Path, args: argparse.Namespace) -> int:
@@ -325,13 +384,30 @@ def new_session(directory: Path, args: argparse.Namespace) -> int:
     except ConfigErrors as exc:
         print(exc, file=sys.stderr)
         return 2
+    if not args.detached_start and not sys.stdin.isatty():
+        # checked before the server starts: a session nobody can attach to would be left behind
+        print(NO_TERMINAL, file=sys.stderr)
+        return 1
     server_env = {}
     if settings.health.interval:
         server_env["HASCREEN_HEALTH_INTERVAL"] = str(settings.health.interval)
     if settings.health.bell:
         server_env["HASCREEN_HEALTH_BELL"] = "1"
-    path = start_server(directory, name, shell, [], hosts=hosts, scrollback=args.scrollback or settings.scrollback,
-                        env_extra=server_env)
+    path, process = launch_server(directory, name, shell, [], hosts=hosts,
+                                  scrollback=args.scrollback or settings.scrollback, env_extra=server_env)
+    # the first window starts after the socket appears; a program that cannot start or exits at once ends
+    # the session right away: say so, instead of a client that finds no socket
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        welcome = _describe(directory, path)[1]
+        if welcome is not None and welcome.get("windows"):
+            break
+        time.sleep(0.02)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=EARLY_EXIT_WAIT)
+    if process.poll() is not None:
+        print(_start_failure(process.returncode, shell, directory / f".{name}.log"), file=sys.stderr)
+        return 1
     if args.detached_start:
         return 0
     return attach(path, name, "new", detach_others=False, args=args, keymap=keymap)
@@ -374,7 +450,7 @@ def _load_keymap(args: argparse.Namespace | None, settings=None):
 def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse.Namespace | None,
            keymap=None) -> int:
     if not sys.stdin.isatty():
-        print("hascreen: attaching needs a terminal (use -d -m to start detached)", file=sys.stderr)
+        print(NO_TERMINAL, file=sys.stderr)
         return 1
     from tui.client import run_client
 

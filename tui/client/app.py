@@ -161,8 +161,12 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     async def _connect_and_read(self) -> None:
         try:
             reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            self.finish(1, f"hascreen: session {self.session_name} ended before this client could attach "
+                           f"(its server is gone)", stderr=True)
+            return
         except OSError as exc:
-            self.finish(1, f"cannot connect to session {self.session_name} at {self.socket_path}: "
+            self.finish(1, f"hascreen: cannot connect to session {self.session_name} at {self.socket_path}: "
                            f"{exc.strerror or exc}", stderr=True)
             return
         self._writer = writer

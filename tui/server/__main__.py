@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tui.server.daemon import ServerOptions, configure_logging, serve
-from tui.server.socketdir import socket_name
+from tui.server.socketdir import SocketDirError, socket_name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("shell", nargs="*")
     args = parser.parse_args(argv)
     if args.log:
-        configure_logging(args.log)
+        try:
+            configure_logging(args.log)
+        except (SocketDirError, OSError) as exc:
+            print(f"hascreen server: cannot open its log: {exc}", file=sys.stderr)
+            return 1
     if args.hosts:
         os.environ["HASCREEN_HOSTS"] = str(args.hosts)
     socket_path = args.socket_dir / socket_name(os.getpid(), args.session)

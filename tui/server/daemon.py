@@ -35,7 +35,7 @@ from tui.protocol.messages import (
     validate_client_message,
 )
 from tui.server.panes import Pane, PaneBackend, PtyBackend
-from tui.server.socketdir import peer_credentials
+from tui.server.socketdir import open_private_log, peer_credentials
 
 log = logging.getLogger("hascreen.server")
 
@@ -630,11 +630,17 @@ def _user_name(uid: int) -> str:
 
 
 def configure_logging(path: Path) -> None:
-    handler = logging.FileHandler(path)
+    # never through a symlink: the log lives in the socket directory (tui.server.socketdir.open_private_log)
+    removed: list[str] = []
+    stream = os.fdopen(open_private_log(path, removed.append), "a", encoding="utf-8", errors="replace",
+                       buffering=1)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("hascreen")
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    for note in removed:
+        log.warning("log: %s", note)
 
 
 def serve(options: ServerOptions, on_ready: Callable[[], None] | None = None) -> int:
