@@ -40,7 +40,7 @@ from tui.client.prefix import PrefixMachine, binding_table, prefix_byte_of
 from tui.client.raw_input import RawInput
 from tui.commands import COMMANDS, CommandError, Invocation, parse_command_line
 from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
-from tui.protocol.messages import make_command, make_hello, make_input
+from tui.protocol.messages import make_command, make_hello, make_input, make_paste_parts
 
 NOTICE_SECONDS = 6.0
 HANDSHAKE_TIMEOUT = 10.0
@@ -430,7 +430,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def on_paste(self, event: events.Paste) -> None:
         if not self.ui_open:
-            self.send({"t": "paste", "text": event.text})
+            # a long paste comes in parts (tui.client.raw_input.PastePart); the server joins them into one
+            more = bool(getattr(event, "more", False))
+            self.send({"t": "paste", "text": event.text, **({"more": True} if more else {})})
 
     # ---- commands ---------------------------------------------------------------------------------------
     def run_command_line(self, line: str) -> None:
@@ -508,7 +510,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if not self.paste_buffer:
             self.show_notice("the paste buffer is empty (copy with C-a [ first)", "warn")
             return
-        self.send({"t": "paste", "text": self.paste_buffer})
+        for part in make_paste_parts(self.paste_buffer):
+            self.send(part)
 
     def client_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))

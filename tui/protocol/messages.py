@@ -41,7 +41,9 @@ CLIENT_MESSAGES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "resize": {"cols": int, "rows": int},
     # mouse event over a pane, coordinates relative to the pane
     "mouse": {"pane": int, "kind": str, "button": int, "x": int, "y": int},
-    # text to paste into the focused pane (bracketed if the program asked for it)
+    # text to paste into the focused pane (bracketed if the program asked for it). A paste longer than
+    # PASTE_PART_BYTES comes in parts: every part but the last has "more": true, and the program gets them
+    # as one paste (one bracket pair); the server passes on at most PASTE_LIMIT bytes of it and says so
     "paste": {"text": str},
     # copy mode asks for scrollback lines [start, start+count) of a pane; 0 is the oldest line
     "scrollback": {"pane": int, "start": int, "count": int},
@@ -50,7 +52,9 @@ CLIENT_MESSAGES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "ping": {},
 }
 
-HELLO_MODES = ("attach", "new", "multi", "control")  # -r, a fresh session, -x, -X/-ls (no display)
+HELLO_MODES = ("attach", "new", "multi", "control")
+PASTE_PART_BYTES = 1 << 20  # UTF-8 bytes per paste part: even escaped as JSON it stays far below MAX_FRAME
+PASTE_LIMIT = 64 << 20  # the most of one paste (UTF-8 bytes) the server passes to the program  # -r, a fresh session, -x, -X/-ls (no display)
 
 
 def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +78,8 @@ def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
         raise MessageError("command: args must be strings")
     if kind == "input":
         decode_bytes(message["data"])
+    if kind == "paste" and not isinstance(message.get("more", False), bool):
+        raise MessageError("paste: field 'more' must be a boolean")
     return message
 
 
@@ -99,6 +105,20 @@ def make_hello(cols: int, rows: int, term: str, mode: str, **extra: Any) -> dict
 
 def make_input(data: bytes) -> dict[str, Any]:
     return {"t": "input", "data": encode_bytes(data)}
+
+
+def make_paste_parts(text: str) -> list[dict[str, Any]]:
+    """One paste as messages of at most PASTE_PART_BYTES each (cut between characters, never inside one)."""
+    parts = []
+    start = 0
+    step = PASTE_PART_BYTES // 4  # characters: at most four UTF-8 bytes each
+    while True:
+        piece = text[start : start + step]
+        start += len(piece)
+        more = start < len(text)
+        parts.append({"t": "paste", "text": piece, **({"more": True} if more else {})})
+        if not more:
+            return parts
 
 
 def make_command(name: str, *args: str, request_id: int | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 from tui.model import ModelError, Session
 from tui.protocol.framing import PROTOCOL_VERSION, FrameError, encode_frame, read_frame
 from tui.protocol.messages import (
+    PASTE_LIMIT,
     MessageError,
     decode_bytes,
     make_error,
@@ -36,6 +37,7 @@ from tui.protocol.messages import (
 )
 from tui.server.panes import Pane, PaneBackend, PtyBackend
 from tui.server.socketdir import open_private_log, peer_credentials
+from tui.term.terminal import PasteEncoder
 
 log = logging.getLogger("hascreen.server")
 
@@ -48,6 +50,14 @@ FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
 # a client whose socket buffer grows past this is sent no rows until it drains, then a full snapshot
 CLIENT_BUFFER_LIMIT = 4 << 20
+
+
+@dataclass
+class PasteInProgress:
+    pane: int
+    encoder: PasteEncoder
+    size: int = 0  # bytes written to the pane so far
+    cut: bool = False
 
 
 @dataclass(eq=False)
@@ -64,6 +74,7 @@ class Client:
     last_active: float = field(default_factory=time.monotonic)
     stalled: bool = False
     locked_view: bool = False
+    paste: PasteInProgress | None = None  # a paste whose parts are still arriving
 
     @property
     def is_display(self) -> bool:
@@ -568,9 +579,7 @@ class Server:
                 pane.backend.write(decode_bytes(message["data"]))
             self._adopt_size_of(client)
         elif kind == "paste":
-            pane = self.focused_pane()
-            if pane is not None:
-                pane.backend.write(pane.terminal.encode_paste(message["text"]))
+            self._paste(client, message["text"], more=message.get("more", False))
         elif kind == "mouse":
             pane = self.panes.get(message["pane"])
             if pane is not None:
@@ -587,6 +596,28 @@ class Server:
                 client.send(make_notice(reply.message))
         elif kind == "unlock":
             await self.commands.unlock(client, message)
+
+    def _paste(self, client: Client, text: str, more: bool) -> None:
+        """One paste, whole or in parts, goes to the pane focused when it began, as one bracketed paste."""
+        if client.paste is None:
+            pane = self.focused_pane()
+            if pane is None:
+                return
+            client.paste = PasteInProgress(pane.id, pane.terminal.paste_encoder())
+        paste = client.paste
+        if not more:
+            client.paste = None
+        pane = self.panes.get(paste.pane)
+        if pane is None:
+            return  # its window closed during the paste
+        if paste.size + len(text) > PASTE_LIMIT:
+            if not paste.cut:
+                paste.cut = True
+                client.send(make_notice(f"paste cut at {PASTE_LIMIT >> 20} MiB", "warn"))
+            text = ""
+        data = paste.encoder.feed(text, final=not more)
+        paste.size += len(data)
+        pane.backend.write(data)
 
     def scrollback_message(self, message: dict[str, Any]) -> dict[str, Any]:
         pane = self.panes.get(message["pane"])

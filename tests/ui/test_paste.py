@@ -1,0 +1,88 @@
+"""A long multi-byte paste through the real client arrives whole: `hascreen -r` runs on a pty of the test's
+own (the raw-input driver), the terminal side writes one bracketed paste of 10 MB of UTF-8 text, and a small
+reader in the pane (raw mode, bracketed paste on) saves what the program got. It must be byte-exact: one
+bracket pair, every character intact (no U+FFFD where the client cut it), newlines as CR as a terminal sends
+them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_raw_terminal import PtyClient, wait_until  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/dev/ptmx"), reason="needs ptys")
+
+PASTE_BYTES = 10 * 1024 * 1024
+READER = r'''
+import os, sys, termios, tty
+out = sys.argv[1]
+tty.setraw(0)
+os.write(1, b"\x1b[?2004hREADY-TO-READ\r\n")
+data = bytearray()
+while not data.endswith(b"\x1b[201~"):
+    chunk = os.read(0, 1 << 20)
+    if not chunk:
+        break
+    data += chunk
+with open(out + ".tmp", "wb") as handle:
+    handle.write(data)
+os.rename(out + ".tmp", out)
+os.write(1, b"\x1b[?2004lREADER-DONE\r\n")
+'''
+
+
+def multibyte_text(size: int) -> str:
+    """Lines of mixed 1- to 4-byte characters (accents, arrows, CJK, emoji, box drawing) up to `size` bytes."""
+    rng = random.Random(17)
+    alphabet = ["a", "Z", "0", " ", "é", "ß", "→", "─", "日", "本", "語", "😀", "🚀", "Ω", "ж", "\t"]
+    lines, total = [], 0
+    while total < size:
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(20, 200)))
+        lines.append(line)
+        total += len(line.encode()) + 1
+    return "\n".join(lines)
+
+
+def test_ten_megabytes_of_multibyte_text_arrive_byte_exact(live) -> None:
+    reader = live.directory / "reader.py"
+    reader.write_text(READER)
+    received = live.directory / "received"
+    client = PtyClient(live)
+    try:
+        wait_until(lambda: "Attached" in live.hascreen("-ls").stdout, "the pty client to attach")
+        client.write(f"{sys.executable} {reader} {received}\r".encode())
+        wait_until(lambda: b"READY-TO-READ" in client.output, "the reader in the pane", timeout=20)
+        time.sleep(0.3)  # the server's emulator has seen mode 2004 along with READY
+        text = multibyte_text(PASTE_BYTES)
+        payload = text.encode()
+        assert len(payload) >= PASTE_BYTES and len(text) < len(payload)  # really multi-byte
+
+        def type_paste() -> None:  # the terminal sends it as one bracketed paste; writes block as the client reads
+            data = memoryview(b"\x1b[200~" + payload + b"\x1b[201~")
+            while data:
+                written = os.write(client.master, data[: 1 << 16])
+                data = data[written:]
+
+        writer = threading.Thread(target=type_paste, daemon=True)
+        writer.start()
+        wait_until(received.exists, "the reader to get the whole paste", timeout=240)
+        writer.join(timeout=10)
+        got = received.read_bytes()
+        expected = b"\x1b[200~" + text.replace("\n", "\r").encode() + b"\x1b[201~"
+        assert got.count(b"\x1b[200~") == 1 and got.count(b"\x1b[201~") == 1, "one bracket pair"
+        assert "\ufffd".encode() not in got
+        assert len(got) == len(expected)
+        assert hashlib.sha256(got).hexdigest() == hashlib.sha256(expected).hexdigest()
+        assert client.process.poll() is None, "the client is still running"
+    finally:
+        client.close()
