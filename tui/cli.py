@@ -506,6 +506,32 @@ def attach_via(argv: list[str]) -> int:
 
 
 def lab_demo(argv: list[str]) -> int:
-    from tui.ops import lab_demo_session
+    """`hascreen lab demo`: bring the lab up and open the console on it, a window per node and the health
+    panel shown. Without root or namespaces it says exactly why and opens local shells instead."""
+    from tui.lab.cli import main as lab_main
+    from tui.lab.layout import LabDir, lab_dir_from_env
+    from tui.ops import lab_unavailable_reason
 
-    return lab_demo_session(argv)
+    parser = argparse.ArgumentParser(prog="hascreen lab demo")
+    parser.add_argument("--profile", choices=("keepalived", "heartbeat", "pacemaker"), default="keepalived")
+    parser.add_argument("--keymap")
+    parser.add_argument("-S", dest="session", default="lab")
+    args = parser.parse_args(argv)
+    directory = ensure_socket_dir()
+    reason = lab_unavailable_reason()
+    if reason is not None:
+        print(f"hascreen: no lab: {reason}. Opening local shells instead.", file=sys.stderr)
+        return main(["-S", f"{args.session}-local"])
+    existing = [p for p in session_sockets(directory) if p.name.split(".", 1)[-1] == args.session]
+    live = [p for p in existing if not _socket_is_dead(p)]
+    if live:
+        print(f"hascreen: joining the running lab session {live[0].name}", file=sys.stderr)
+        return attach(live[0], args.session, "multi", detach_others=False, args=args)
+    status = lab_main(["up", "--profile", args.profile])
+    if status != 0:
+        print("hascreen: the lab did not come up (see above). Opening local shells instead.", file=sys.stderr)
+        return main(["-S", f"{args.session}-local"])
+    hosts = LabDir(lab_dir_from_env()).hosts_yaml
+    os.environ["HASCREEN_SHOW_HEALTH"] = "1"
+    path = start_server(directory, args.session, [], ["open-cluster db"], hosts=hosts)
+    return attach(path, args.session, "new", detach_others=False, args=args)

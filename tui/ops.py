@@ -1,7 +1,8 @@
-"""The ops subcommands of `hascreen`: check-config, health, run and the lab demo.
+"""The ops subcommands of `hascreen`: check-config, health and run, and whether the lab demo can run here.
 
 Like tui.cli this is composition: it loads hosts.yaml, builds the SSH pool and hands its Runner to the
-domain packages (tui.health, tui.procedures), which never open connections themselves.
+domain packages (tui.health, tui.procedures), which never open connections themselves. tui.cli dispatches
+to it; it never imports tui.cli.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def health_command(argv: list[str]) -> int:
     return exit_code(rows)
 
 
-def _lab_unavailable_reason() -> str | None:
+def lab_unavailable_reason() -> str | None:
     """Why the lab cannot run here, or None when it can (root, network namespaces, the daemons)."""
     import os
     import shutil
@@ -98,40 +99,6 @@ def _lab_unavailable_reason() -> str | None:
     if probe.returncode != 0:
         return f"network namespaces are not available here: {probe.stderr.strip()}"
     return None
-
-
-def lab_demo_session(argv: list[str]) -> int:
-    """`hascreen lab demo`: bring the lab up and open the console on it, a window per node and the health
-    panel shown. Without root or namespaces it says exactly why and opens local shells instead."""
-    import os
-
-    from tui import cli
-    from tui.lab.cli import main as lab_main
-    from tui.lab.layout import LabDir, lab_dir_from_env
-
-    parser = argparse.ArgumentParser(prog="hascreen lab demo")
-    parser.add_argument("--profile", choices=("keepalived", "heartbeat", "pacemaker"), default="keepalived")
-    parser.add_argument("--keymap")
-    parser.add_argument("-S", dest="session", default="lab")
-    args = parser.parse_args(argv)
-    directory = cli.ensure_socket_dir()
-    reason = _lab_unavailable_reason()
-    if reason is not None:
-        print(f"hascreen: no lab: {reason}. Opening local shells instead.", file=sys.stderr)
-        return cli.main(["-S", f"{args.session}-local"])
-    existing = [p for p in cli.session_sockets(directory) if p.name.split(".", 1)[-1] == args.session]
-    live = [p for p in existing if not cli._socket_is_dead(p)]
-    if live:
-        print(f"hascreen: joining the running lab session {live[0].name}", file=sys.stderr)
-        return cli.attach(live[0], args.session, "multi", detach_others=False, args=args)
-    status = lab_main(["up", "--profile", args.profile])
-    if status != 0:
-        print("hascreen: the lab did not come up (see above). Opening local shells instead.", file=sys.stderr)
-        return cli.main(["-S", f"{args.session}-local"])
-    hosts = LabDir(lab_dir_from_env()).hosts_yaml
-    os.environ["HASCREEN_SHOW_HEALTH"] = "1"
-    path = cli.start_server(directory, args.session, [], ["open-cluster db"], hosts=hosts)
-    return cli.attach(path, args.session, "new", detach_others=False, args=args)
 
 
 def run_command(argv: list[str]) -> int:

@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from tui.server.daemon import ServerOptions, configure_logging, serve
+from tui.server.composition import serve
+from tui.server.daemon import ServerOptions, configure_logging
 from tui.server.socketdir import SocketDirError, socket_name
 
 

@@ -1,33 +1,20 @@
-"""Carries out named commands (tui.commands) on the server: windows, regions, detach, stuff, and the hooks
-that SSH panes, health, procedures and the lock add.
-
-Every handler returns a `Reply`; a `ModelError`/`CommandError` becomes a failed reply with the reason, so a bad
-command from a key, the `:` prompt or `hascreen -X` never raises into the connection loop.
+"""The session's own commands (tui.commands) on the server: windows, regions, detach, stuff, redraw,
+list-windows and kill-server. `install_core_commands(server)` registers them in the server's `CommandTable`
+(tui.server.hooks), as the other integrations register theirs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tui.commands import COMMANDS, CommandError, parse_command_line
-from tui.commands.registry import check_invocation
-from tui.model import ModelError
 from tui.model.layout import Rect
+from tui.server.clients import Client
+from tui.server.hooks import Handler, Reply
 
 if TYPE_CHECKING:
-    from tui.server.daemon import Client, Server
-
-
-@dataclass(frozen=True)
-class Reply:
-    ok: bool
-    message: str = ""
-
-
-Handler = Callable[["Client | None", list[str]], Awaitable[Reply]]
+    from tui.server.daemon import Server
 
 _STUFF_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "e": "\x1b", "\\": "\\", "a": "\x07"}
 
@@ -38,11 +25,12 @@ def unescape_stuff(text: str) -> str:
     return re.sub(r"\^([@A-Z\[\\\]^_?])", lambda m: chr(0x7F if m.group(1) == "?" else ord(m.group(1)) - 64), text)
 
 
-class CommandHandler:
-    # commands that need nothing from the client and that read-only observers may not run either
+class CoreCommands:
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.handlers: dict[str, Handler] = {
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
             "new-window": self.new_window,
             "rename-window": self.rename_window,
             "next-window": self._model(lambda s, a: s.next_window()),
@@ -64,48 +52,6 @@ class CommandHandler:
             "list-windows": self.list_windows,
             "kill-server": self.kill_server,
         }
-        # hooks installed by integrations (ssh, health, procedures, lock) add or replace handlers here
-        self.welcome_extra_providers: list[Callable[[], dict[str, Any]]] = []
-        self.unlock_handler: Callable[[Client, dict[str, Any]], Awaitable[None]] | None = None
-        self.permission_check: Callable[[Client, dict[str, Any]], bool] | None = None
-
-    # ---- entry points ------------------------------------------------------------------------------------
-    async def run_line(self, line: str, client: Client | None) -> Reply:
-        try:
-            invocation = parse_command_line(line)
-        except CommandError as exc:
-            return Reply(False, str(exc))
-        return await self.run(invocation.name, list(invocation.args), client)
-
-    async def run(self, name: str, args: list[str], client: Client | None) -> Reply:
-        try:
-            invocation = check_invocation(name, args)
-        except CommandError as exc:
-            return Reply(False, str(exc))
-        if invocation.spec.scope == "client":
-            return Reply(False, f"{name} is a client command: bind it to a key or use the : prompt")
-        handler = self.handlers.get(name)
-        if handler is None:
-            return Reply(False, f"{name}: not available in this session ({COMMANDS[name].note})")
-        try:
-            return await handler(client, list(invocation.args))
-        except (ModelError, CommandError) as exc:
-            return Reply(False, str(exc))
-
-    def may_act(self, client: Client, message: dict[str, Any]) -> bool:
-        if self.permission_check is not None:
-            return self.permission_check(client, message)
-        return not client.readonly
-
-    async def unlock(self, client: Client, message: dict[str, Any]) -> None:
-        if self.unlock_handler is not None:
-            await self.unlock_handler(client, message)
-
-    def welcome_extras(self) -> dict[str, Any]:
-        extras: dict[str, Any] = {}
-        for provider in self.welcome_extra_providers:
-            extras.update(provider())
-        return extras
 
     # ---- handlers ----------------------------------------------------------------------------------------
     def _model(self, change: Callable[[Any, list[str]], Any]) -> Handler:
@@ -192,3 +138,10 @@ class CommandHandler:
     async def kill_server(self, client: Client | None, args: list[str]) -> Reply:
         self.server.stop()
         return Reply(True, "session ended")
+
+
+def install_core_commands(server: Server) -> CoreCommands:
+    commands = CoreCommands(server)
+    for name, handler in commands.handlers().items():
+        server.commands.register(name, handler)
+    return commands

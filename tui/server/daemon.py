@@ -5,8 +5,11 @@ It owns the session model, every pane, the attached clients and the loops that t
   attaches and health updates stay responsive while one pane floods;
 - the frame pump sends changed rows of visible panes to clients, coalesced to at most 60 frames/s;
 - each client connection is checked (SO_PEERCRED uid), handshaken (protocol version) and validated; a bad
-  frame or message drops that client with a logged reason and never the server.
-Commands arrive by name (see tui.commands) and are carried out by `CommandHandler` in tui.server.commands.
+  frame or message drops that client with a logged reason and never the server;
+- access: the owner and the ACL's "full" users act, "read-only" observers only watch.
+Everything else (the window commands, SSH hosts, health, procedures, the lock) is an integration that the
+composition root (tui.server.composition) installs through the extension points of tui.server.hooks: the
+daemon emits the hooks and runs the commands registered in its `CommandTable`, and knows nothing more of them.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ import pwd
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tui.model import ModelError, Session
-from tui.protocol.framing import PROTOCOL_VERSION, FrameError, encode_frame, read_frame
+from tui.protocol.framing import PROTOCOL_VERSION, FrameError, read_frame
 from tui.protocol.messages import (
     PASTE_LIMIT,
     MessageError,
@@ -35,9 +38,10 @@ from tui.protocol.messages import (
     make_result,
     validate_client_message,
 )
+from tui.server.clients import Client, PasteInProgress
+from tui.server.hooks import CommandTable, ServerHooks
 from tui.server.panes import Pane, PaneBackend, PtyBackend
 from tui.server.socketdir import open_private_log, peer_credentials
-from tui.term.terminal import PasteEncoder
 
 log = logging.getLogger("hascreen.server")
 
@@ -50,48 +54,10 @@ FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
 # a client whose socket buffer grows past this is sent no rows until it drains, then a full snapshot
 CLIENT_BUFFER_LIMIT = 4 << 20
+# what observers may still ask for: nothing that changes the session or another client
+READ_ONLY_COMMANDS = frozenset({"detach", "redraw", "list-windows"})
 
-
-@dataclass
-class PasteInProgress:
-    pane: int
-    encoder: PasteEncoder
-    size: int = 0  # bytes written to the pane so far
-    cut: bool = False
-
-
-@dataclass(eq=False)
-class Client:
-    id: int
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    uid: int
-    user: str
-    mode: str = "control"
-    cols: int = 80
-    rows: int = 24
-    readonly: bool = False
-    last_active: float = field(default_factory=time.monotonic)
-    stalled: bool = False
-    locked_view: bool = False
-    paste: PasteInProgress | None = None  # a paste whose parts are still arriving
-
-    @property
-    def is_display(self) -> bool:
-        return self.mode != "control"
-
-    def send(self, message: dict[str, Any]) -> None:
-        if self.writer.is_closing():
-            return
-        try:
-            self.writer.write(encode_frame(message))
-        except (FrameError, ConnectionError, RuntimeError) as exc:
-            log.warning("client %d: cannot send %s: %s", self.id, message.get("t"), exc)
-
-    @property
-    def buffered(self) -> int:
-        transport = self.writer.transport
-        return transport.get_write_buffer_size() if transport and not transport.is_closing() else 0
+MessageHandler = Callable[[Client, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
@@ -126,10 +92,16 @@ class Server:
         self._geometry: dict[int, tuple[int, int, int, int]] = {}  # pane → (x, y, w, h) last sent
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
-        self.extensions: list[Any] = []  # objects with optional hooks: on_client_attached(client), close()
-        from tui.server.commands import CommandHandler  # late import: commands need the Server type
+        self.hooks = ServerHooks()
+        self.commands = CommandTable()
+        self._message_handlers: dict[str, MessageHandler] = {}
 
-        self.commands = CommandHandler(self)
+    def handle_message(self, kind: str, handler: MessageHandler) -> None:
+        """Let an integration answer a client message type that the core leaves to it (e.g. `unlock`).
+        The handler decides who may send it."""
+        if kind in self._message_handlers:
+            raise ValueError(f"{kind}: already handled")
+        self._message_handlers[kind] = handler
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -165,11 +137,7 @@ class Server:
             await self._close_client(client)
         for pane in list(self.panes.values()):
             await pane.backend.close()
-        for extension in self.extensions:
-            close = getattr(extension, "close", None)
-            if close:
-                with contextlib.suppress(Exception):
-                    await close()
+        await self.hooks.stopping.emit_async()
         for task in self._tasks:
             task.cancel()
 
@@ -218,6 +186,7 @@ class Server:
         await backend.start(cols, rows)
         self.panes[pane_id] = pane
         window = self.session.add_window(pane_id, name or backend.label, user_named=bool(name))
+        self.hooks.pane_created.emit(pane)
         self.layout_changed()
         return window.number
 
@@ -226,6 +195,7 @@ class Server:
         if pane is None:
             return
         pane.exited = reason
+        self.hooks.pane_exited.emit(pane, reason)
         # the last output may still be queued: let the feeder drain it before the window goes
         self._spawn(self._remove_pane_when_drained(pane))
 
@@ -309,6 +279,7 @@ class Server:
         self._frame_handle = loop.call_at(due, self._flush_frame)
 
     def layout_changed(self) -> None:
+        self.hooks.layout_changed.emit()
         self.schedule_frame()
 
     def display_clients(self) -> list[Client]:
@@ -373,8 +344,10 @@ class Server:
             self.schedule_frame(not_before=FLOOD_FRAME_INTERVAL / 2)
 
     def _send_rows(self, client: Client, pane: Pane, message: dict[str, Any]) -> None:
-        if client.locked_view:
-            return  # a locked client receives no pane contents at all
+        if self.hooks.frame_out:
+            message = self.hooks.frame_out.apply(message, client)
+            if message is None:
+                return  # an integration withholds it from this client (e.g. the lock)
         if client.stalled:
             if client.buffered > CLIENT_BUFFER_LIMIT // 4:
                 return
@@ -433,6 +406,7 @@ class Server:
                 self._send_rows(client, pane, self.rows_message(pane, None))
 
     def broadcast(self, message: dict[str, Any]) -> None:
+        self.hooks.broadcast.emit(message)
         for client in self.display_clients():
             client.send(message)
 
@@ -517,10 +491,7 @@ class Server:
         if client.is_display:
             log.info("client %d (%s) attached, %dx%d", client.id, client.user, client.cols, client.rows)
             self._adopt_size_of(client)
-            for extension in self.extensions:
-                hook = getattr(extension, "on_client_attached", None)
-                if hook:
-                    hook(client)
+            self.hooks.client_attached.emit(client)
             self.send_snapshot(client)
         while True:
             message = await read_frame(client.reader)
@@ -543,7 +514,7 @@ class Server:
             "owner": self.owner, "holder": self.holder, "readonly": client.readonly,
             "created": self.created, "windows": len(self.session.windows),
             "attached": len([c for c in self.display_clients() if c is not client]),
-            **self.commands.welcome_extras(),
+            **self.hooks.welcome.collect(client),
         }
 
     async def _dispatch(self, client: Client, message: dict[str, Any]) -> None:
@@ -552,10 +523,10 @@ class Server:
             client.send({"t": "pong"})
             return
         if kind == "scrollback":
-            if client.locked_view:  # a locked client sees no pane contents, history included
-                client.send({"t": "scrollback", "pane": message["pane"], "start": 0, "total": 0, "lines": []})
-            else:
-                client.send(self.scrollback_message(message))
+            reply = self.scrollback_message(message)
+            if self.hooks.frame_out:
+                reply = self.hooks.frame_out.apply(reply, client) or _no_scrollback(message["pane"])
+            client.send(reply)
             return
         if kind == "resize":
             client.cols, client.rows = message["cols"], message["rows"]
@@ -565,9 +536,12 @@ class Server:
             return
         if kind == "hello":
             raise MessageError("hello sent twice")
-        if kind != "unlock" and not self.commands.may_act(client, message):
-            reason = ("locked: unlock first" if client.locked_view
-                      else "read-only: your keys do not reach the panes or commands")
+        handler = self._message_handlers.get(kind)
+        if handler is not None:
+            await handler(client, message)
+            return
+        reason = self.refusal(client, message)
+        if reason is not None:
             if kind == "command" and "id" in message:
                 client.send(make_result(message["id"], False, reason))
             else:
@@ -594,8 +568,14 @@ class Server:
                 client.send(make_notice(reply.message, "warn"))
             elif reply.message:
                 client.send(make_notice(reply.message))
-        elif kind == "unlock":
-            await self.commands.unlock(client, message)
+
+    def refusal(self, client: Client, message: dict[str, Any]) -> str | None:
+        """Why this client may not send this message (input, paste, mouse, command), or None."""
+        reason = self.hooks.message_received.first_refusal(client, message)
+        if reason is None and client.readonly and not (
+                message["t"] == "command" and message.get("name") in READ_ONLY_COMMANDS):
+            reason = "read-only: your keys do not reach the panes or commands"
+        return reason
 
     def _paste(self, client: Client, text: str, more: bool) -> None:
         """One paste, whole or in parts, goes to the pane focused when it began, as one bracketed paste."""
@@ -622,7 +602,7 @@ class Server:
     def scrollback_message(self, message: dict[str, Any]) -> dict[str, Any]:
         pane = self.panes.get(message["pane"])
         if pane is None:
-            return {"t": "scrollback", "pane": message["pane"], "start": 0, "total": 0, "lines": []}
+            return _no_scrollback(message["pane"])
         terminal = pane.terminal
         history = terminal.scrollback_len
         total = history + terminal.rows
@@ -641,16 +621,22 @@ class Server:
         await self._close_client(client)
 
     async def _close_client(self, client: Client) -> None:
-        self.clients.pop(client.id, None)
+        registered = self.clients.pop(client.id, None) is not None
         if not client.writer.is_closing():
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await asyncio.wait_for(client.writer.drain(), 2.0)
             client.writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.writer.wait_closed(), 2.0)
+        if registered and client.is_display:
+            self.hooks.client_detached.emit(client)
         remaining = self.display_clients()
         if client.is_display and remaining:
             self._adopt_size_of(max(remaining, key=lambda c: c.last_active))
+
+
+def _no_scrollback(pane: Any) -> dict[str, Any]:
+    return {"t": "scrollback", "pane": pane, "start": 0, "total": 0, "lines": []}
 
 
 def _user_name(uid: int) -> str:
@@ -672,19 +658,3 @@ def configure_logging(path: Path) -> None:
     root.setLevel(logging.INFO)
     for note in removed:
         log.warning("log: %s", note)
-
-
-def serve(options: ServerOptions, on_ready: Callable[[], None] | None = None) -> int:
-    """Run a server in this process until its session ends."""
-
-    async def main() -> None:
-        server = Server(options)
-        from tui.server.integrations import install_integrations
-
-        install_integrations(server)
-        if on_ready:
-            asyncio.get_running_loop().call_soon(on_ready)
-        await server.run()
-
-    asyncio.run(main())
-    return 0

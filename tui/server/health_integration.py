@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from tui.health.poller import HealthPoller
 from tui.health.tracker import HealthEvent, HealthTracker
-from tui.server.commands import Reply
+from tui.server.hooks import Reply
 
 if TYPE_CHECKING:
-    from tui.server.daemon import Client, Server
+    from tui.server.clients import Client
+    from tui.server.daemon import Server
     from tui.server.hosts_integration import HostsIntegration
 
 log = logging.getLogger("hascreen.server")
@@ -90,11 +91,9 @@ class HealthIntegration:
             self.task.cancel()
 
 
-def install_health(server: Server) -> None:
-    hosts = getattr(server, "hosts", None)
-    if hosts is None:
-        return
+def install_health(server: Server, hosts: HostsIntegration) -> HealthIntegration:
     integration = HealthIntegration(server, hosts)
-    server.extensions.append(integration)
-    server.health = integration  # type: ignore[attr-defined]
-    server.commands.handlers["health-refresh"] = integration.refresh
+    server.hooks.client_attached.register(integration.on_client_attached)
+    server.hooks.stopping.register(integration.close)
+    server.commands.register("health-refresh", integration.refresh)
+    return integration

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 from tui.config.errors import ConfigErrors
 from tui.config.hosts import HostsConfig, load_hosts
 from tui.runner import HostUnreachable
-from tui.server.commands import Reply
+from tui.server.hooks import Reply
 from tui.ssh import SshPane, SshPool
 
 if TYPE_CHECKING:
-    from tui.server.daemon import Client, Server
+    from tui.server.clients import Client
+    from tui.server.daemon import Server
 
 log = logging.getLogger("hascreen.server")
 
@@ -46,7 +47,7 @@ class HostsIntegration:
         self.pool = SshPool(self.config.hosts, known_hosts=known_hosts)
 
     # ---- hooks -------------------------------------------------------------------------------------------
-    def welcome(self) -> dict[str, Any]:
+    def welcome(self, client: Client) -> dict[str, Any]:
         if self.config is None:
             return {"hosts": [], "clusters": [], "hosts_error": self.error}
         return {"hosts": sorted(self.config.hosts), "clusters": sorted(self.config.clusters),
@@ -122,15 +123,14 @@ class HostsIntegration:
         return Reply(True, f"reconnecting to {backend.host}")
 
 
-def install_hosts(server: Server) -> None:
+def install_hosts(server: Server) -> HostsIntegration:
     integration = HostsIntegration(server)
-    server.extensions.append(integration)
-    server.hosts = integration  # type: ignore[attr-defined]
-    server.commands.welcome_extra_providers.append(integration.welcome)
-    server.commands.handlers.update({
-        "ssh": integration.ssh,
-        "open-cluster": integration.open_cluster,
-        "reconnect": integration.reconnect,
-    })
+    server.hooks.welcome.register(integration.welcome)
+    server.hooks.client_attached.register(integration.on_client_attached)
+    server.hooks.stopping.register(integration.close)
+    server.commands.register("ssh", integration.ssh)
+    server.commands.register("open-cluster", integration.open_cluster)
+    server.commands.register("reconnect", integration.reconnect)
+    return integration
 
 

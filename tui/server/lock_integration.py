@@ -1,10 +1,10 @@
-"""The lock, multi-user access and handoff, on the server side: `install_lock(server)` (listed in
-tui.server.integrations) adds
+"""The lock, multi-user access and handoff, on the server side: `install_lock(server)` (called by the
+composition root, tui.server.composition) registers, through the server's hooks (tui.server.hooks),
 
 - the `lock` command (C-a x, `hascreen -X NAME lock`, and `lock.idle_timeout` from the user config): every
-  attached display client gets `locked_view` (the frame pump sends it no rows), a `lock` message and a
-  cleared screen; scrollback requests answer empty while locked. Panes, health polling and procedures keep
-  running — only what goes out to clients stops.
+  attached display client becomes a locked client (the `frame_out` hook withholds its rows and answers its
+  scrollback requests empty), gets a `lock` message and a cleared screen. Panes, health polling and
+  procedures keep running — only what goes out to clients stops.
 - the unlock handler. A client checks its own user's password through PAM (as that user: a server running
   as alice cannot check bob's password) and reports `{"t":"unlock","method":"pam","ok":true|false}`; the
   server trusts the kernel-verified peer uid (SO_PEERCRED) and its ACL. With `method: passphrase` the
@@ -14,11 +14,11 @@ tui.server.integrations) adds
 - handoff: when a user other than the holder unlocks (a "full" user of the ACL), the session passes to them:
   `server.holder` changes (layout and welcome carry it), the audit log gets "handoff alice → bob", and the
   unlocking user receives a summary of what the server broadcast while the session was locked (health
-  events, procedure runs, notices) — "nothing happened" when there was nothing.
+  events, procedure runs, notices; the `broadcast` hook) — "nothing happened" when there was nothing.
 - the ACL: `acl:` of the owner's config becomes `server.options.allowed_uids`, and the session's socket
   (and its directory) are opened to exactly those users with POSIX ACLs (tui.auth.socket_access).
-- read-only observers: `permission_check` refuses their input, paste, mouse and commands (except detach,
-  redraw and list-windows); locked clients may only detach or unlock.
+- locked clients may only detach or unlock (the `message_received` hook refuses the rest); what read-only
+  observers may do is the daemon's rule.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,14 +43,15 @@ from tui.auth import (
 )
 from tui.config.errors import ConfigErrors
 from tui.protocol.messages import make_notice
-from tui.server.commands import Reply
+from tui.server.hooks import Reply
 
 if TYPE_CHECKING:
-    from tui.server.daemon import Client, Server
+    from tui.health.tracker import HealthTracker
+    from tui.server.clients import Client
+    from tui.server.daemon import Server
 
 log = logging.getLogger("hascreen.server.lock")
 
-READ_ONLY_COMMANDS = frozenset({"detach", "redraw", "list-windows"})
 LOCKED_COMMANDS = frozenset({"detach"})
 MAX_PASSPHRASE = 1024
 SUMMARY_LIMIT = 200  # events kept per kind while locked
@@ -73,10 +75,13 @@ def _audit_log() -> Any:
 
 
 class LockIntegration:
-    def __init__(self, server: Server, settings: LockSettings) -> None:
+    def __init__(self, server: Server, settings: LockSettings,
+                 tracker: Callable[[], HealthTracker | None] = lambda: None) -> None:
         self.server = server
         self.settings = settings
+        self.tracker = tracker  # where the health integration keeps its timeline, if there is one
         self.state = LockState()
+        self.locked_clients: set[int] = set()  # client ids that get no pane contents
         self.limiter = AttemptLimiter(max_per_minute=settings.max_attempts_per_minute)
         self.pam_service = settings.pam_service or default_pam_service()
         self.audit = _audit_log()
@@ -90,28 +95,16 @@ class LockIntegration:
         for name in unknown:
             log.warning("acl: no local user %r; entry ignored", name)
         server.options.allowed_uids.update(uids)
-        server.commands.handlers["lock"] = self.lock_command
-        server.commands.unlock_handler = self.unlock
-        server.commands.permission_check = self.permission_check
-        server.commands.welcome_extra_providers.append(self.welcome_extras)
-        server.extensions.append(self)
-        # everything the server broadcasts while locked goes into the summary for whoever unlocks
-        original_broadcast = server.broadcast
-
-        def broadcast(message: dict[str, Any]) -> None:
-            if self.state.locked:
-                self._remember(message)
-            original_broadcast(message)
-
-        server.broadcast = broadcast  # type: ignore[method-assign]
-        original_scrollback = server.scrollback_message
-
-        def scrollback_message(message: dict[str, Any]) -> dict[str, Any]:
-            if self.state.locked:  # no pane contents while locked, not even history
-                return {"t": "scrollback", "pane": message.get("pane"), "start": 0, "total": 0, "lines": []}
-            return original_scrollback(message)
-
-        server.scrollback_message = scrollback_message  # type: ignore[method-assign]
+        server.commands.register("lock", self.lock_command)
+        server.handle_message("unlock", self.unlock)
+        hooks = server.hooks
+        hooks.message_received.register(self.refusal)
+        hooks.frame_out.register(self.frame_out)
+        hooks.welcome.register(self.welcome_extras)
+        hooks.client_attached.register(self.on_client_attached)
+        hooks.client_detached.register(self.on_client_detached)
+        hooks.broadcast.register(self.on_broadcast)
+        hooks.stopping.register(self.close)
         loop = asyncio.get_running_loop()
         if uids:
             self._tasks.append(loop.create_task(self._share_socket(uids)))
@@ -146,23 +139,34 @@ class LockIntegration:
                 self.lock("idle timeout")
 
     # ---- hooks ------------------------------------------------------------------------------------------
-    def welcome_extras(self) -> dict[str, Any]:
+    def welcome_extras(self, client: Client) -> dict[str, Any]:
         return {"locked": self.state.locked, "locked_by": self.state.by if self.state.locked else ""}
 
     def on_client_attached(self, client: Client) -> None:
         if self.state.locked:
-            client.locked_view = True  # set before the server sends its snapshot: no rows reach it
+            self.locked_clients.add(client.id)  # before the server sends its snapshot: no rows reach it
             client.send(self.lock_message())
 
-    def permission_check(self, client: Client, message: dict[str, Any]) -> bool:
-        kind = message.get("t")
-        if kind == "unlock":
-            return True  # the unlock handler decides
-        if client.locked_view:
-            return kind == "command" and message.get("name") in LOCKED_COMMANDS
-        if client.readonly:
-            return kind == "command" and message.get("name") in READ_ONLY_COMMANDS
-        return True
+    def on_client_detached(self, client: Client) -> None:
+        self.locked_clients.discard(client.id)
+
+    def on_broadcast(self, message: dict[str, Any]) -> None:
+        # everything the server broadcasts while locked goes into the summary for whoever unlocks
+        if self.state.locked:
+            self._remember(message)
+
+    def frame_out(self, message: dict[str, Any], client: Client) -> dict[str, Any] | None:
+        if client.id not in self.locked_clients:
+            return message
+        if message.get("t") == "scrollback":  # no pane contents while locked, not even history
+            return {"t": "scrollback", "pane": message.get("pane"), "start": 0, "total": 0, "lines": []}
+        return None
+
+    def refusal(self, client: Client, message: dict[str, Any]) -> str | None:
+        if client.id in self.locked_clients and not (
+                message.get("t") == "command" and message.get("name") in LOCKED_COMMANDS):
+            return "locked: unlock first"
+        return None
 
     # ---- locking ----------------------------------------------------------------------------------------
     def lock_message(self, **extra: Any) -> dict[str, Any]:
@@ -184,7 +188,7 @@ class LockIntegration:
         self._audit({"event": "lock", "who": by})
         message = self.lock_message()
         for client in self.server.display_clients():
-            client.locked_view = True
+            self.locked_clients.add(client.id)
             client.send(message)
             self._clear_screen(client)
 
@@ -269,8 +273,7 @@ class LockIntegration:
         self.state = LockState()
         for other in self.server.display_clients():
             other.last_active = time.monotonic()  # or the idle watch would lock again at once
-            other.locked_view = False
-            other.stalled = False
+            self.locked_clients.discard(other.id)
             extra = {"summary": summary} if other is client else {}
             other.send(self.lock_message(unlocked_by=client.user, **extra))
             self.server.send_snapshot(other)
@@ -300,24 +303,12 @@ class LockIntegration:
             state.notices.append(f"{time.strftime('%H:%M:%S')} {message.get('text', '')}")
 
     def _tracker_events(self, since: float) -> list[str]:
-        """State changes the server's health tracker recorded since the lock (tui.health.tracker's
-        HealthEvent: .time and .describe()), wherever the health integration keeps it."""
-        found: list[str] = []
-        for name in ("health_tracker", "health", "tracker"):
-            holder = getattr(self.server, name, None)
-            tracker = getattr(holder, "tracker", holder)
-            events = getattr(tracker, "events", None)
-            if events is None:
-                continue
-            try:
-                for event in list(events):
-                    when = getattr(event, "time", None)
-                    if isinstance(when, int | float) and when >= since and hasattr(event, "describe"):
-                        found.append(f"{time.strftime('%H:%M:%S', time.localtime(when))} {event.describe()}")
-            except TypeError:
-                continue
-            break
-        return found
+        """State changes the health tracker recorded since the lock."""
+        tracker = self.tracker()
+        if tracker is None:
+            return []
+        return [f"{time.strftime('%H:%M:%S', time.localtime(event.time))} {event.describe()}"
+                for event in list(tracker.events) if event.time >= since]
 
     def _audit(self, record: dict[str, Any]) -> None:
         record = {"session": self.server.session.name, "owner": self.server.owner, **record}
@@ -344,14 +335,14 @@ def _describe_event(event: Any) -> str:
     return str(event)[:300]
 
 
-def install_lock(server: Server) -> LockIntegration:
+def install_lock(server: Server, tracker: Callable[[], HealthTracker | None] = lambda: None) -> LockIntegration:
     try:
         settings = load_lock_settings()
     except ConfigErrors as exc:
         # the safe side: nobody else may attach, PAM with the default service
         log.error("config errors; the lock uses defaults and the ACL is empty:\n%s", exc)
         settings = LockSettings()
-    integration = LockIntegration(server, settings)
+    integration = LockIntegration(server, settings, tracker)
     integration.install()
     log.info("lock installed: PAM service %s, idle timeout %s, acl %s", integration.pam_service,
              settings.idle_timeout or "off", settings.acl or "none")

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from tui.procedures.cli import run_from_cli
 from tui.procedures.engine import RunRegistry
-from tui.server.commands import Reply
+from tui.server.hooks import Reply
 
 if TYPE_CHECKING:
-    from tui.server.daemon import Client, Server
+    from tui.server.clients import Client
+    from tui.server.daemon import Server
     from tui.server.hosts_integration import HostsIntegration
 
 log = logging.getLogger("hascreen.server")
@@ -145,7 +146,7 @@ class ProcedureIntegration:
     def runner(self) -> Any:
         return self.hosts.pool.runner if self.hosts.pool else None
 
-    def welcome(self) -> dict[str, Any]:
+    def welcome(self, client: Client) -> dict[str, Any]:
         from tui.procedures.catalog import procedure_catalog
 
         try:
@@ -181,11 +182,8 @@ class ProcedureIntegration:
         return Reply(True, f"window {number}: {' '.join(argv)}")
 
 
-def install_procedures(server: Server) -> None:
-    hosts = getattr(server, "hosts", None)
-    if hosts is None:
-        return
+def install_procedures(server: Server, hosts: HostsIntegration) -> ProcedureIntegration:
     integration = ProcedureIntegration(server, hosts)
-    server.procedures = integration  # type: ignore[attr-defined]
-    server.commands.welcome_extra_providers.append(integration.welcome)
-    server.commands.handlers["run-procedure"] = integration.run_procedure
+    server.hooks.welcome.register(integration.welcome)
+    server.commands.register("run-procedure", integration.run_procedure)
+    return integration

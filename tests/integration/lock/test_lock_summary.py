@@ -13,12 +13,14 @@ from tui.health.model import ClusterHealth, HealthRow, State
 from tui.health.tracker import HealthTracker
 from tui.protocol.framing import encode_frame, read_frame
 from tui.protocol.messages import make_command, make_hello
+from tui.server.commands import install_core_commands
 from tui.server.daemon import Server, ServerOptions
 from tui.server.lock_integration import install_lock
 
 
 class Running:
     def __init__(self, server: Server, task: asyncio.Task, reader, writer) -> None:
+        self.tracker: HealthTracker | None = None  # what a health integration would hand the lock
         self.server, self.task, self.reader, self.writer = server, task, reader, writer
 
     def send(self, message: dict) -> None:
@@ -45,7 +47,9 @@ async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("HASCREEN_AUDIT_LOG", str(tmp_path / "audit.log"))
         socket_path = tmp_path / f"{len(servers)}.sum"
         server = Server(ServerOptions(session="sum", socket_path=socket_path, shell=["/bin/sh"]))
-        install_lock(server)
+        install_core_commands(server)
+        holder: list[Running] = []
+        install_lock(server, tracker=lambda: holder[0].tracker if holder else None)
         task = asyncio.get_running_loop().create_task(server.run())
         for _ in range(200):
             if socket_path.exists():
@@ -54,6 +58,7 @@ async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         reader, writer = await asyncio.open_unix_connection(str(socket_path))
         writer.write(encode_frame(make_hello(80, 24, "xterm", "attach")))
         running = Running(server, task, reader, writer)
+        holder.append(running)
         servers.append(running)
         await running.expect(lambda m: m["t"] == "welcome", "welcome")
         return running
@@ -68,7 +73,7 @@ async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 async def test_summary_lists_health_changes_while_locked(running) -> None:
     session = await running()
     tracker = HealthTracker()
-    session.server.health_tracker = tracker  # where a health integration keeps it
+    session.tracker = tracker
     before = time.time()
     tracker.update(ClusterHealth("db", [HealthRow("db", "node-a", "mysql", State.OK, "running")], before - 1))
     earlier = tracker.update(ClusterHealth("db", [HealthRow("db", "node-a", "mysql", State.WARN, "lagging",
