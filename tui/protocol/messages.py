@@ -48,7 +48,11 @@ CLIENT_MESSAGES: dict[str, dict[str, type | tuple[type, ...]]] = {
     # copy mode asks for scrollback lines [start, start+count) of a pane; 0 is the oldest line
     "scrollback": {"pane": int, "start": int, "count": int},
     # unlock attempt: the client already verified the user's password through PAM as that user
+    # (method pam, ok), or sends a passphrase (method passphrase); `hascreen -X NAME unlock` of an owner
+    # without any usable secret sends method uid
     "unlock": {"method": str},
+    # lock with a one-time passphrase ({"passphrase": str}), from a client whose user has no usable password
+    "lock": {"passphrase": str},
     "ping": {},
 }
 
@@ -139,7 +143,8 @@ def make_command(name: str, *args: str, request_id: int | None = None) -> dict[s
 # scrollback {pane, start, total, lines: [[run, ...], ...]}
 # health    {clusters: [...], events: [...]}       see tui.health
 # procedure {run: {...}}                           see tui.procedures
-# lock      {locked, by, since}                    while locked no `rows` frames are sent
+# lock      {locked, by, since, holder, methods, pam_service, [error, retry_after, unlocked_by, summary]}
+#           per client: `locked` says whether THIS client is locked; while it is, it gets no `rows` frames
 # detached  {reason}                               the server is done with this client
 # pong      {}
 
