@@ -448,6 +448,11 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             # the prefix belongs to this client's keymap, so the client sends it
             self.send_input(bytes([self.machine.prefix_byte]))
             return
+        if invocation.name == "lock":
+            from tui.client.lock_screen import begin_lock  # asks for a one-time passphrase when needed
+
+            begin_lock(self)
+            return
         if invocation.spec.scope == "server":
             self.send(make_command(invocation.name, *invocation.args))
             return
