@@ -34,7 +34,7 @@ from tui.auth import (
     split_user_session,
 )
 from tui.config.errors import ConfigErrors
-from tui.protocol.control import ControlError, control_session
+from tui.protocol.control import ControlError, control_request, control_session
 from tui.server.socketdir import (
     SocketDirError,
     ensure_socket_dir,
@@ -284,6 +284,8 @@ def remote_command(directory: Path, args: argparse.Namespace) -> int:
     if len(matches) != 1:
         print(f"hascreen -X: {'no' if not matches else 'several'} sessions match {name}", file=sys.stderr)
         return 1
+    if rest == ["unlock"]:
+        return unlock_session(directory, matches[0])
     try:
         result = asyncio.run(control_session(matches[0], [(rest[0], rest[1:])], timeout=30.0))
     except ControlError as exc:
@@ -293,6 +295,73 @@ def remote_command(directory: Path, args: argparse.Namespace) -> int:
     if reply.get("message"):
         print(reply["message"], file=sys.stdout if reply.get("ok") else sys.stderr)
     return 0 if reply.get("ok") else 1
+
+
+def unlock_session(directory: Path, path: Path) -> int:
+    """`hascreen -X NAME unlock`: the owner ends the lock of their own clients, after proving it on this
+    terminal with their password (PAM, checked here as this user) or the lock passphrase (checked by the
+    server). An owner with neither gets in on the kernel-checked uid alone: a lock never shuts them out."""
+    from tui.auth import PamUnavailable, own_password_usable, verify_own_password
+
+    error, welcome = _describe(directory, path)
+    if welcome is None:
+        print(f"hascreen: {error}", file=sys.stderr)
+        return 1
+    if welcome.get("owner") != _login_name():
+        print(f"hascreen: only {welcome.get('owner')} may end the lock of {path.name} from the command line",
+              file=sys.stderr)
+        return 1
+    methods = welcome.get("lock_methods") or ["pam"]
+    service = welcome.get("pam_service") or None
+    if own_password_usable(service):
+        secret = _ask_on_terminal(f"Password for {_login_name()}: ")
+        if secret is None:
+            return 1
+        try:
+            verdict = verify_own_password(secret, service)
+        except PamUnavailable as exc:
+            print(f"hascreen: cannot check passwords here: {exc}", file=sys.stderr)
+            return 1
+        message = {"t": "unlock", "method": "pam", "ok": verdict}
+    elif "passphrase" in methods:
+        secret = _ask_on_terminal("Lock passphrase: ")
+        if secret is None:
+            return 1
+        message = {"t": "unlock", "method": "passphrase", "passphrase": secret}
+    else:  # no secret to ask for: the kernel-checked uid is the proof (audited as such)
+        message = {"t": "unlock", "method": "uid"}
+    try:
+        _, reply = asyncio.run(control_request(path, message, "lock"))
+    except ControlError as exc:
+        print(f"hascreen: {exc}", file=sys.stderr)
+        return 1
+    if reply.get("error"):
+        print(f"hascreen: not unlocked: {reply['error']}", file=sys.stderr)
+        return 1
+    count = reply.get("unlocked", 0)
+    how = " on your user id alone (no usable password or lock passphrase)" if message["method"] == "uid" else ""
+    print(f"{path.name}: lock ended{how}; {count} of your client{'s' if count != 1 else ''} unlocked")
+    return 0
+
+
+def _login_name() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name  # the uid's name, not $USER
+
+
+def _ask_on_terminal(prompt: str) -> str | None:
+    """Read a secret from the controlling terminal without echo (never from argv or a pipe)."""
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        print("hascreen: -X unlock asks for your password on a terminal, and there is none", file=sys.stderr)
+        return None
+    try:
+        return getpass.getpass(prompt)
+    except (EOFError, KeyboardInterrupt):
+        print("", file=sys.stderr)
+        return None
 
 
 def _default_session_name() -> str:
