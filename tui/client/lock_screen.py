@@ -35,6 +35,7 @@ from textual.widgets import Input, Label, Static
 from tui.auth import AttemptLimiter, PamUnavailable, own_password_usable, verify_own_password
 from tui.auth.pam_check import current_user
 from tui.auth.passphrase import MIN_LENGTH
+from tui.client.keys import decode_key
 from tui.protocol.messages import make_command
 
 
@@ -193,8 +194,10 @@ class HandoffSummary(ModalScreen[None]):
         self.prefix_byte = prefix_byte  # the keymap's prefix: it closes the summary and goes on to the app
 
     def on_key(self, event: Any) -> None:
-        character = getattr(event, "character", None)
-        if self.prefix_byte is not None and character and len(character) == 1 and ord(character) == self.prefix_byte:
+        if self.prefix_byte is None:
+            return
+        decoded = decode_key(bytes([self.prefix_byte]))
+        if event.key == (decoded[0] if decoded else None) or event.character == chr(self.prefix_byte):
             event.stop()
             event.prevent_default()
             self.dismiss(None)
