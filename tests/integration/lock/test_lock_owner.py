@@ -11,6 +11,9 @@ import json
 import os
 import shlex
 import subprocess
+import threading
+import time
+from dataclasses import dataclass
 
 import pytest
 from lock_harness import HERE, PAM_SERVICE, PYTHON, REPO, Session, TestUser, as_user, user_env, wait_until
@@ -26,12 +29,41 @@ def audit_records(user: TestUser) -> list[dict]:
     return [json.loads(line) for line in user.audit_log.read_text().splitlines() if line.strip()]
 
 
-def on_terminal(user: TestUser, session: Session, *args: str, typed: str = "") -> subprocess.CompletedProcess:
-    """`hascreen ARGS` as user on a terminal of its own (script's pty); `typed` is what the user types."""
+def on_terminal(user: TestUser, session: Session, *args: str, answers: tuple[str, ...] = ()) -> Typed:
+    """`hascreen ARGS` as user on a terminal of its own (script's pty). Each prompt (a line ending in ": ")
+    gets the next of `answers` once it has appeared, as a person would type it: getpass flushes what was typed
+    before it asked."""
     env = user_env(user, session.shared_root, HASCREEN_DIR=str(session.socket_dir))
     command = shlex.join([HASCREEN, *args])
-    return subprocess.run(as_user(user, ["script", "-qec", command, "/dev/null"], env), input=typed,
-                          capture_output=True, text=True, timeout=60, cwd="/")
+    process = subprocess.Popen(as_user(user, ["script", "-qec", command, "/dev/null"], env), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd="/")
+    output = bytearray()
+    done = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        while chunk := os.read(process.stdout.fileno(), 4096):
+            output.extend(chunk)
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert process.stdin is not None
+    for number, answer in enumerate(answers, start=1):
+        wait_until(lambda number=number: output.count(b": ") >= number, 30, f"prompt {number} ({bytes(output)!r})")
+        time.sleep(0.2)  # the prompt is written before the echo is turned off
+        process.stdin.write(answer.encode() + b"\n")
+        process.stdin.flush()
+    code = process.wait(timeout=60)
+    done.wait(10)
+    process.stdin.close()
+    lines = [line.strip() for line in bytes(output).decode(errors="replace").replace("\r", "\n").splitlines()]
+    return Typed(code, [line for line in lines if line])
+
+
+@dataclass
+class Typed:
+    returncode: int
+    lines: list[str]
 
 
 def locked_peer(session: Session, user: TestUser):
@@ -68,15 +100,14 @@ def test_the_owner_ends_a_lock_with_x_unlock_and_their_password(users, start_ses
     alice = users["alice"]
     session = start_session(alice, config=f"lock:\n  pam_service: {PAM_SERVICE}\n")
     peer = locked_peer(session, alice)
-    wrong = on_terminal(alice, session, "-X", "ops", "unlock", typed="not-" + alice.password + "\n")
+    wrong = on_terminal(alice, session, "-X", "ops", "unlock", answers=("not-" + alice.password,))
     assert wrong.returncode == 1
-    assert "Password for hs-test-alice:" in wrong.stdout
-    assert wrong.stdout.strip().splitlines()[-1].strip() == "hascreen: not unlocked: wrong password"
+    assert wrong.lines == ["Password for hs-test-alice:", "hascreen: not unlocked: wrong password"]
     assert not [m for m in peer.collect(1.0) if m.get("t") == "lock" and m.get("locked") is False]
     peer.collect(0.5)  # the first delay after a failure is one second
-    right = on_terminal(alice, session, "-X", "ops", "unlock", typed=alice.password + "\n")
-    assert right.returncode == 0, right.stdout
-    assert right.stdout.strip().splitlines()[-1].strip().endswith("lock ended; 1 of your client unlocked")
+    right = on_terminal(alice, session, "-X", "ops", "unlock", answers=(alice.password,))
+    assert right.returncode == 0, right.lines
+    assert right.lines[-1].endswith("lock ended; 1 of your client unlocked")
     unlocked = peer.expect(lambda m: m.get("t") == "lock" and m.get("locked") is False, "the unlock")
     assert unlocked["summary"]["failed_attempts"] and unlocked["unlocked_by"] == alice.name
     peer.expect(lambda m: m.get("t") == "rows" and "OWNER-42" in json.dumps(m), "the screen again")
@@ -91,8 +122,8 @@ def test_an_owner_with_no_secret_at_all_is_never_shut_out(users, start_session) 
     session = start_session(nopw, config=f"lock:\n  pam_service: {PAM_SERVICE}\n")
     peer = locked_peer(session, nopw)  # locked by command, without any passphrase: nothing to type
     result = on_terminal(nopw, session, "-X", "ops", "unlock")
-    assert result.returncode == 0, result.stdout
-    assert result.stdout.strip().splitlines()[-1].strip().endswith(
+    assert result.returncode == 0, result.lines
+    assert len(result.lines) == 1 and result.lines[0].endswith(
         "lock ended on your user id alone (no usable password or lock passphrase); 1 of your client unlocked")
     peer.expect(lambda m: m.get("t") == "lock" and m.get("locked") is False, "the unlock")
     assert audit_records(nopw)[-1]["method"] == "uid via hascreen -X unlock"
@@ -118,8 +149,8 @@ def test_hascreen_passwd_while_locked_takes_effect_at_once(users, start_session)
     peer.send({"t": "unlock", "method": "passphrase", "passphrase": PHRASE})
     before = peer.expect(lambda m: m.get("t") == "lock" and m.get("error"), "no passphrase yet")
     assert "no lock passphrase is set" in before["error"]
-    result = on_terminal(alice, session, "passwd", typed=f"{PHRASE}\n{PHRASE}\n")
-    assert result.returncode == 0 and "lock passphrase set" in result.stdout
+    result = on_terminal(alice, session, "passwd", answers=(PHRASE, PHRASE))
+    assert result.returncode == 0 and "lock passphrase set" in result.lines[-1], result.lines
     peer.send({"t": "unlock", "method": "passphrase", "passphrase": PHRASE})
     peer.expect(lambda m: m.get("t") == "lock" and m.get("locked") is False, "the unlock with the new passphrase")
     assert "lock passphrase changed" in session.log and PHRASE not in session.log
