@@ -1,7 +1,9 @@
 """Framing of the client/server protocol: 4-byte big-endian length, then one UTF-8 JSON object.
 
 Owns the size limit and every way a frame can be malformed. A bad frame raises `FrameError`, which the
-server turns into dropping that one client with a logged reason: it never takes the server down.
+server turns into dropping that one client with a logged reason: it never takes the server down. Every
+message encodes: a string that is not valid Unicode (a lone surrogate, e.g. from a non-UTF-8 file name
+decoded with surrogateescape) is sent with U+FFFD in its place (`clean_text`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,42 @@ from typing import Any
 PROTOCOL_VERSION = 1
 MAX_FRAME = 8 * 1024 * 1024  # a full 500x200 snapshot with styles is well under 2 MiB
 _HEADER = struct.Struct(">I")
+MIN_FRAME_RATE = 32 * 1024  # bytes/s a frame in progress must average, beyond its base timeout
 
 
 class FrameError(Exception):
     """A frame that cannot be accepted: oversized, truncated, not JSON, or not a typed object."""
 
 
+def clean_text(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD (valid surrogate pairs are joined)."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def clean_strings(value: Any, max_depth: int = 64) -> Any:
+    """A copy of a JSON-like value with every string (keys too) passed through `clean_text`; ValueError when
+    it nests deeper than `max_depth`."""
+    if max_depth < 0:
+        raise ValueError("nested too deeply")
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean_strings(v, max_depth - 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_strings(v, max_depth - 1) for v in value]
+    return value
+
+
 def encode_frame(message: dict[str, Any]) -> bytes:
-    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:
+        body = json.dumps(clean_strings(message), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     if len(body) > MAX_FRAME:
         raise FrameError(f"frame of {len(body)} bytes exceeds the {MAX_FRAME}-byte limit")
     return _HEADER.pack(len(body)) + body
@@ -32,6 +62,8 @@ def decode_body(body: bytes) -> dict[str, Any]:
         message = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FrameError(f"frame is not UTF-8 JSON: {exc}") from None
+    except RecursionError:
+        raise FrameError("frame is nested too deeply") from None
     if not isinstance(message, dict) or not isinstance(message.get("t"), str):
         raise FrameError("frame is not an object with a string 't' (message type)")
     return message
@@ -63,8 +95,12 @@ class FrameDecoder:
         return len(self._buffer)
 
 
-async def read_frame(reader: asyncio.StreamReader, max_frame: int = MAX_FRAME) -> dict[str, Any] | None:
-    """Read one frame; None on a clean EOF between frames. A truncated frame raises FrameError."""
+async def read_frame(reader: asyncio.StreamReader, max_frame: int = MAX_FRAME,
+                     frame_timeout: float | None = None) -> dict[str, Any] | None:
+    """Read one frame; None on a clean EOF between frames. A truncated frame raises FrameError. With a
+    `frame_timeout`, so does a frame in progress that stalls: no byte of it for `frame_timeout` seconds, or
+    not complete within `frame_timeout` plus its length at MIN_FRAME_RATE. Waiting between frames is
+    unbounded; a half-sent frame is not."""
     try:
         header = await reader.readexactly(_HEADER.size)
     except asyncio.IncompleteReadError as exc:
@@ -75,7 +111,26 @@ async def read_frame(reader: asyncio.StreamReader, max_frame: int = MAX_FRAME) -
     if length > max_frame:
         raise FrameError(f"frame of {length} bytes exceeds the {max_frame}-byte limit")
     try:
-        body = await reader.readexactly(length)
+        if frame_timeout is None:
+            body = await reader.readexactly(length)
+        else:
+            body = await _read_body(reader, length, frame_timeout)
     except asyncio.IncompleteReadError:
         raise FrameError(f"connection closed inside a {length}-byte frame") from None
     return decode_body(body)
+
+
+async def _read_body(reader: asyncio.StreamReader, length: int, frame_timeout: float) -> bytes:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + frame_timeout + length / MIN_FRAME_RATE
+    body = bytearray()
+    while len(body) < length:
+        wait = min(frame_timeout, deadline - loop.time())
+        try:
+            chunk = await asyncio.wait_for(reader.read(length - len(body)), max(wait, 0.0))
+        except TimeoutError:
+            raise FrameError(f"a {length}-byte frame stalled after {len(body)} bytes") from None
+        if not chunk:
+            raise asyncio.IncompleteReadError(bytes(body), length)
+        body += chunk
+    return bytes(body)

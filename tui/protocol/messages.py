@@ -14,7 +14,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from tui.protocol.framing import PROTOCOL_VERSION
+from tui.protocol.framing import PROTOCOL_VERSION, clean_strings
+
+MAX_DEPTH = 8  # no client message nests deeper; a deeper one is refused before anything walks it
+MAX_ID = 128  # characters of a command's request id (an int or a string, echoed in its result)
 
 ATTR_BOLD = 1
 ATTR_DIM = 2
@@ -62,6 +65,14 @@ PASTE_LIMIT = 64 << 20  # the most of one paste (UTF-8 bytes) the server passes 
 
 
 def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
+    """Check a client message; returns it with every string made valid Unicode (lone surrogates → U+FFFD),
+    so that nothing a client sends can make a later frame unencodable. The message is changed in place."""
+    try:
+        cleaned = clean_strings(message, MAX_DEPTH)
+    except ValueError:
+        raise MessageError(f"message nested deeper than {MAX_DEPTH} levels") from None
+    message.clear()
+    message.update(cleaned)
     kind = message.get("t")
     fields = CLIENT_MESSAGES.get(kind)  # type: ignore[arg-type]
     if fields is None:
@@ -80,6 +91,11 @@ def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
         raise MessageError(f"{kind}: size {message['cols']}x{message['rows']} out of range 1..1000")
     if kind == "command" and not all(isinstance(arg, str) for arg in message["args"]):
         raise MessageError("command: args must be strings")
+    if kind == "command" and "id" in message:
+        request_id = message["id"]
+        if isinstance(request_id, bool) or not isinstance(request_id, int | str) or (
+                isinstance(request_id, str) and len(request_id) > MAX_ID):
+            raise MessageError(f"command: id must be an int or a string of at most {MAX_ID} characters")
     if kind == "input":
         decode_bytes(message["data"])
     if kind == "paste" and not isinstance(message.get("more", False), bool):

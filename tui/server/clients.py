@@ -1,6 +1,17 @@
 """One connection to the server, as the daemon sees it: who is on the other end (the kernel-checked uid and
 its access), what it asked for in its hello (display or control, its terminal size, read-only), a paste
-whose parts are still arriving, and the way messages go out to it.
+whose parts are still arriving, and how much it may cost the server.
+
+Everything the server sends a client goes through `Client.send` into one bounded outgoing buffer (the
+socket's transport buffer, measured in bytes):
+- above `ROWS_LIMIT` the frame pump sends it no pane contents (it is `stalled`, and gets a full snapshot
+  once it has drained below a quarter of that), so a slow terminal never makes the server hold a backlog;
+- above `READ_PAUSE` the server stops reading its requests until it drains; if it does not drain within
+  `STALL_TIMEOUT` it is dropped with a logged reason;
+- a message that would take it past `HARD_LIMIT` is not queued: the client is dropped at once.
+Requests are paced by a token bucket (`RequestBudget`): read-only observers get a small budget, full clients
+a large one, and a client out of budget is simply not read until it has tokens again. Warnings about one
+client are rate-limited (`warn`), so a misbehaving client cannot flood the log.
 """
 
 from __future__ import annotations
@@ -15,6 +26,58 @@ from tui.protocol.framing import FrameError, encode_frame
 from tui.term.terminal import PasteEncoder
 
 log = logging.getLogger("hascreen.server")
+
+ROWS_LIMIT = 4 << 20
+READ_PAUSE = 6 << 20
+HARD_LIMIT = 16 << 20
+STALL_TIMEOUT = 60.0
+LOG_BURST = 5  # warnings about one client per LOG_WINDOW seconds; the rest are counted, then summarised
+LOG_WINDOW = 10.0
+
+
+class LogLimiter:
+    """Warnings about one source: at most LOG_BURST per LOG_WINDOW seconds; the rest are counted and the
+    count is logged when the next window opens."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self._window = 0.0
+        self._count = 0
+        self._suppressed = 0
+
+    def warn(self, text: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._window >= LOG_WINDOW:
+            if self._suppressed:
+                log.warning("%s%d more warning(s) suppressed", self.prefix, self._suppressed)
+            self._window, self._count, self._suppressed = now, 0, 0
+        if self._count >= LOG_BURST:
+            self._suppressed += 1
+            return
+        self._count += 1
+        log.warning(self.prefix.replace("%", "%%") + text, *args)
+
+
+class RequestBudget:
+    """A token bucket: `rate` requests per second, up to `burst` at once."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.at = time.monotonic()
+
+    def wait_for(self, cost: float = 1.0) -> float:
+        """Take `cost` tokens; returns how long to wait before the request may run (0: at once)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens -= cost
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+FULL_BUDGET = (2000.0, 2000.0)  # typing, pastes and mouse motion stay far below this
+READ_ONLY_BUDGET = (100.0, 400.0)  # a scrollback page of 500 lines costs 51
 
 
 @dataclass
@@ -41,6 +104,17 @@ class Client:
     last_active: float = field(default_factory=time.monotonic)
     stalled: bool = False
     paste: PasteInProgress | None = None  # a paste whose parts are still arriving
+    dropped: str = ""  # why the server gave up on this client
+    budget: RequestBudget = field(default_factory=lambda: RequestBudget(*FULL_BUDGET))
+    view_top: int = 0  # the first session row this client sees when its terminal is shorter than the session
+    view_offsets: dict[int, tuple[int, int]] = field(default_factory=dict)  # pane → (first row, rows) it sees
+
+    def __post_init__(self) -> None:
+        self.log = LogLimiter(f"client {self.id} ({self.user}): ")
+        transport = self.writer.transport
+        if transport is not None:
+            # drain() then waits while more than READ_PAUSE is queued, until it is below ROWS_LIMIT / 4
+            transport.set_write_buffer_limits(high=READ_PAUSE, low=ROWS_LIMIT // 4)
 
     @property
     def is_display(self) -> bool:
@@ -50,11 +124,45 @@ class Client:
         if self.writer.is_closing():
             return
         try:
-            self.writer.write(encode_frame(message))
-        except (FrameError, ConnectionError, RuntimeError) as exc:
-            log.warning("client %d: cannot send %s: %s", self.id, message.get("t"), exc)
+            frame = encode_frame(message)
+        except FrameError as exc:
+            self.warn("cannot send %s: %s", message.get("t"), exc)
+            return
+        if self.buffered + len(frame) > HARD_LIMIT:
+            self.drop(f"not reading what the server sends ({self.buffered >> 20} MiB queued)")
+            return
+        try:
+            self.writer.write(frame)
+        except (ConnectionError, RuntimeError) as exc:
+            self.warn("cannot send %s: %s", message.get("t"), exc)
+
+    def drop(self, reason: str) -> None:
+        """Give up on this client: its connection is closed at once, and the reason logged."""
+        if self.dropped:
+            return
+        self.dropped = reason
+        log.warning("client %d (%s): dropped: %s", self.id, self.user, reason)
+        transport = self.writer.transport
+        if transport is not None:
+            transport.abort()  # nothing more is owed to it; its queued bytes go away with it
 
     @property
     def buffered(self) -> int:
         transport = self.writer.transport
         return transport.get_write_buffer_size() if transport and not transport.is_closing() else 0
+
+    async def wait_until_drained(self) -> None:
+        """Called before reading its next request: stops reading while too much is queued for it."""
+        if self.buffered <= READ_PAUSE:
+            return
+        try:
+            await asyncio.wait_for(self.writer.drain(), STALL_TIMEOUT)
+        except TimeoutError:
+            self.drop(f"not reading what the server sends ({self.buffered >> 10} KiB queued for "
+                      f"{STALL_TIMEOUT:.0f} s)")
+        except (ConnectionError, RuntimeError):
+            pass
+
+    def warn(self, text: str, *args: Any) -> None:
+        """A rate-limited warning about this client."""
+        self.log.warn(text, *args)

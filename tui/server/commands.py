@@ -109,7 +109,13 @@ class CoreCommands:
         return Reply(False, f"pane {args[0]} is not on screen")
 
     async def detach(self, client: Client | None, args: list[str]) -> Reply:
-        targets = [client] if client is not None and client.is_display else self.server.display_clients()
+        if client is not None and client.is_display:
+            targets = [client]  # C-a d: this client only
+        else:
+            refusal = self.server.detach_refusal(client)
+            if refusal is not None:
+                return Reply(False, refusal)
+            targets = self.server.display_clients()
         for target in targets:
             await self.server.detach_client(target)
         return Reply(True, f"detached {len(targets)} client(s)")

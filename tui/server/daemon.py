@@ -5,8 +5,14 @@ It owns the session model, every pane, the attached clients and the loops that t
   attaches and health updates stay responsive while one pane floods;
 - the frame pump sends changed rows of visible panes to clients, coalesced to at most 60 frames/s;
 - each client connection is checked (SO_PEERCRED uid), handshaken (protocol version) and validated; a bad
-  frame or message drops that client with a logged reason and never the server;
-- access: the owner and the ACL's "full" users act, "read-only" observers only watch.
+  frame or message drops that client with a logged reason and never the server. What one client may cost
+  (its outgoing queue, its request rate, a frame in progress, an idle control connection) is bounded
+  (tui.server.clients), and requests are served one at a time with the event loop free in between;
+- access: the owner and the ACL's "full" users act; "read-only" observers only watch — they never type,
+  run session commands, reshape the session or detach anyone but themselves. Only the holder (or the owner)
+  detaches other clients;
+- size: the latest active full client sets the session's size (tmux's `window-size latest`); every other
+  client sees it clipped or padded to its own terminal (tui.server.views).
 Everything else (the window commands, SSH hosts, health, procedures, the lock) is an integration that the
 composition root (tui.server.composition) installs through the extension points of tui.server.hooks: the
 daemon emits the hooks and runs the commands registered in its `CommandTable`, and knows nothing more of them.
@@ -28,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.model import ModelError, Session
-from tui.protocol.framing import PROTOCOL_VERSION, FrameError, read_frame
+from tui.protocol.framing import PROTOCOL_VERSION, FrameError, clean_text, read_frame
 from tui.protocol.messages import (
     PASTE_LIMIT,
     MessageError,
@@ -38,10 +44,18 @@ from tui.protocol.messages import (
     make_result,
     validate_client_message,
 )
-from tui.server.clients import Client, PasteInProgress
+from tui.server.clients import (
+    READ_ONLY_BUDGET,
+    ROWS_LIMIT,
+    Client,
+    LogLimiter,
+    PasteInProgress,
+    RequestBudget,
+)
 from tui.server.hooks import CommandTable, ServerHooks
 from tui.server.panes import Pane, PaneBackend, PtyBackend
 from tui.server.socketdir import open_private_log, peer_credentials
+from tui.server.views import clip_layout, clip_rows, view_top
 
 log = logging.getLogger("hascreen.server")
 
@@ -52,10 +66,15 @@ FRAME_BURST = 4
 # a pane that floods (throttled) is drawn at most this often, so the panes people type in keep the frames
 FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
-# a client whose socket buffer grows past this is sent no rows until it drains, then a full snapshot
-CLIENT_BUFFER_LIMIT = 4 << 20
-# what observers may still ask for: nothing that changes the session or another client
+HELLO_MAX = 64 * 1024  # bytes of the first frame: a hello is small, whoever sends it
+FRAME_TIMEOUT = 10.0  # a frame in progress must complete within this (plus its length at 128 KiB/s)
+CONTROL_IDLE_TIMEOUT = 600.0  # a control connection (-X, -ls) silent this long is closed
+SCROLLBACK_PAGE = 1000  # lines per scrollback reply
+SCROLLBACK_SLICE = 200  # lines rendered between two yields to the event loop
+# what observers may still ask for: nothing that changes the session or another client (a display
+# observer's detach and redraw concern only itself)
 READ_ONLY_COMMANDS = frozenset({"detach", "redraw", "list-windows"})
+READ_ONLY_CONTROL_COMMANDS = frozenset({"list-windows"})
 
 MessageHandler = Callable[[Client, dict[str, Any]], Awaitable[None]]
 
@@ -74,7 +93,9 @@ class ServerOptions:
 class Server:
     def __init__(self, options: ServerOptions) -> None:
         self.options = options
-        self.session = Session(options.session)
+        # names are made valid Unicode where they enter (a session, window or program name may hold bytes
+        # that are not UTF-8): every frame that carries them must encode
+        self.session = Session(clean_text(options.session))
         self.created = time.time()
         self.owner_uid = os.getuid()
         self.owner = _user_name(self.owner_uid)
@@ -95,6 +116,7 @@ class Server:
         self.hooks = ServerHooks()
         self.commands = CommandTable()
         self._message_handlers: dict[str, MessageHandler] = {}
+        self._drop_log = LogLimiter()
 
     def handle_message(self, kind: str, handler: MessageHandler) -> None:
         """Let an integration answer a client message type that the core leaves to it (e.g. `unlock`).
@@ -185,7 +207,7 @@ class Server:
         backend.on_exit = lambda reason, pane_id=pane_id: self._pane_exited(pane_id, reason)
         await backend.start(cols, rows)
         self.panes[pane_id] = pane
-        window = self.session.add_window(pane_id, name or backend.label, user_named=bool(name))
+        window = self.session.add_window(pane_id, clean_text(name or backend.label), user_named=bool(name))
         self.hooks.pane_created.emit(pane)
         self.layout_changed()
         return window.number
@@ -312,9 +334,19 @@ class Server:
             self._geometry = visible
             self._layout_version_sent = self.session.version
             layout = self.layout_message()
-            for client in self.display_clients():
-                client.send(layout)
             sent_something = True
+        else:
+            layout = None
+        # each client sees the session through its own view (tui.server.views): one whose view had to move to
+        # follow the cursor gets it anew in full, the others the layout (when it changed) and the dirty rows
+        refreshed: set[int] = set()
+        for client in self.display_clients():
+            top = self._view_top(client)
+            if top != client.view_top:
+                client.view_top = top
+                refreshed.add(client.id)
+            elif layout is not None:
+                self._send_layout(client, layout)
         flood_pending = False
         for pane_id in visible:
             pane = self.panes.get(pane_id)
@@ -336,8 +368,13 @@ class Server:
                 continue
             message = self.rows_message(pane, None if full else dirty)
             for client in self.display_clients():
-                self._send_rows(client, pane, message)
+                if client.id not in refreshed:
+                    self._send_rows(client, pane, message)
             sent_something = True
+        for client in self.display_clients():
+            if client.id in refreshed:
+                self.send_snapshot(client)
+                sent_something = True
         if sent_something:
             self._frame_tokens -= 1  # only frames that carried something count against the rate
         if flood_pending:
@@ -349,15 +386,37 @@ class Server:
             if message is None:
                 return  # an integration withholds it from this client (e.g. the lock)
         if client.stalled:
-            if client.buffered > CLIENT_BUFFER_LIMIT // 4:
+            if client.buffered > ROWS_LIMIT // 4:
                 return
             client.stalled = False
             self.send_snapshot(client)
             return
-        if client.buffered > CLIENT_BUFFER_LIMIT:
+        if client.buffered > ROWS_LIMIT:
             client.stalled = True  # resent in full once the client has drained
             return
-        client.send(message)
+        view = client.view_offsets.get(pane.id)
+        if view is None:
+            return  # the pane is outside this client's view
+        client.send(clip_rows(message, *view))
+
+    def _send_layout(self, client: Client, layout: dict[str, Any]) -> None:
+        clipped, client.view_offsets = clip_layout(layout, client.cols, client.rows, client.view_top)
+        if not client.stalled:  # a stalled client gets the layout with its snapshot
+            client.send(clipped)
+
+    def _view_top(self, client: Client) -> int:
+        """The first session row this client sees (0 unless its terminal is shorter than the session)."""
+        if client.rows >= self.rows:
+            return 0
+        cursor_row = None
+        window = self.session.current_window
+        rect = self._geometry.get(window.pane) if window is not None else None
+        pane = self.panes.get(window.pane) if window is not None else None
+        if rect is not None and pane is not None:
+            y = pane.terminal.cursor[1]
+            if 0 <= y < rect[3]:
+                cursor_row = rect[1] + y
+        return view_top(client.view_top, client.rows, self.rows, cursor_row)
 
     def rows_message(self, pane: Pane, rows: set[int] | None) -> dict[str, Any]:
         terminal = pane.terminal
@@ -399,7 +458,8 @@ class Server:
                 "regions": regions, "cols": self.cols, "rows": self.rows, "holder": self.holder}
 
     def send_snapshot(self, client: Client) -> None:
-        client.send(self.layout_message())
+        client.view_top = self._view_top(client)
+        self._send_layout(client, self.layout_message())
         for pane_id in self.visible_panes():
             pane = self.panes.get(pane_id)
             if pane is not None:
@@ -410,8 +470,10 @@ class Server:
         for client in self.display_clients():
             client.send(message)
 
-    # ---- sizing: the most recently active client decides (tmux's `latest`) ----------------------------------
+    # ---- sizing: the most recently active full client decides (tmux's `latest`) -----------------------------
     def _adopt_size_of(self, client: Client) -> None:
+        if client.readonly:
+            return  # an observer never reshapes the session; it sees it clipped or padded
         client.last_active = time.monotonic()
         if (client.cols, client.rows) != (self.cols, self.rows):
             self.cols, self.rows = client.cols, client.rows
@@ -434,7 +496,7 @@ class Server:
             # take the client's hello first: closing with it unread would reset the connection and lose
             # the refusal on the way
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(read_frame(reader), 2.0)
+                await asyncio.wait_for(read_frame(reader, HELLO_MAX), 2.0)
             client.send(make_error(f"user {client.user} may not attach to {self.owner}'s session "
                                    f"{self.session.name}", fatal=True))
             await self._close_client(client)
@@ -443,10 +505,11 @@ class Server:
         try:
             await self._serve_client(client)
         except (FrameError, MessageError) as exc:
-            log.warning("client %d (%s): dropped: %s", client.id, client.user, exc)
+            self._drop_log.warn("client %d (%s): dropped: %s", client.id, client.user, exc)
             client.send(make_error(f"protocol error: {exc}", fatal=True))
         except (ConnectionError, asyncio.IncompleteReadError):
-            log.info("client %d (%s): connection lost", client.id, client.user)
+            if not client.dropped:
+                log.info("client %d (%s): connection lost", client.id, client.user)
         except Exception:
             log.exception("client %d: unexpected error; dropping the client", client.id)
             client.send(make_error("internal server error; see the server log", fatal=True))
@@ -460,7 +523,7 @@ class Server:
 
     async def _serve_client(self, client: Client) -> None:
         try:
-            hello = await asyncio.wait_for(read_frame(client.reader), HELLO_TIMEOUT)
+            hello = await asyncio.wait_for(read_frame(client.reader, HELLO_MAX), HELLO_TIMEOUT)
         except TimeoutError:
             raise MessageError("no hello within 10 s") from None
         if hello is None:
@@ -476,12 +539,19 @@ class Server:
         client.mode = hello["mode"]
         client.cols, client.rows = hello["cols"], hello["rows"]
         client.readonly = client.readonly or bool(hello.get("readonly"))
+        if client.readonly:
+            client.budget = RequestBudget(*READ_ONLY_BUDGET)
         others = [c for c in self.display_clients() if c is not client]
         if client.mode == "attach" and others:
             if not hello.get("detach_others"):
                 client.send(make_error(
-                    f"There is a session on: {self.options.socket_path.name} (Attached). Use -x to join it "
-                    f"or -d -r to detach the other client first.", fatal=True))
+                    f"There is a session on: {clean_text(self.options.socket_path.name)} (Attached). Use -x "
+                    f"to join it or -d -r to detach the other client first.", fatal=True))
+                return
+            refusal = self.detach_refusal(client)
+            if refusal is not None:
+                log.warning("client %d (%s): may not detach the others: %s", client.id, client.user, refusal)
+                client.send(make_error(f"{refusal}; use -x to join the session", fatal=True))
                 return
             for other in others:
                 other.send({"t": "detached", "reason": f"detached by a new attach from {client.user}"})
@@ -493,24 +563,38 @@ class Server:
             self._adopt_size_of(client)
             self.hooks.client_attached.emit(client)
             self.send_snapshot(client)
+        # a display client may sit idle for days; a control connection (-X, -ls) may not, and no frame in
+        # progress may stall (read_frame's frame_timeout)
+        idle_limit = None if client.is_display else CONTROL_IDLE_TIMEOUT
         while True:
-            message = await read_frame(client.reader)
+            await client.wait_until_drained()  # nothing more is read from it while too much is queued for it
+            if client.writer.is_closing():
+                return
+            try:
+                message = await asyncio.wait_for(read_frame(client.reader, frame_timeout=FRAME_TIMEOUT),
+                                                 idle_limit)
+            except TimeoutError:
+                raise MessageError(f"control connection idle for {idle_limit:.0f} s") from None
             if message is None:
                 return
             try:
                 validate_client_message(message)
+                wait = client.budget.wait_for(_request_cost(message))
+                if wait > 0:
+                    await asyncio.sleep(wait)  # out of budget: its next requests wait, nobody else's
                 await self._dispatch(client, message)
             except MessageError as exc:
                 # a well-framed but wrong message is answered, not fatal: the client keeps its session
-                log.warning("client %d: bad message: %s", client.id, exc)
+                client.warn("bad message: %s", exc)
                 client.send(make_error(str(exc)))
             if client.writer.is_closing():
                 return
+            await asyncio.sleep(0)  # other clients, keystrokes and frames run between any two requests
 
     def welcome_message(self, client: Client) -> dict[str, Any]:
         return {
             "t": "welcome", "version": PROTOCOL_VERSION, "session": self.session.name,
-            "socket": self.options.socket_path.name, "server_pid": os.getpid(), "user": client.user,
+            "socket": clean_text(self.options.socket_path.name), "server_pid": os.getpid(), "user": client.user,
             "owner": self.owner, "holder": self.holder, "readonly": client.readonly,
             "created": self.created, "windows": len(self.session.windows),
             "attached": len([c for c in self.display_clients() if c is not client]),
@@ -523,16 +607,18 @@ class Server:
             client.send({"t": "pong"})
             return
         if kind == "scrollback":
-            reply = self.scrollback_message(message)
+            reply = await self.scrollback_message(message)
             if self.hooks.frame_out:
                 reply = self.hooks.frame_out.apply(reply, client) or _no_scrollback(message["pane"])
             client.send(reply)
             return
         if kind == "resize":
+            resized = (message["cols"], message["rows"]) != (client.cols, client.rows)
             client.cols, client.rows = message["cols"], message["rows"]
-            # an observer's terminal never reshapes the session, unless it is the only client
-            if not client.readonly or all(c.readonly for c in self.display_clients()):
-                self._adopt_size_of(client)
+            before = (self.cols, self.rows)
+            self._adopt_size_of(client)  # an observer's terminal never reshapes the session
+            if resized and before == (self.cols, self.rows) and client.is_display:
+                self.send_snapshot(client)  # its view of the unchanged session is clipped or padded anew
             return
         if kind == "hello":
             raise MessageError("hello sent twice")
@@ -557,7 +643,8 @@ class Server:
         elif kind == "mouse":
             pane = self.panes.get(message["pane"])
             if pane is not None:
-                data = pane.terminal.encode_mouse(message["kind"], message["button"], message["x"], message["y"])
+                y = message["y"] + client.view_offsets.get(pane.id, (0, 0))[0]  # from the client's view to the pane
+                data = pane.terminal.encode_mouse(message["kind"], message["button"], message["x"], y)
                 if data:
                     pane.backend.write(data)
         elif kind == "command":
@@ -572,9 +659,10 @@ class Server:
     def refusal(self, client: Client, message: dict[str, Any]) -> str | None:
         """Why this client may not send this message (input, paste, mouse, command), or None."""
         reason = self.hooks.message_received.first_refusal(client, message)
-        if reason is None and client.readonly and not (
-                message["t"] == "command" and message.get("name") in READ_ONLY_COMMANDS):
-            reason = "read-only: your keys do not reach the panes or commands"
+        if reason is None and client.readonly:
+            allowed = READ_ONLY_COMMANDS if client.is_display else READ_ONLY_CONTROL_COMMANDS
+            if not (message["t"] == "command" and message.get("name") in allowed):
+                reason = "read-only: your keys do not reach the panes or commands"
         return reason
 
     def _paste(self, client: Client, text: str, more: bool) -> None:
@@ -599,7 +687,20 @@ class Server:
         paste.size += len(data)
         pane.backend.write(data)
 
-    def scrollback_message(self, message: dict[str, Any]) -> dict[str, Any]:
+    def detach_refusal(self, client: Client | None) -> str | None:
+        """Why this client may not detach the other clients, or None. The holder may (and the owner, whose
+        process the server is); an observer never; another full user only once a handoff made it the holder."""
+        if client is None:
+            return None  # the server's own initial commands
+        if client.readonly:
+            return "read-only: you cannot detach other clients"
+        if client.user == self.holder or client.uid == self.owner_uid:
+            return None
+        return f"only the holder ({self.holder}) can detach other clients"
+
+    async def scrollback_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A page of a pane's history and screen, rendered a slice at a time so that other clients' requests
+        and frames run in between (a page of colourful lines costs tens of ms)."""
         pane = self.panes.get(message["pane"])
         if pane is None:
             return _no_scrollback(message["pane"])
@@ -607,14 +708,18 @@ class Server:
         history = terminal.scrollback_len
         total = history + terminal.rows
         start = max(0, min(message["start"], total))
-        count = max(0, min(message["count"], 1000, total - start))
-        lines = []
-        if start < history:
-            lines.extend(terminal.scrollback_rows(start, min(count, history - start)))
+        count = max(0, min(message["count"], SCROLLBACK_PAGE, total - start))
+        lines: list[list[list[Any]]] = []
+        position, end = start, min(start + count, history)
+        while position < end:
+            if lines:
+                await asyncio.sleep(0)
+            slice_end = min(end, position + SCROLLBACK_SLICE)
+            lines.extend([list(run) for run in line] for line in terminal.scrollback_rows(position, slice_end - position))
+            position = slice_end
         for y in range(max(start, history) - history, start + count - history):
-            lines.append(terminal.render_row(y))
-        return {"t": "scrollback", "pane": pane.id, "start": start, "total": total,
-                "lines": [[list(run) for run in line] for line in lines]}
+            lines.append([list(run) for run in terminal.render_row(y)])
+        return {"t": "scrollback", "pane": pane.id, "start": start, "total": total, "lines": lines}
 
     async def detach_client(self, client: Client, reason: str = "detached") -> None:
         client.send({"t": "detached", "reason": reason})
@@ -630,9 +735,16 @@ class Server:
             await asyncio.wait_for(client.writer.wait_closed(), 2.0)
         if registered and client.is_display:
             self.hooks.client_detached.emit(client)
-        remaining = self.display_clients()
+        remaining = [c for c in self.display_clients() if not c.readonly]
         if client.is_display and remaining:
             self._adopt_size_of(max(remaining, key=lambda c: c.last_active))
+
+
+def _request_cost(message: dict[str, Any]) -> float:
+    """Tokens of a client's request budget: a scrollback page costs by its lines."""
+    if message["t"] == "scrollback":
+        return 1 + max(0, min(message["count"], SCROLLBACK_PAGE)) / 10
+    return 1.0
 
 
 def _no_scrollback(pane: Any) -> dict[str, Any]:

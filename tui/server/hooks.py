@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from tui.commands import COMMANDS, CommandError, parse_command_line
 from tui.commands.registry import check_invocation
 from tui.model import ModelError
+from tui.protocol.framing import clean_text
 
 if TYPE_CHECKING:
     from tui.server.clients import Client
@@ -161,6 +162,7 @@ class CommandTable:
         return await self.run(invocation.name, list(invocation.args), client)
 
     async def run(self, name: str, args: list[str], client: Client | None) -> Reply:
+        args = [clean_text(arg) for arg in args]  # initial commands come from argv: any bytes
         try:
             invocation = check_invocation(name, args)
         except CommandError as exc:

@@ -122,7 +122,10 @@ def socket_name(pid: int, name: str) -> str:
 
 
 def valid_session_name(name: str) -> bool:
-    return bool(name) and len(name) <= 80 and "/" not in name and not name.startswith(".") and "\0" not in name
+    """A name the socket, `-ls` and every frame can carry: printable Unicode (no bytes that are not UTF-8,
+    no control characters), no '/', not hidden, at most 80 characters."""
+    return (bool(name) and len(name) <= 80 and "/" not in name and not name.startswith(".")
+            and name.isprintable())
 
 
 def session_sockets(directory: Path) -> list[Path]:
