@@ -122,8 +122,8 @@ class LockScreen(Screen[None], inherit_bindings=False):
         if holder != self.user:
             hint = f"Unlocking takes the session over from {holder} (handoff, audited). " + hint
         if not self.own_password and "passphrase" not in self.methods:
-            hint = (f"{self.user} has no usable password here: the session's owner can end the lock with "
-                    f"`hascreen -X {session} unlock`. " + hint)
+            hint = (f"{self.user} has no usable password here to unlock with; the session's owner can end the "
+                    f"lock with `hascreen -X {session} unlock`. " + hint)
         self.query_one("#lock-hint", Static).update(hint)
         self.show_error(str(message.get("error") or ""))
         if message.get("error"):
@@ -226,17 +226,16 @@ class HandoffSummary(ModalScreen[None]):
         if isinstance(since, int | float) and isinstance(until, int | float):
             span = f" ({_duration(until - since)})"
         text.append(f"Locked by {summary.get('locked_by', '?')} from {_clock(since)} to {_clock(until)}{span}.\n")
-        kinds = (("health_events", "Health events"), ("procedures", "Procedures run"), ("notices", "Messages"),
-                 ("failed_attempts", "Failed unlock attempts"))
+        kinds = (("failed_attempts", "Failed unlock attempts"), ("health_events", "Health events"),
+                 ("procedures", "Procedures run"), ("notices", "Messages"))
         if summary.get("nothing") or not any(summary.get(key) for key, _ in kinds):
             text.append("\nNothing happened while the session was locked.", style="green")
             return text
         for key, title in kinds:
             items = [str(item) for item in summary.get(key) or []]
-            text.append(f"\n{title} while locked: ", style="bold")
             if not items:
-                text.append("none\n")
-                continue
+                continue  # only what happened; "nothing happened" covers the rest
+            text.append(f"\n{title} while locked: ", style="bold")
             text.append(f"{len(items)}\n")
             for item in items:
                 style = "red" if key == "failed_attempts" or "crit" in item.lower() or "fail" in item.lower() else ""
