@@ -66,7 +66,8 @@ hascreen lab up|down|status|break SCENARIO|heal   the network-namespace HA lab
 hascreen lab demo                    bring the lab up and open the console on it
 hascreen attach --via USER@HOST [SESSION]  reattach a session on another machine over ssh
 hascreen -x USER/SESSION             join another user's session (they list you under acl: in their config)
-hascreen passwd                      set the lock passphrase (for hosts without PAM)
+hascreen -X NAME unlock              end a lock of your own session (asks your password on this terminal)
+hascreen passwd                      set the lock passphrase (for hosts without PAM or users without one)
 """
 
 

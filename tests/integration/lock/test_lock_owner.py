@@ -155,3 +155,17 @@ def test_hascreen_passwd_while_locked_takes_effect_at_once(users, start_session)
     peer.expect(lambda m: m.get("t") == "lock" and m.get("locked") is False, "the unlock with the new passphrase")
     assert "lock passphrase changed" in session.log and PHRASE not in session.log
     assert "passphrase-reread" in [r["event"] for r in audit_records(alice)]
+
+
+def test_who_has_a_usable_password_is_read_from_the_account(users) -> None:
+    """`passwd -S` as each user: alice has one (P), the passwordless user has none, so C-a x asks first."""
+    code = ("from tui.auth.pam_check import account_password_status; from tui.auth import own_password_usable; "
+            f"print(account_password_status(), own_password_usable({PAM_SERVICE!r}))")
+
+    def status(user: TestUser) -> str:
+        env = user_env(user, user.home)
+        return subprocess.run(as_user(user, [PYTHON, "-c", code], env), capture_output=True, text=True,
+                              timeout=30, cwd="/").stdout.strip()
+
+    assert status(users["alice"]) == "P True"
+    assert status(users["nopw"]) in ("L False", "NP False")
