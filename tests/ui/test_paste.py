@@ -86,3 +86,35 @@ def test_ten_megabytes_of_multibyte_text_arrive_byte_exact(live) -> None:
         assert client.process.poll() is None, "the client is still running"
     finally:
         client.close()
+
+
+async def test_a_client_gone_mid_paste_does_not_leave_the_program_inside_it(live) -> None:
+    """The last part never comes: the server still closes the bracket, so the program leaves paste mode."""
+    import asyncio
+
+    from tui.protocol.framing import encode_frame, read_frame
+    from tui.protocol.messages import make_hello, make_input
+
+    reader_script = live.directory / "reader.py"
+    reader_script.write_text(READER)
+    received = live.directory / "received"
+    reader, writer = await asyncio.open_unix_connection(str(live.socket_path()))
+    writer.write(encode_frame(make_hello(100, 30, "xterm", "multi")))
+    writer.write(encode_frame(make_input(f"{sys.executable} {reader_script} {received}\r".encode())))
+
+    async def screen_shows(text: str) -> None:
+        while True:
+            message = await read_frame(reader)
+            assert message is not None
+            if message.get("t") == "rows" and any(text in "".join(run[0] for run in runs)
+                                                  for runs in message.get("rows", {}).values()):
+                return
+
+    await asyncio.wait_for(screen_shows("READY-TO-READ"), 20)
+    await asyncio.sleep(0.3)  # mode 2004 reaches the emulator with READY
+    writer.write(encode_frame({"t": "paste", "text": "first part → ", "more": True}))
+    await writer.drain()
+    writer.close()  # gone before the last part
+    await writer.wait_closed()
+    wait_until(received.exists, "the reader to see the end of the paste", timeout=20)
+    assert received.read_bytes() == "\x1b[200~first part → \x1b[201~".encode()

@@ -687,6 +687,11 @@ class Server:
         paste.size += len(data)
         pane.backend.write(data)
 
+    def end_paste(self, client: Client) -> None:
+        """Close a paste whose last part will not come (the client left, or was locked): the bracket ends."""
+        if client.paste is not None:
+            self._paste(client, "", more=False)
+
     def detach_refusal(self, client: Client | None) -> str | None:
         """Why this client may not detach the other clients, or None. The holder may (and the owner, whose
         process the server is); an observer never; another full user only once a handoff made it the holder."""
@@ -727,6 +732,7 @@ class Server:
 
     async def _close_client(self, client: Client) -> None:
         registered = self.clients.pop(client.id, None) is not None
+        self.end_paste(client)  # a client gone mid-paste must not leave the program inside a bracketed paste
         if not client.writer.is_closing():
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await asyncio.wait_for(client.writer.drain(), 2.0)

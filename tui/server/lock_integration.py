@@ -271,6 +271,7 @@ class LockIntegration:
         for client in self.server.display_clients():
             record = self.locked_clients.get(client.id)
             if record is None:
+                self.server.end_paste(client)  # its remaining parts would be refused: close the bracket now
                 record = self.locked_clients[client.id] = ClientLock(by, self.state.since)
                 client.send(self.lock_message(record))
                 self._clear_screen(client)
