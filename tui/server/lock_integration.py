@@ -293,7 +293,7 @@ class LockIntegration:
             return
         access = self.server.access_for(client.uid)
         if access != "full" or client.readonly:
-            log.warning("unlock refused for %s (uid %d): %s access", client.user, client.uid, access)
+            client.warn("unlock refused (uid %d): %s access", client.uid, access)  # rate-limited
             client.send(self.lock_message(record, error=f"{client.user} has read-only access and cannot unlock"))
             return
         verified = await self._verify(client, message, record)
@@ -305,8 +305,7 @@ class LockIntegration:
         """True when the attempt is good; None when it was refused (and answered) without a verdict."""
         wait = self.limiter.wait_for(client.uid)
         if wait > 0:
-            log.warning("unlock attempt by %s (uid %d) refused: rate limited for %.0f s more",
-                        client.user, client.uid, wait)
+            client.warn("unlock attempt (uid %d) refused: rate limited for %.0f s more", client.uid, wait)
             client.send(self.lock_message(record, error=f"too many wrong attempts; wait {wait:.0f} s",
                                           retry_after=round(wait, 1)))
             return None

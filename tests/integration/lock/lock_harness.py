@@ -150,9 +150,10 @@ def as_user(user: TestUser, argv: list[str], env: dict[str, str], terminal: bool
 class Peer:
     """A protocol client running as some user (protocol_peer.py); frames arrive on a queue."""
 
-    def __init__(self, user: TestUser, socket_path: Path, mode: str, env: dict[str, str]) -> None:
+    def __init__(self, user: TestUser, socket_path: Path, mode: str, env: dict[str, str],
+                 hello: dict[str, Any] | None = None) -> None:
         self.user = user
-        argv = [PYTHON, str(HERE / "protocol_peer.py"), str(socket_path), mode]
+        argv = [PYTHON, str(HERE / "protocol_peer.py"), str(socket_path), mode, json.dumps(hello or {})]
         self.process = subprocess.Popen(as_user(user, argv, env),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, start_new_session=True)
@@ -265,8 +266,8 @@ class Session:
         path = self.socket_dir / f".{self.name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def connect(self, user: TestUser, mode: str = "multi") -> Peer:
-        peer = Peer(user, self.socket, mode, user_env(user, self.shared_root))
+    def connect(self, user: TestUser, mode: str = "multi", **hello: Any) -> Peer:
+        peer = Peer(user, self.socket, mode, user_env(user, self.shared_root), hello)
         self.peers.append(peer)
         return peer
 

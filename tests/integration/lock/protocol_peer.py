@@ -1,6 +1,7 @@
 """A protocol client for the lock tests, run as any local user (`runuser -u USER -- python protocol_peer.py`).
 
-It connects to a session socket, says hello, and relays: every frame from the server becomes one JSON line
+It connects to a session socket, says hello (argv: SOCKET MODE [HELLO-EXTRAS as JSON, e.g. cols, rows,
+detach_others]), and relays: every frame from the server becomes one JSON line
 on stdout; every JSON line on stdin is either a frame to send (`{"send": {...}}`) or a local action:
 `{"pam": {"service": S}}` with the password on the next stdin line (checked as this process's own user
 through tui.auth; the answer is `{"t": "_pam", "ok": bool}`). Nothing typed is echoed. Stops at EOF.
@@ -21,7 +22,7 @@ def emit(message: dict) -> None:
     sys.stdout.flush()
 
 
-async def main(socket_path: str, mode: str) -> None:
+async def main(socket_path: str, mode: str, hello: dict) -> None:
     try:
         reader, writer = await asyncio.open_unix_connection(socket_path)
     except OSError as exc:
@@ -57,10 +58,12 @@ async def main(socket_path: str, mode: str) -> None:
 
     server_task = asyncio.create_task(from_server())
     with contextlib.suppress(ConnectionError):
-        writer.write(encode_frame(make_hello(80, 24, "xterm", mode)))
+        size = (hello.pop("cols", 80), hello.pop("rows", 24))
+        writer.write(encode_frame(make_hello(*size, "xterm", mode, **hello)))
     await from_test()
     server_task.cancel()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "multi"))
+    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "multi",
+                     json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}))
