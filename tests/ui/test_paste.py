@@ -118,3 +118,56 @@ async def test_a_client_gone_mid_paste_does_not_leave_the_program_inside_it(live
     await writer.wait_closed()
     wait_until(received.exists, "the reader to see the end of the paste", timeout=20)
     assert received.read_bytes() == "\x1b[200~first part → \x1b[201~".encode()
+
+
+async def test_a_paste_to_a_program_that_does_not_read_is_held_back_then_cut(live) -> None:
+    """Back-pressure: the server keeps at most a few MiB of a paste the program has not read (it stops reading
+    that client meanwhile), cuts the rest when the program reads nothing for a while, and stays responsive."""
+    import asyncio
+
+    from tui.protocol.framing import encode_frame, read_frame
+    from tui.protocol.messages import PASTE_PART_BYTES, make_hello, make_input
+
+    socket_path = live.socket_path()
+    pid = int(socket_path.name.split(".")[0])
+
+    def rss_kib() -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    reader, writer = await asyncio.open_unix_connection(str(socket_path))
+    writer.write(encode_frame(make_hello(100, 30, "xterm", "multi")))
+    writer.write(encode_frame(make_input(b"stty raw -echo; echo NOT-READING; sleep 60\r")))
+
+    async def wait_for(predicate, what: str, timeout: float = 30.0) -> dict:
+        async def find() -> dict:
+            while True:
+                message = await read_frame(reader)
+                assert message is not None, f"connection closed waiting for {what}"
+                if predicate(message):
+                    return message
+        return await asyncio.wait_for(find(), timeout)
+
+    await wait_for(lambda m: m.get("t") == "rows" and any("NOT-READING" in "".join(r[0] for r in runs)
+                                                           for runs in m.get("rows", {}).values()), "the prompt")
+    before = rss_kib()
+    part = "x" * (PASTE_PART_BYTES - 1)
+    for _ in range(24):  # 24 MiB the program never reads
+        writer.write(encode_frame({"t": "paste", "text": part, "more": True}))
+    writer.write(encode_frame({"t": "paste", "text": "end"}))
+    sending = asyncio.ensure_future(writer.drain())
+    # meanwhile another client is served at once
+    other_reader, other_writer = await asyncio.open_unix_connection(str(socket_path))
+    other_writer.write(encode_frame(make_hello(80, 24, "control", "control")))
+    assert (await asyncio.wait_for(read_frame(other_reader), 10))["t"] == "welcome"
+    other_writer.write(encode_frame({"t": "ping"}))
+    assert (await asyncio.wait_for(read_frame(other_reader), 5))["t"] == "pong"
+    other_writer.close()
+    notice = await wait_for(lambda m: m.get("t") == "notice" and "paste cut" in m.get("text", ""), "the cut")
+    assert notice["text"] == "paste cut: the program stopped reading it"
+    await asyncio.wait_for(sending, 30)
+    grown_mib = (rss_kib() - before) / 1024
+    assert grown_mib < 16, f"the server grew by {grown_mib:.0f} MiB for a paste its program never read"
+    writer.close()

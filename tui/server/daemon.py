@@ -66,6 +66,8 @@ FRAME_BURST = 4
 # a pane that floods (throttled) is drawn at most this often, so the panes people type in keep the frames
 FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
+PASTE_BACKLOG = 4 << 20  # bytes of a paste the program may have unread before its client is read again
+PASTE_STALL = 5.0  # seconds a program may read none of a paste before the rest of it is dropped
 HELLO_MAX = 64 * 1024  # bytes of the first frame: a hello is small, whoever sends it
 FRAME_TIMEOUT = 10.0  # a frame in progress must complete within this (plus its length at 128 KiB/s)
 CONTROL_IDLE_TIMEOUT = 600.0  # a control connection (-X, -ls) silent this long is closed
@@ -639,7 +641,9 @@ class Server:
                 pane.backend.write(decode_bytes(message["data"]))
             self._adopt_size_of(client)
         elif kind == "paste":
-            self._paste(client, message["text"], more=message.get("more", False))
+            written = self._paste(client, message["text"], more=message.get("more", False))
+            if written is not None:
+                await self._wait_for_paste_to_be_read(client, *written)
         elif kind == "mouse":
             pane = self.panes.get(message["pane"])
             if pane is not None:
@@ -665,20 +669,21 @@ class Server:
                 reason = "read-only: your keys do not reach the panes or commands"
         return reason
 
-    def _paste(self, client: Client, text: str, more: bool) -> None:
-        """One paste, whole or in parts, goes to the pane focused when it began, as one bracketed paste."""
+    def _paste(self, client: Client, text: str, more: bool) -> tuple[Pane, PasteInProgress] | None:
+        """One paste, whole or in parts, goes to the pane focused when it began, as one bracketed paste.
+        Returns the pane written to and the paste."""
         if client.paste is None:
             pane = self.focused_pane()
             if pane is None:
-                return
+                return None
             client.paste = PasteInProgress(pane.id, pane.terminal.paste_encoder())
         paste = client.paste
         if not more:
             client.paste = None
         pane = self.panes.get(paste.pane)
         if pane is None:
-            return  # its window closed during the paste
-        if paste.size + len(text) > PASTE_LIMIT:
+            return None  # its window closed during the paste
+        if paste.size + len(text) > PASTE_LIMIT or paste.cut:
             if not paste.cut:
                 paste.cut = True
                 client.send(make_notice(f"paste cut at {PASTE_LIMIT >> 20} MiB", "warn"))
@@ -686,6 +691,23 @@ class Server:
         data = paste.encoder.feed(text, final=not more)
         paste.size += len(data)
         pane.backend.write(data)
+        return pane, paste
+
+    async def _wait_for_paste_to_be_read(self, client: Client, pane: Pane, paste: PasteInProgress) -> None:
+        """Back-pressure: while the program has more than PASTE_BACKLOG of the paste unread, this client's
+        next messages wait (so a paste never piles up in the server). A program that reads nothing for
+        PASTE_STALL seconds gets no more of it (the bracket still closes)."""
+        backlog = getattr(pane.backend, "write_backlog", 0)  # an SSH channel buffers in asyncssh instead
+        last, stalled_since = backlog, time.monotonic()
+        while backlog > PASTE_BACKLOG and not paste.cut and not client.writer.is_closing():
+            await asyncio.sleep(0.01)
+            backlog = getattr(pane.backend, "write_backlog", 0)
+            if backlog < last:
+                last, stalled_since = backlog, time.monotonic()
+            elif time.monotonic() - stalled_since > PASTE_STALL:
+                paste.cut = True  # its remaining parts are dropped; the bracket still closes
+                client.send(make_notice("paste cut: the program stopped reading it", "warn"))
+                return
 
     def end_paste(self, client: Client) -> None:
         """Close a paste whose last part will not come (the client left, or was locked): the bracket ends."""
