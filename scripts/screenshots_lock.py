@@ -4,9 +4,10 @@ screenshots/handoff-summary.svg, from the real Textual client attached to a real
 Run as root (it creates and removes a throw-away user, hs-shot-alice, who owns the session and lets root in
 with `acl: {root: full}`):  .venv/bin/python scripts/screenshots_lock.py
 
-The owner locks the session (`hascreen -X ops lock`, as her), root's client shows the lock screen (saved); while it is locked a window opens and
-closes (a notice the server broadcasts); then root's client unlocks — the message its lock screen sends after
-PAM accepted root's own password — which is a handoff hs-shot-alice → root, and the summary is saved.
+The owner locks the session (`hascreen -X ops lock`, as her), root's client shows the lock screen (saved); while
+it is locked a window opens and closes (a notice the server broadcasts) and one unlock attempt fails; then
+root's client unlocks — the message its lock screen sends after PAM accepted root's own password — which is a
+handoff hs-shot-alice → root, and the summary (with the failed attempt) is saved.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ async def shoot(socket_path: Path) -> None:
         app.save_screenshot(str(OUT / "lock-screen.svg"))
         # something happens while locked: a window opens and closes
         await control_session(socket_path, [("new-window", ["-n", "backup-check", "true"])])
-        await pilot.pause(1.0)
+        app.send({"t": "unlock", "method": "pam", "ok": False})  # a wrong password first
+        await pilot.pause(1.5)  # the rate limiter's first delay is one second
         app.send({"t": "unlock", "method": "pam", "ok": True})
         await wait(pilot, lambda: isinstance(app.screen, HandoffSummary), "the handoff summary")
         await pilot.pause(0.3)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import os
@@ -34,11 +35,12 @@ from tui.auth import (
     split_user_session,
 )
 from tui.config.errors import ConfigErrors
-from tui.protocol.control import ControlError, control_session
+from tui.protocol.control import ControlError, control_request, control_session
 from tui.server.socketdir import (
     SocketDirError,
     ensure_socket_dir,
     match_sessions,
+    open_private_log,
     session_sockets,
     socket_name,
     valid_session_name,
@@ -46,6 +48,8 @@ from tui.server.socketdir import (
 
 SUBCOMMANDS = ("check-config", "health", "run", "lab", "attach", "passwd")
 SERVER_START_TIMEOUT = 10.0
+EARLY_EXIT_WAIT = 0.1  # after the first handshake: long enough to see a program that exits at once
+NO_TERMINAL = "hascreen: attaching needs a terminal (use -d -m to start detached)"
 
 USAGE = """\
 hascreen [options] [CMD ...]         start a new session (running CMD in its first window) and attach
@@ -63,7 +67,8 @@ hascreen lab up|down|status|break SCENARIO|heal   the network-namespace HA lab
 hascreen lab demo                    bring the lab up and open the console on it
 hascreen attach --via USER@HOST [SESSION]  reattach a session on another machine over ssh
 hascreen -x USER/SESSION             join another user's session (they list you under acl: in their config)
-hascreen passwd                      set the lock passphrase (for hosts without PAM)
+hascreen -X NAME unlock              end a lock of your own session (asks your password on this terminal)
+hascreen passwd                      set the lock passphrase (for hosts without PAM or users without one)
 """
 
 
@@ -119,14 +124,16 @@ def main(argv: list[str] | None = None) -> int:
         return remote_command(directory, args)
     if args.reattach or args.multi:
         name = args.session or (args.rest[0] if args.rest else None)
+        owner = None
         try:
             user, name = split_user_session(name)
             if user is not None and user != getpass.getuser():
                 directory = socket_dir_for_user(user)  # never "fixed up": it is not ours
+                owner = user
         except SocketAccessError as exc:
             print(f"hascreen: {exc}", file=sys.stderr)
             return 1
-        return reattach(directory, name, args, multi=args.multi)
+        return reattach(directory, name, args, multi=args.multi, owner=owner)
     if args.detach and not args.detached_start:
         name = args.session or (args.rest[0] if args.rest else None)
         return remote_detach(directory, name)
@@ -140,7 +147,7 @@ def _own_socket_dir() -> Path:
     """Our socket directory; a user who lists colleagues under `acl:` gets the shared scheme
     (/tmp/hascreen-UID, opened to exactly those users), since $XDG_RUNTIME_DIR is private to its owner."""
     if not os.environ.get("HASCREEN_DIR") and load_lock_settings().acl:
-        return ensure_socket_dir(shared_socket_dir(), shared=True)
+        return ensure_socket_dir(shared_socket_dir())
     return ensure_socket_dir()
 
 
@@ -194,25 +201,45 @@ def _socket_is_dead(path: Path) -> bool:
     return False
 
 
-def _session_states(directory: Path, candidates: list[Path]) -> list[tuple[Path, dict]]:
-    states = []
+def _session_states(directory: Path, candidates: list[Path]) -> tuple[list[tuple[Path, dict]], list[Path]]:
+    """(sessions that answered with their welcome, sessions whose server is alive but does not answer)."""
+    states, silent = [], []
     for path in candidates:
         _, welcome = _describe(directory, path)
         if welcome is not None:
             states.append((path, welcome))
         elif _socket_is_dead(path):
             path.unlink(missing_ok=True)
-    return states
+        else:
+            silent.append(path)
+    return states, silent
 
 
-def reattach(directory: Path, name: str | None, args: argparse.Namespace, multi: bool) -> int:
-    states = _session_states(directory, match_sessions(directory, name))
+def reattach(directory: Path, name: str | None, args: argparse.Namespace, multi: bool,
+             owner: str | None = None) -> int:
+    try:
+        candidates = match_sessions(directory, name)
+    except PermissionError:
+        whose = f"{owner}'s" if owner else "the"
+        hint = f": {owner} has not listed you under acl: in their config" if owner else ""
+        print(f"hascreen: cannot look into {whose} session directory {directory} (permission denied){hint}",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hascreen: cannot look into {directory}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    states, silent = _session_states(directory, candidates)
     if not multi and not args.detach:
         attached = [(p, w) for p, w in states if w.get("attached")]
         states = [(p, w) for p, w in states if not w.get("attached")]
         if not states and attached:
             _explain_attached(attached)
             return 1
+    if not states and silent:
+        pid = silent[0].name.split(".", 1)[0]
+        print(f"hascreen: session {silent[0].name} does not answer: its server (pid {pid}) is stopped or hung "
+              f"(kill -CONT {pid} resumes a stopped one)", file=sys.stderr)
+        return 1
     if not states:
         if name:
             print(f"There is no session to be resumed matching {name}.", file=sys.stderr)
@@ -271,6 +298,8 @@ def remote_command(directory: Path, args: argparse.Namespace) -> int:
     if len(matches) != 1:
         print(f"hascreen -X: {'no' if not matches else 'several'} sessions match {name}", file=sys.stderr)
         return 1
+    if rest == ["unlock"]:
+        return unlock_session(directory, matches[0])
     try:
         result = asyncio.run(control_session(matches[0], [(rest[0], rest[1:])], timeout=30.0))
     except ControlError as exc:
@@ -280,6 +309,73 @@ def remote_command(directory: Path, args: argparse.Namespace) -> int:
     if reply.get("message"):
         print(reply["message"], file=sys.stdout if reply.get("ok") else sys.stderr)
     return 0 if reply.get("ok") else 1
+
+
+def unlock_session(directory: Path, path: Path) -> int:
+    """`hascreen -X NAME unlock`: the owner ends the lock of their own clients, after proving it on this
+    terminal with their password (PAM, checked here as this user) or the lock passphrase (checked by the
+    server). An owner with neither gets in on the kernel-checked uid alone: a lock never shuts them out."""
+    from tui.auth import PamUnavailable, own_password_usable, verify_own_password
+
+    error, welcome = _describe(directory, path)
+    if welcome is None:
+        print(f"hascreen: {error}", file=sys.stderr)
+        return 1
+    if welcome.get("owner") != _login_name():
+        print(f"hascreen: only {welcome.get('owner')} may end the lock of {path.name} from the command line",
+              file=sys.stderr)
+        return 1
+    methods = welcome.get("lock_methods") or ["pam"]
+    service = welcome.get("pam_service") or None
+    if own_password_usable(service):
+        secret = _ask_on_terminal(f"Password for {_login_name()}: ")
+        if secret is None:
+            return 1
+        try:
+            verdict = verify_own_password(secret, service)
+        except PamUnavailable as exc:
+            print(f"hascreen: cannot check passwords here: {exc}", file=sys.stderr)
+            return 1
+        message = {"t": "unlock", "method": "pam", "ok": verdict}
+    elif "passphrase" in methods:
+        secret = _ask_on_terminal("Lock passphrase: ")
+        if secret is None:
+            return 1
+        message = {"t": "unlock", "method": "passphrase", "passphrase": secret}
+    else:  # no secret to ask for: the kernel-checked uid is the proof (audited as such)
+        message = {"t": "unlock", "method": "uid"}
+    try:
+        _, reply = asyncio.run(control_request(path, message, "lock"))
+    except ControlError as exc:
+        print(f"hascreen: {exc}", file=sys.stderr)
+        return 1
+    if reply.get("error"):
+        print(f"hascreen: not unlocked: {reply['error']}", file=sys.stderr)
+        return 1
+    count = reply.get("unlocked", 0)
+    how = " on your user id alone (no usable password or lock passphrase)" if message["method"] == "uid" else ""
+    print(f"{path.name}: lock ended{how}; {count} of your client{'s' if count != 1 else ''} unlocked")
+    return 0
+
+
+def _login_name() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name  # the uid's name, not $USER
+
+
+def _ask_on_terminal(prompt: str) -> str | None:
+    """Read a secret from the controlling terminal without echo (never from argv or a pipe)."""
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        print("hascreen: -X unlock asks for your password on a terminal, and there is none", file=sys.stderr)
+        return None
+    try:
+        return getpass.getpass(prompt)
+    except (EOFError, KeyboardInterrupt):
+        print("", file=sys.stderr)
+        return None
 
 
 def _default_session_name() -> str:
@@ -293,7 +389,14 @@ def _default_session_name() -> str:
 def start_server(directory: Path, name: str, shell: list[str], initial: list[str],
                  hosts: Path | None = None, scrollback: int | None = None,
                  env_extra: dict[str, str] | None = None) -> Path:
-    """Start a detached server process and wait until its socket answers."""
+    """Start a detached server process and wait until its socket appears."""
+    return launch_server(directory, name, shell, initial, hosts, scrollback, env_extra)[0]
+
+
+def launch_server(directory: Path, name: str, shell: list[str], initial: list[str], hosts: Path | None = None,
+                  scrollback: int | None = None,
+                  env_extra: dict[str, str] | None = None) -> tuple[Path, subprocess.Popen]:
+    """start_server, also giving the server process (its exit status explains an early end)."""
     if not valid_session_name(name):
         raise SystemExit(f"hascreen: invalid session name {name!r}")
     live = [p for p in session_sockets(directory)
@@ -308,7 +411,14 @@ def start_server(directory: Path, name: str, shell: list[str], initial: list[str
         command += ["--hosts", str(hosts.resolve())]
     if scrollback:
         command += ["--scrollback", str(scrollback)]
-    with open(log_path, "ab") as log_file:
+    notes: list[str] = []
+    try:
+        log_fd = open_private_log(log_path, notes.append)  # never through a planted symlink
+    except (SocketDirError, OSError) as exc:
+        raise SystemExit(f"hascreen: cannot open the server log: {exc}") from None
+    for note in notes:
+        print(f"hascreen: {note}", file=sys.stderr)
+    with os.fdopen(log_fd, "ab") as log_file:
         process = subprocess.Popen(
             [*command, "--", *shell], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,
             start_new_session=True, close_fds=True, env={**os.environ, **(env_extra or {})},
@@ -318,13 +428,31 @@ def start_server(directory: Path, name: str, shell: list[str], initial: list[str
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
         if final.exists():
-            return final
+            return final, process
         if process.poll() is not None:
-            raise SystemExit(f"hascreen: the server exited at start (status {process.returncode}); "
-                             f"see {log_path}")
+            raise SystemExit(_start_failure(process.returncode, shell, log_path))
         time.sleep(0.02)
     process.kill()
     raise SystemExit(f"hascreen: the server did not start within {SERVER_START_TIMEOUT:.0f} s; see {log_path}")
+
+
+def _start_failure(status: int, shell: list[str], log_path: Path) -> str:
+    """One line saying why a new session is already gone."""
+    if status == 0:  # the server ends cleanly when its last window closes
+        program = shlex.join(shell) if shell else "the shell"
+        return f"hascreen: the session ended at once: {program} exited before anything could attach"
+    return f"hascreen: the server failed at start (status {status}): {_last_error(log_path)}; see {log_path}"
+
+
+def _last_error(log_path: Path) -> str:
+    try:
+        lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+    except OSError:
+        return "no log"
+    for line in reversed(lines):
+        if " ERROR " in line or " CRITICAL " in line or line.split(":", 1)[0].endswith(("Error", "Exception")):
+            return line.strip()[:200]
+    return "no error in its log"
 
 
 def new_session(directory: Path, args: argparse.Namespace) -> int:
@@ -339,13 +467,30 @@ def new_session(directory: Path, args: argparse.Namespace) -> int:
     except ConfigErrors as exc:
         print(exc, file=sys.stderr)
         return 2
+    if not args.detached_start and not sys.stdin.isatty():
+        # checked before the server starts: a session nobody can attach to would be left behind
+        print(NO_TERMINAL, file=sys.stderr)
+        return 1
     server_env = {}
     if settings.health.interval:
         server_env["HASCREEN_HEALTH_INTERVAL"] = str(settings.health.interval)
     if settings.health.bell:
         server_env["HASCREEN_HEALTH_BELL"] = "1"
-    path = start_server(directory, name, shell, [], hosts=hosts, scrollback=args.scrollback or settings.scrollback,
-                        env_extra=server_env)
+    path, process = launch_server(directory, name, shell, [], hosts=hosts,
+                                  scrollback=args.scrollback or settings.scrollback, env_extra=server_env)
+    # the first window starts after the socket appears; a program that cannot start or exits at once ends
+    # the session right away: say so, instead of a client that finds no socket
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        welcome = _describe(directory, path)[1]
+        if welcome is not None and welcome.get("windows"):
+            break
+        time.sleep(0.02)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=EARLY_EXIT_WAIT)
+    if process.poll() is not None:
+        print(_start_failure(process.returncode, shell, directory / f".{name}.log"), file=sys.stderr)
+        return 1
     if args.detached_start:
         return 0
     return attach(path, name, "new", detach_others=False, args=args, keymap=keymap)
@@ -388,7 +533,7 @@ def _load_keymap(args: argparse.Namespace | None, settings=None):
 def attach(path: Path, name: str, mode: str, detach_others: bool, args: argparse.Namespace | None,
            keymap=None) -> int:
     if not sys.stdin.isatty():
-        print("hascreen: attaching needs a terminal (use -d -m to start detached)", file=sys.stderr)
+        print(NO_TERMINAL, file=sys.stderr)
         return 1
     from tui.client import run_client
 

@@ -126,3 +126,20 @@ def test_cursor_keys_follow_the_panes_application_cursor_mode() -> None:
 
     assert to_application_cursor(b"k\x1b[A\x1b[1;5C\x1b[H\x1b[5~x") == b"k\x1bOA\x1b[1;5C\x1bOH\x1b[5~x"
     assert to_application_cursor(b"plain text") == b"plain text"
+
+
+def test_a_long_paste_comes_out_in_parts_cut_between_characters() -> None:
+    from tui.protocol.messages import PASTE_PART_BYTES
+
+    text = ("日本語😀é-" * 200_000).encode()  # about 3 MB of 1- to 4-byte characters
+    splitter = RawInputSplitter()
+    pieces = []
+    stream = b"\x1b[200~" + text + b"\x1b[201~after"
+    for start in range(0, len(stream), 65536):  # as a terminal's reads deliver it
+        pieces += splitter.feed(stream[start : start + 65536])
+    pastes = [p for p in pieces if p.kind == "paste"]
+    assert len(pastes) >= 3 and all(p.more for p in pastes[:-1]) and not pastes[-1].more
+    assert all(len(p.data) <= PASTE_PART_BYTES for p in pastes)
+    assert all(p.data.decode("utf-8") for p in pastes)  # each part decodes on its own: no cut character
+    assert b"".join(p.data for p in pastes) == text
+    assert pieces[-1] == Piece("keys", b"after")

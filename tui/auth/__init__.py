@@ -7,7 +7,7 @@ server (which trusts the kernel-verified peer uid plus its ACL) can use it. Noth
 a password: a passphrase is kept only as an scrypt hash.
 """
 
-from tui.auth.pam_check import PamUnavailable, default_pam_service, verify_own_password
+from tui.auth.pam_check import PamUnavailable, default_pam_service, own_password_usable, verify_own_password
 from tui.auth.passphrase import hash_passphrase, verify_passphrase
 from tui.auth.rate_limit import AttemptLimiter
 from tui.auth.settings import ACCESS_LEVELS, LockSettings, load_lock_settings
@@ -32,6 +32,7 @@ __all__ = [
     "dir_is_shared_by_acl",
     "hash_passphrase",
     "load_lock_settings",
+    "own_password_usable",
     "resolve_acl",
     "shared_socket_dir",
     "socket_dir_for_user",

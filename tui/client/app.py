@@ -46,7 +46,7 @@ from tui.client.raw_input import RawInput, RawInputDriver
 from tui.commands import COMMANDS, SCREEN_ALIASES, CommandError, Invocation, parse_command_line
 from tui.commands.registry import RECONNECT_ENDS_SHELL
 from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
-from tui.protocol.messages import make_command, make_hello, make_input
+from tui.protocol.messages import make_command, make_hello, make_input, make_paste_parts
 
 NOTICE_SECONDS = 6.0
 STARTUP_HINT_SECONDS = 15.0
@@ -186,8 +186,12 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     async def _connect_and_read(self) -> None:
         try:
             reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            self.finish(1, f"hascreen: session {self.session_name} ended before this client could attach "
+                           f"(its server is gone)", stderr=True)
+            return
         except OSError as exc:
-            self.finish(1, f"cannot connect to session {self.session_name} at {self.socket_path}: "
+            self.finish(1, f"hascreen: cannot connect to session {self.session_name} at {self.socket_path}: "
                            f"{exc.strerror or exc}", stderr=True)
             return
         self._writer = writer
@@ -554,7 +558,9 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def on_paste(self, event: events.Paste) -> None:
         if not self.ui_open:
-            self.send({"t": "paste", "text": event.text})
+            # a long paste comes in parts (tui.client.raw_input.PastePart); the server joins them into one
+            more = bool(getattr(event, "more", False))
+            self.send({"t": "paste", "text": event.text, **({"more": True} if more else {})})
 
     # ---- commands ---------------------------------------------------------------------------------------
     def run_command_line(self, line: str) -> None:
@@ -569,6 +575,11 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if invocation.name == "send-prefix":
             # the prefix belongs to this client's keymap, so the client sends it
             self.send_input(bytes([self.machine.prefix_byte]))
+            return
+        if invocation.name == "lock":
+            from tui.client.lock_screen import begin_lock  # asks for a one-time passphrase when needed
+
+            begin_lock(self)
             return
         if invocation.spec.scope == "server":
             self.send_command(invocation.name, *invocation.args)
@@ -665,7 +676,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if not self.paste_buffer:
             self.show_notice("the paste buffer is empty (copy with C-a [ first)", "warn")
             return
-        self.send({"t": "paste", "text": self.paste_buffer})
+        for part in make_paste_parts(self.paste_buffer):
+            self.send(part)
 
     def client_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))

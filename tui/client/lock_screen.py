@@ -8,9 +8,14 @@ kernel-verified uid of this connection. Where PAM is not available and the sessi
 the passphrase itself is sent for the server to check against its scrypt hash. Nothing typed is kept or
 logged; the input is cleared after every attempt.
 
-`HandoffSummary` shows the unlocking user what happened while the session was locked (and that the session
-is now theirs, on a handoff). `apply_lock_message(app, message)` is the one call the app makes for a
-`lock` message from the server.
+`HandoffSummary` shows the unlocking user what happened while their client was locked, failed unlock
+attempts included (and that the session is now theirs, on a handoff); the prefix key goes through it, so
+`C-a d` still detaches. `apply_lock_message(app, message)` is the one call the app makes for a `lock`
+message from the server. Each client is locked on its own: someone else's unlock never opens this one.
+
+`begin_lock(app)` is what C-a x does: when the user could not unlock with their own password (no usable
+password, as root with `*` on sudo systems, or no PAM) and the session has no lock passphrase, it first
+asks for a one-time lock passphrase (`LockPassphrasePrompt`, twice, never echoed), as screen does.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
-from tui.auth import AttemptLimiter, PamUnavailable, verify_own_password
+from tui.auth import AttemptLimiter, PamUnavailable, own_password_usable, verify_own_password
 from tui.auth.pam_check import current_user
+from tui.auth.passphrase import MIN_LENGTH
+from tui.client.keys import decode_key
+from tui.protocol.messages import make_command
 
 
 def _clock(ts: Any) -> str:
@@ -61,11 +69,14 @@ class LockScreen(Screen[None], inherit_bindings=False):
     BINDINGS = [Binding("ctrl+d", "detach", "detach", priority=True)]
 
     def __init__(self, message: dict[str, Any], send: Callable[[dict[str, Any]], None],
-                 verify: Callable[[str, str | None], bool] = verify_own_password, user: str | None = None) -> None:
+                 verify: Callable[[str, str | None], bool] = verify_own_password, user: str | None = None,
+                 password_usable: Callable[[str | None], bool] = own_password_usable) -> None:
         super().__init__()
         self.message = message
         self.send_message = send
         self.verify = verify
+        self.password_usable = password_usable
+        self.own_password = True  # until the check on mount says this user has none to unlock with
         self.user = user or current_user()
         self.limiter = AttemptLimiter()
         self.busy = False
@@ -82,6 +93,13 @@ class LockScreen(Screen[None], inherit_bindings=False):
     def on_mount(self) -> None:
         self.update_from(self.message)
         self.query_one(Input).focus()
+        self.run_worker(self._check_own_password(), exclusive=True)
+
+    async def _check_own_password(self) -> None:
+        usable = await asyncio.to_thread(self.password_usable, self.message.get("pam_service") or None)
+        if not usable:
+            self.own_password = False
+            self.update_from({})
 
     # ---- what the server says ---------------------------------------------------------------------------
     @property
@@ -98,15 +116,22 @@ class LockScreen(Screen[None], inherit_bindings=False):
         age = time.time() - float(since) if isinstance(since, int | float) else 0
         holder = self.message.get("holder") or "?"
         self.query_one("#lock-who", Label).update(f"{who} ({_duration(age)} ago) · held by {holder}")
-        way = "your own password" if "pam" in self.methods else "the session's lock passphrase"
+        way = "your own password" if self.use_pam else "the lock passphrase"
         self.query_one("#lock-prompt", Label).update(f"Unlock as {self.user} with {way}:")
         hint = "Ctrl-D detaches; the session keeps running."
         if holder != self.user:
             hint = f"Unlocking takes the session over from {holder} (handoff, audited). " + hint
+        if not self.own_password and "passphrase" not in self.methods:
+            hint = (f"{self.user} has no usable password here to unlock with; the session's owner can end the "
+                    f"lock with `hascreen -X {session} unlock`. " + hint)
         self.query_one("#lock-hint", Static).update(hint)
         self.show_error(str(message.get("error") or ""))
         if message.get("error"):
             self.busy = False
+
+    @property
+    def use_pam(self) -> bool:
+        return "pam" in self.methods and (self.own_password or "passphrase" not in self.methods)
 
     def show_error(self, text: str) -> None:
         self.query_one("#lock-error", Static).update(Text(text))
@@ -124,7 +149,7 @@ class LockScreen(Screen[None], inherit_bindings=False):
             return
         self.busy = True
         self.show_error("checking…")
-        if "pam" in self.methods:
+        if self.use_pam:
             try:
                 ok = await asyncio.to_thread(self.verify, password, self.message.get("pam_service") or None)
             except PamUnavailable as exc:
@@ -163,9 +188,22 @@ class HandoffSummary(ModalScreen[None]):
     BINDINGS = [Binding("escape", "close", "close"), Binding("enter", "close", "close"),
                 Binding("q", "close", show=False)]
 
-    def __init__(self, summary: dict[str, Any]) -> None:
+    def __init__(self, summary: dict[str, Any], prefix_byte: int | None = None) -> None:
         super().__init__()
         self.summary = summary
+        self.prefix_byte = prefix_byte  # the keymap's prefix: it closes the summary and goes on to the app
+
+    def on_key(self, event: Any) -> None:
+        if self.prefix_byte is None:
+            return
+        decoded = decode_key(bytes([self.prefix_byte]))
+        if event.key == (decoded[0] if decoded else None) or event.character == chr(self.prefix_byte):
+            event.stop()
+            event.prevent_default()
+            self.dismiss(None)
+            feed = getattr(self.app, "feed_pane_bytes", None)
+            if feed is not None:
+                feed(bytes([self.prefix_byte]))  # the key after it (C-a d) reaches the prefix machine
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -188,19 +226,19 @@ class HandoffSummary(ModalScreen[None]):
         if isinstance(since, int | float) and isinstance(until, int | float):
             span = f" ({_duration(until - since)})"
         text.append(f"Locked by {summary.get('locked_by', '?')} from {_clock(since)} to {_clock(until)}{span}.\n")
-        if summary.get("nothing") or not any(summary.get(k) for k in ("health_events", "procedures", "notices")):
+        kinds = (("failed_attempts", "Failed unlock attempts"), ("health_events", "Health events"),
+                 ("procedures", "Procedures run"), ("notices", "Messages"))
+        if summary.get("nothing") or not any(summary.get(key) for key, _ in kinds):
             text.append("\nNothing happened while the session was locked.", style="green")
             return text
-        for key, title in (("health_events", "Health events"), ("procedures", "Procedures run"),
-                           ("notices", "Messages")):
+        for key, title in kinds:
             items = [str(item) for item in summary.get(key) or []]
-            text.append(f"\n{title} while locked: ", style="bold")
             if not items:
-                text.append("none\n")
-                continue
+                continue  # only what happened; "nothing happened" covers the rest
+            text.append(f"\n{title} while locked: ", style="bold")
             text.append(f"{len(items)}\n")
             for item in items:
-                style = "red" if "crit" in item.lower() or "fail" in item.lower() else ""
+                style = "red" if key == "failed_attempts" or "crit" in item.lower() or "fail" in item.lower() else ""
                 text.append(f"  • {item}\n", style=style)
         return text
 
@@ -221,4 +259,86 @@ def apply_lock_message(app: App[Any], message: dict[str, Any]) -> None:
         app.pop_screen()
     summary = message.get("summary")
     if isinstance(summary, dict):
-        app.push_screen(HandoffSummary(summary))
+        machine = getattr(app, "machine", None)
+        app.push_screen(HandoffSummary(summary, getattr(machine, "prefix_byte", None)))
+
+
+def begin_lock(app: App[Any], password_usable: Callable[[str | None], bool] = own_password_usable) -> None:
+    """C-a x: lock, after asking for a one-time passphrase if this user could not unlock otherwise."""
+    app.run_worker(_begin_lock(app, password_usable), group="lock")
+
+
+async def _begin_lock(app: App[Any], password_usable: Callable[[str | None], bool]) -> None:
+    welcome = getattr(app, "welcome", {}) or {}
+    methods = welcome.get("lock_methods") or ["pam"]
+    if getattr(app, "readonly", False) or "passphrase" in methods or \
+            await asyncio.to_thread(password_usable, welcome.get("pam_service") or None):
+        app.send(make_command("lock"))  # type: ignore[attr-defined]
+        return
+
+    def chosen(passphrase: str | None) -> None:
+        if passphrase:
+            app.send({"t": "lock", "passphrase": passphrase})  # type: ignore[attr-defined]
+        else:
+            app.show_notice("not locked")  # type: ignore[attr-defined]
+
+    app.push_screen(LockPassphrasePrompt(current_user()), chosen)
+
+
+class LockPassphrasePrompt(ModalScreen[str | None]):
+    """Asks twice, without echo, for a passphrase that unlocks this one lock (kept by the server as a hash)."""
+
+    DEFAULT_CSS = """
+    LockPassphrasePrompt { align: center middle; }
+    LockPassphrasePrompt > Vertical { width: 80; height: auto; border: heavy $warning; padding: 1 2;
+                                      background: $surface; }
+    LockPassphrasePrompt #passphrase-title { text-style: bold; }
+    LockPassphrasePrompt Label { width: 1fr; }
+    LockPassphrasePrompt Input { margin-top: 1; }
+    LockPassphrasePrompt #passphrase-error { color: $error; height: auto; }
+    LockPassphrasePrompt #passphrase-hint { color: $text-muted; margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, user: str) -> None:
+        super().__init__()
+        self.user = user
+        self.first: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Lock passphrase", id="passphrase-title")
+            yield Label(f"{self.user} has no usable password to unlock with here. Choose a passphrase for "
+                        f"this lock (at least {MIN_LENGTH} characters); it is forgotten when the lock ends.",
+                        id="passphrase-explain")
+            yield Label("Passphrase:", id="passphrase-prompt")
+            yield Input(password=True, id="passphrase-input")
+            yield Static("", id="passphrase-error")
+            yield Static("Esc: do not lock", id="passphrase-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        value = event.value
+        event.input.value = ""
+        error = self.query_one("#passphrase-error", Static)
+        prompt = self.query_one("#passphrase-prompt", Label)
+        if self.first is None:
+            if len(value) < MIN_LENGTH:
+                error.update(f"at least {MIN_LENGTH} characters, please")
+                return
+            self.first = value
+            prompt.update("Again:")
+            error.update("")
+            return
+        if value != self.first:
+            self.first = None
+            prompt.update("Passphrase:")
+            error.update("the two differ; choose it again")
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

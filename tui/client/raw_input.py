@@ -6,7 +6,9 @@ reads stdin itself and `RawInputSplitter` cuts the stream into:
 
 - key bytes, posted to the app unchanged as `RawInput` (the app forwards them to the pane, or decodes them
   with tui.client.keys while a UI element has the focus);
-- bracketed pastes, posted as Textual `Paste` events with their text intact (ESC included);
+- bracketed pastes, posted as Textual `Paste` events with their text intact (ESC included). A long paste is
+  posted in parts as it arrives (`PastePart`, cut only between UTF-8 characters, each at most
+  PASTE_PART_BYTES), the last one with `more=False`, so the server can hand it to the program as one paste;
 - mouse reports, focus reports and terminal replies, which go through Textual's parser so widgets get
   ordinary mouse events.
 
@@ -36,9 +38,10 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 
+from tui.protocol.messages import PASTE_PART_BYTES
+
 PASTE_START = b"\x1b[200~"
 PASTE_END = b"\x1b[201~"
-MAX_PASTE = 4 * 1024 * 1024
 
 # Sequences the terminal sends that are not keys: SGR and X10 mouse, focus in/out, DECRPM and in-band resize
 # replies. Everything else is a key and goes to the pane untouched.
@@ -57,6 +60,19 @@ _INCOMPLETE = re.compile(rb"\x1b(?:\[(?:<[\d;]*|M.{0,2}|\?[\d;$]*|48[\d;]*|2(?:0
 class Piece:
     kind: str  # "keys" | "paste" | "terminal"
     data: bytes
+    more: bool = False  # a paste part with more to come
+
+
+def _utf8_safe_end(data: bytes | bytearray, end: int) -> int:
+    """The largest cut <= end that does not split a UTF-8 character (invalid bytes are cut anywhere)."""
+    for back in range(1, min(4, end) + 1):
+        byte = data[end - back]
+        if byte < 0x80:
+            return end  # ASCII: everything before the cut is complete
+        if byte >= 0xC0:  # a lead byte: does its character fit before the cut?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return end if back >= need else end - back
+    return end
 
 
 class RawInputSplitter:
@@ -80,11 +96,10 @@ class RawInputSplitter:
                     tail = _partial_suffix(data[i:], PASTE_END)
                     self._paste += data[i : len(data) - tail]
                     self._held = data[len(data) - tail :]
-                    if len(self._paste) > MAX_PASTE:  # a runaway paste: deliver what we have
-                        pieces.append(Piece("paste", bytes(self._paste)))
-                        self._paste = bytearray()
+                    pieces.extend(self._paste_parts())
                     return pieces
                 self._paste += data[i:end]
+                pieces.extend(self._paste_parts())
                 pieces.append(Piece("paste", bytes(self._paste)))
                 self._paste = None
                 i = end + len(PASTE_END)
@@ -118,6 +133,16 @@ class RawInputSplitter:
         if keys:
             pieces.append(Piece("keys", bytes(keys)))
         return pieces
+
+    def _paste_parts(self) -> list[Piece]:
+        """Full parts of the paste in progress, cut between characters; the rest waits for more bytes."""
+        parts = []
+        assert self._paste is not None
+        while len(self._paste) > PASTE_PART_BYTES:
+            cut = _utf8_safe_end(self._paste, PASTE_PART_BYTES)
+            parts.append(Piece("paste", bytes(self._paste[:cut]), more=True))
+            del self._paste[:cut]
+        return parts
 
     def flush(self) -> list[Piece]:
         """Give up waiting for the rest of a held sequence (called after a quiet read timeout)."""
@@ -196,6 +221,17 @@ class RawInput(Message):
     def __init__(self, data: bytes) -> None:
         super().__init__()
         self.data = data
+
+
+class PastePart(events.Paste):
+    """A Textual Paste that may be one part of a longer paste (`more`: parts follow). Handled as a Paste."""
+
+    def __init__(self, text: str, more: bool = False) -> None:
+        super().__init__(text)
+        self.more = more
+
+
+PastePart.handler_name = events.Paste.handler_name  # widgets and the app handle it as the Paste it is
 
 
 class RawInputDriver(LinuxDriver):
@@ -300,7 +336,8 @@ class RawInputDriver(LinuxDriver):
                 else:
                     self.send_message(RawInput(piece.data))
             elif piece.kind == "paste":
-                self.process_message(events.Paste(piece.data.decode("utf-8", "replace")))
+                text = piece.data.decode("utf-8", "replace")
+                self.process_message(PastePart(text, more=piece.more))
             else:
                 for event in parser.feed(piece.data.decode("utf-8", "replace")):
                     self.process_message(event)

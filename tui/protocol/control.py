@@ -1,6 +1,7 @@
 """A control connection: handshake as a non-display client, run commands, read results.
 
-Used by `hascreen -ls` (to ask each server whether it is attached), `hascreen -X` and `-d`. It never
+Used by `hascreen -ls` (to ask each server whether it is attached), `hascreen -X` (`control_request` for
+`-X NAME unlock`, which sends an unlock message rather than a command) and `-d`. It never
 receives pane contents.
 """
 
@@ -54,6 +55,46 @@ async def control_session(socket_path: Path, commands: list[tuple[str, list[str]
                 if reply.get("t") == "error" and reply.get("fatal"):
                     raise ControlError(reply.get("message", "refused"))
         return result
+    except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
+        raise ControlError(f"{socket_path.name}: no answer ({exc.__class__.__name__})") from None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+async def control_request(socket_path: Path, message: dict[str, Any], answer: str, timeout: float = 30.0,
+                          before_send=None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Handshake as a control client, then send one message and wait for the first reply of type `answer`.
+
+    `before_send(welcome)` may build the message from the welcome (it returns the message to send, or None
+    to send nothing and return the welcome alone). Returns (welcome, reply)."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path)), timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ControlError(f"cannot connect to {socket_path}: {exc}") from None
+    try:
+        writer.write(encode_frame(make_hello(80, 24, "control", "control", user=getpass.getuser())))
+        welcome = await asyncio.wait_for(read_frame(reader), timeout)
+        if welcome is None:
+            raise ControlError("the server closed the connection during the handshake")
+        if welcome.get("t") == "error":
+            raise ControlError(welcome.get("message", "refused"))
+        if before_send is not None:
+            message = await before_send(welcome)
+            if message is None:
+                return welcome, {}
+        writer.write(encode_frame(message))
+        while True:
+            reply = await asyncio.wait_for(read_frame(reader), timeout)
+            if reply is None:
+                raise ControlError("the server closed the connection without answering")
+            if reply.get("t") == answer:
+                return welcome, reply
+            if reply.get("t") == "error":
+                raise ControlError(reply.get("message", "refused"))
     except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
         raise ControlError(f"{socket_path.name}: no answer ({exc.__class__.__name__})") from None
     finally:

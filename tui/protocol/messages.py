@@ -44,16 +44,24 @@ CLIENT_MESSAGES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "resize": {"cols": int, "rows": int},
     # mouse event over a pane, coordinates relative to the pane
     "mouse": {"pane": int, "kind": str, "button": int, "x": int, "y": int},
-    # text to paste into the focused pane (bracketed if the program asked for it)
+    # text to paste into the focused pane (bracketed if the program asked for it). A paste longer than
+    # PASTE_PART_BYTES comes in parts: every part but the last has "more": true, and the program gets them
+    # as one paste (one bracket pair); the server passes on at most PASTE_LIMIT bytes of it and says so
     "paste": {"text": str},
     # copy mode asks for scrollback lines [start, start+count) of a pane; 0 is the oldest line
     "scrollback": {"pane": int, "start": int, "count": int},
     # unlock attempt: the client already verified the user's password through PAM as that user
+    # (method pam, ok), or sends a passphrase (method passphrase); `hascreen -X NAME unlock` of an owner
+    # without any usable secret sends method uid
     "unlock": {"method": str},
+    # lock with a one-time passphrase ({"passphrase": str}), from a client whose user has no usable password
+    "lock": {"passphrase": str},
     "ping": {},
 }
 
-HELLO_MODES = ("attach", "new", "multi", "control")  # -r, a fresh session, -x, -X/-ls (no display)
+HELLO_MODES = ("attach", "new", "multi", "control")
+PASTE_PART_BYTES = 1 << 20  # UTF-8 bytes per paste part: even escaped as JSON it stays far below MAX_FRAME
+PASTE_LIMIT = 64 << 20  # the most of one paste (UTF-8 bytes) the server passes to the program  # -r, a fresh session, -x, -X/-ls (no display)
 
 
 def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +98,8 @@ def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
             raise MessageError(f"command: id must be an int or a string of at most {MAX_ID} characters")
     if kind == "input":
         decode_bytes(message["data"])
+    if kind == "paste" and not isinstance(message.get("more", False), bool):
+        raise MessageError("paste: field 'more' must be a boolean")
     return message
 
 
@@ -117,6 +127,20 @@ def make_input(data: bytes) -> dict[str, Any]:
     return {"t": "input", "data": encode_bytes(data)}
 
 
+def make_paste_parts(text: str) -> list[dict[str, Any]]:
+    """One paste as messages of at most PASTE_PART_BYTES each (cut between characters, never inside one)."""
+    parts = []
+    start = 0
+    step = PASTE_PART_BYTES // 4  # characters: at most four UTF-8 bytes each
+    while True:
+        piece = text[start : start + step]
+        start += len(piece)
+        more = start < len(text)
+        parts.append({"t": "paste", "text": piece, **({"more": True} if more else {})})
+        if not more:
+            return parts
+
+
 def make_command(name: str, *args: str, request_id: int | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"t": "command", "name": name, "args": list(args)}
     if request_id is not None:
@@ -136,7 +160,8 @@ def make_command(name: str, *args: str, request_id: int | None = None) -> dict[s
 # scrollback {pane, start, total, lines: [[run, ...], ...]}
 # health    {clusters: [...], events: [...]}       see tui.health
 # procedure {run: {...}}                           see tui.procedures
-# lock      {locked, by, since}                    while locked no `rows` frames are sent
+# lock      {locked, by, since, holder, methods, pam_service, [error, retry_after, unlocked_by, summary]}
+#           per client: `locked` says whether THIS client is locked; while it is, it gets no `rows` frames
 # detached  {reason}                               the server is done with this client
 # pong      {}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import tui.entry  # noqa: F401 - before the daemon (and asyncssh): keeps dependency warnings out of the log
 from tui.server.composition import serve
 from tui.server.daemon import ServerOptions, configure_logging
-from tui.server.socketdir import socket_name, valid_session_name
+from tui.server.socketdir import SocketDirError, socket_name, valid_session_name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     if not valid_session_name(args.session):
         parser.error(f"invalid session name {args.session!r}")  # the socket, -ls and every frame carry it
     if args.log:
-        configure_logging(args.log)
+        try:
+            configure_logging(args.log)
+        except (SocketDirError, OSError) as exc:
+            print(f"hascreen server: cannot open its log: {exc}", file=sys.stderr)
+            return 1
     if args.hosts:
         os.environ["HASCREEN_HOSTS"] = str(args.hosts)
     socket_path = args.socket_dir / socket_name(os.getpid(), args.session)

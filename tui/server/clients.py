@@ -1,6 +1,6 @@
 """One connection to the server, as the daemon sees it: who is on the other end (the kernel-checked uid and
-its access), what it asked for in its hello (display or control, its terminal size, read-only), and how
-much it may cost the server.
+its access), what it asked for in its hello (display or control, its terminal size, read-only), a paste
+whose parts are still arriving, and how much it may cost the server.
 
 Everything the server sends a client goes through `Client.send` into one bounded outgoing buffer (the
 socket's transport buffer, measured in bytes):
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.protocol.framing import FrameError, encode_frame
+from tui.term.terminal import PasteEncoder
 
 log = logging.getLogger("hascreen.server")
 
@@ -81,6 +82,16 @@ FULL_BUDGET = (2000.0, 2000.0)  # typing, pastes and mouse motion stay far below
 READ_ONLY_BUDGET = (100.0, 400.0)  # a scrollback page of 500 lines costs 51
 
 
+@dataclass
+class PasteInProgress:
+    """A paste that comes in parts (protocol `paste` with `more`): the pane it goes to and how far it got."""
+
+    pane: int
+    encoder: PasteEncoder
+    size: int = 0  # bytes written to the pane so far
+    cut: bool = False  # it passed PASTE_LIMIT; the rest is dropped
+
+
 @dataclass(eq=False)
 class Client:
     id: int
@@ -94,6 +105,7 @@ class Client:
     readonly: bool = False
     last_active: float = field(default_factory=time.monotonic)
     stalled: bool = False
+    paste: PasteInProgress | None = None  # a paste whose parts are still arriving
     dropped: str = ""  # why the server gave up on this client
     budget: RequestBudget = field(default_factory=lambda: RequestBudget(*FULL_BUDGET))
     view_top: int = 0  # the first session row this client sees when its terminal is shorter than the session

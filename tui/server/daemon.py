@@ -37,6 +37,7 @@ from typing import Any
 from tui.model import ModelError, Session
 from tui.protocol.framing import PROTOCOL_VERSION, FrameError, clean_text, read_frame
 from tui.protocol.messages import (
+    PASTE_LIMIT,
     MessageError,
     decode_bytes,
     make_error,
@@ -44,10 +45,17 @@ from tui.protocol.messages import (
     make_result,
     validate_client_message,
 )
-from tui.server.clients import READ_ONLY_BUDGET, ROWS_LIMIT, Client, LogLimiter, RequestBudget
+from tui.server.clients import (
+    READ_ONLY_BUDGET,
+    ROWS_LIMIT,
+    Client,
+    LogLimiter,
+    PasteInProgress,
+    RequestBudget,
+)
 from tui.server.hooks import CommandTable, ServerHooks
 from tui.server.panes import Pane, PaneBackend, PtyBackend
-from tui.server.socketdir import peer_credentials
+from tui.server.socketdir import open_private_log, peer_credentials
 from tui.server.views import clip_layout, clip_rows, view_top
 
 log = logging.getLogger("hascreen.server")
@@ -61,6 +69,8 @@ ECHO_BYTES = 4096
 # a pane that floods (throttled) is drawn at most this often, so the panes people type in keep the frames
 FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
+PASTE_BACKLOG = 4 << 20  # bytes of a paste the program may have unread before its client is read again
+PASTE_STALL = 5.0  # seconds a program may read none of a paste before the rest of it is dropped
 HELLO_MAX = 64 * 1024  # bytes of the first frame: a hello is small, whoever sends it
 FRAME_TIMEOUT = 10.0  # a frame in progress must complete within this (plus its length at 128 KiB/s)
 CONTROL_IDLE_TIMEOUT = 600.0  # a control connection (-X, -ls) silent this long is closed
@@ -679,9 +689,9 @@ class Server:
                 pane.backend.write(decode_bytes(message["data"]))
             self._adopt_size_of(client)
         elif kind == "paste":
-            pane = self.focused_pane()
-            if pane is not None:
-                pane.backend.write(pane.terminal.encode_paste(message["text"]))
+            written = self._paste(client, message["text"], more=message.get("more", False))
+            if written is not None:
+                await self._wait_for_paste_to_be_read(client, *written)
         elif kind == "mouse":
             pane = self.panes.get(message["pane"])
             if pane is not None:
@@ -706,6 +716,51 @@ class Server:
             if not (message["t"] == "command" and message.get("name") in allowed):
                 reason = "read-only: your keys do not reach the panes or commands"
         return reason
+
+    def _paste(self, client: Client, text: str, more: bool) -> tuple[Pane, PasteInProgress] | None:
+        """One paste, whole or in parts, goes to the pane focused when it began, as one bracketed paste.
+        Returns the pane written to and the paste."""
+        if client.paste is None:
+            pane = self.focused_pane()
+            if pane is None:
+                return None
+            client.paste = PasteInProgress(pane.id, pane.terminal.paste_encoder())
+        paste = client.paste
+        if not more:
+            client.paste = None
+        pane = self.panes.get(paste.pane)
+        if pane is None:
+            return None  # its window closed during the paste
+        if paste.size + len(text) > PASTE_LIMIT or paste.cut:
+            if not paste.cut:
+                paste.cut = True
+                client.send(make_notice(f"paste cut at {PASTE_LIMIT >> 20} MiB", "warn"))
+            text = ""
+        data = paste.encoder.feed(text, final=not more)
+        paste.size += len(data)
+        pane.backend.write(data)
+        return pane, paste
+
+    async def _wait_for_paste_to_be_read(self, client: Client, pane: Pane, paste: PasteInProgress) -> None:
+        """Back-pressure: while the program has more than PASTE_BACKLOG of the paste unread, this client's
+        next messages wait (so a paste never piles up in the server). A program that reads nothing for
+        PASTE_STALL seconds gets no more of it (the bracket still closes)."""
+        backlog = getattr(pane.backend, "write_backlog", 0)  # an SSH channel buffers in asyncssh instead
+        last, stalled_since = backlog, time.monotonic()
+        while backlog > PASTE_BACKLOG and not paste.cut and not client.writer.is_closing():
+            await asyncio.sleep(0.01)
+            backlog = getattr(pane.backend, "write_backlog", 0)
+            if backlog < last:
+                last, stalled_since = backlog, time.monotonic()
+            elif time.monotonic() - stalled_since > PASTE_STALL:
+                paste.cut = True  # its remaining parts are dropped; the bracket still closes
+                client.send(make_notice("paste cut: the program stopped reading it", "warn"))
+                return
+
+    def end_paste(self, client: Client) -> None:
+        """Close a paste whose last part will not come (the client left, or was locked): the bracket ends."""
+        if client.paste is not None:
+            self._paste(client, "", more=False)
 
     def detach_refusal(self, client: Client | None) -> str | None:
         """Why this client may not detach the other clients, or None. The holder may (and the owner, whose
@@ -747,6 +802,7 @@ class Server:
 
     async def _close_client(self, client: Client) -> None:
         registered = self.clients.pop(client.id, None) is not None
+        self.end_paste(client)  # a client gone mid-paste must not leave the program inside a bracketed paste
         if not client.writer.is_closing():
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await asyncio.wait_for(client.writer.drain(), 2.0)
@@ -779,8 +835,14 @@ def _user_name(uid: int) -> str:
 
 
 def configure_logging(path: Path) -> None:
-    handler = logging.FileHandler(path)
+    # never through a symlink: the log lives in the socket directory (tui.server.socketdir.open_private_log)
+    removed: list[str] = []
+    stream = os.fdopen(open_private_log(path, removed.append), "a", encoding="utf-8", errors="replace",
+                       buffering=1)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("hascreen")
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    for note in removed:
+        log.warning("log: %s", note)

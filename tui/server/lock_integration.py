@@ -1,20 +1,29 @@
 """The lock, multi-user access and handoff, on the server side: `install_lock(server)` (called by the
 composition root, tui.server.composition) registers, through the server's hooks (tui.server.hooks),
 
-- the `lock` command (C-a x, `hascreen -X NAME lock`, and `lock.idle_timeout` from the user config): every
-  attached display client becomes a locked client (the `frame_out` hook withholds its rows and answers its
-  scrollback requests empty), gets a `lock` message and a cleared screen. Panes, health polling and
-  procedures keep running — only what goes out to clients stops.
-- the unlock handler. A client checks its own user's password through PAM (as that user: a server running
-  as alice cannot check bob's password) and reports `{"t":"unlock","method":"pam","ok":true|false}`; the
-  server trusts the kernel-verified peer uid (SO_PEERCRED) and its ACL. With `method: passphrase` the
-  client sends the passphrase and the server checks it against the scrypt hash in its config. Wrong attempts
-  are rate limited per uid here, so a restarted client does not reset the count; they are logged without
-  what was typed.
+- the `lock` command (C-a x, `hascreen -X NAME lock`, and `lock.idle_timeout` from the user config), and the
+  `lock` message a client sends instead when its user could not unlock with their own password: it carries
+  a one-time lock passphrase (as screen asks for one), kept only as an scrypt hash until the lock ends.
+  Every attached display client becomes a locked client (the `frame_out` hook withholds its rows and
+  answers its scrollback requests empty), gets a `lock` message and a cleared screen. Panes, health polling
+  and procedures keep running — only what goes out to clients stops.
+- unlocking, per client: an unlock opens only the client that unlocked; the others stay locked (and are
+  told who holds the session now) until their own user unlocks them or they are detached. A client checks
+  its own user's password through PAM (as that user: a server running as alice cannot check bob's password)
+  and reports `{"t":"unlock","method":"pam","ok":true|false}`; the server trusts the kernel-verified peer
+  uid (SO_PEERCRED) and its ACL. With `method: passphrase` the client sends the passphrase and the server
+  checks it against the scrypt hash in its config (re-read when the file changes, so `hascreen passwd`
+  takes effect at once) or the lock's one-time passphrase. Wrong attempts are rate limited per uid here, so
+  a restarted client does not reset the count; they are logged and audited without what was typed.
+- `hascreen -X NAME unlock`: a control connection of the owner's uid ends the lock of the owner's own
+  clients, after the CLI checked the password or passphrase on its terminal (`method: uid` when the owner
+  has neither: the uid alone, which the kernel vouches for, is then enough — a lock never shuts its owner
+  out for good).
 - handoff: when a user other than the holder unlocks (a "full" user of the ACL), the session passes to them:
   `server.holder` changes (layout and welcome carry it), the audit log gets "handoff alice → bob", and the
-  unlocking user receives a summary of what the server broadcast while the session was locked (health
-  events, procedure runs, notices; the `broadcast` hook) — "nothing happened" when there was nothing.
+  unlocking user receives a summary of what happened since their client was locked (health events,
+  procedure runs, notices from the `broadcast` hook, and failed unlock attempts) — "nothing happened" when
+  there was nothing.
 - the ACL: `acl:` of the owner's config becomes `server.options.allowed_uids`, and the session's socket
   (and its directory) are opened to exactly those users with POSIX ACLs (tui.auth.socket_access).
 - locked clients may only detach or unlock (the `message_received` hook refuses the rest); what read-only
@@ -24,11 +33,14 @@ composition root, tui.server.composition) registers, through the server's hooks 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import os
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tui.auth import (
@@ -37,10 +49,12 @@ from tui.auth import (
     SocketAccessError,
     apply_socket_acl,
     default_pam_service,
+    hash_passphrase,
     load_lock_settings,
     resolve_acl,
     verify_passphrase,
 )
+from tui.auth.passphrase import MIN_LENGTH
 from tui.config.errors import ConfigErrors
 from tui.protocol.messages import make_notice
 from tui.server.hooks import Reply
@@ -54,18 +68,33 @@ log = logging.getLogger("hascreen.server.lock")
 
 LOCKED_COMMANDS = frozenset({"detach"})
 MAX_PASSPHRASE = 1024
-SUMMARY_LIMIT = 200  # events kept per kind while locked
+SUMMARY_LIMIT = 200  # entries kept per kind for the summary
 SOCKET_WAIT = 10.0
 
 
 @dataclass
 class LockState:
+    """The session-level lock: set by a lock, ended by the first unlock (clients attaching meanwhile are
+    locked too). Which clients are locked is `LockIntegration.locked_clients`."""
+
     locked: bool = False
     by: str = ""
     since: float = 0.0
-    health_events: list[str] = field(default_factory=list)
-    procedures: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClientLock:
+    by: str
+    since: float
+
+
+@dataclass(frozen=True)
+class Happening:
+    """Something the summary reports: when, what kind (health, procedure, notice, failed) and the text."""
+
+    time: float
+    kind: str
+    text: str
 
 
 def _audit_log() -> Any:
@@ -81,12 +110,15 @@ class LockIntegration:
         self.settings = settings
         self.tracker = tracker  # where the health integration keeps its timeline, if there is one
         self.state = LockState()
-        self.locked_clients: set[int] = set()  # client ids that get no pane contents
+        self.locked_clients: dict[int, ClientLock] = {}  # client id → its lock; they get no pane contents
+        self.happenings: deque[Happening] = deque(maxlen=4 * SUMMARY_LIMIT)  # while anything is locked
+        self.one_time_hash: str | None = None  # the lock passphrase asked for at C-a x, until the lock ends
         self.limiter = AttemptLimiter(max_per_minute=settings.max_attempts_per_minute)
         self.pam_service = settings.pam_service or default_pam_service()
         self.audit = _audit_log()
         self._tasks: list[asyncio.Task] = []
         self._seen_health: set[str] = set()
+        self._config_stamp = _file_stamp(settings.source)
 
     # ---- wiring ---------------------------------------------------------------------------------------
     def install(self) -> None:
@@ -96,6 +128,7 @@ class LockIntegration:
             log.warning("acl: no local user %r; entry ignored", name)
         server.options.allowed_uids.update(uids)
         server.commands.register("lock", self.lock_command)
+        server.handle_message("lock", self.lock_request)
         server.handle_message("unlock", self.unlock)
         hooks = server.hooks
         hooks.message_received.register(self.refusal)
@@ -131,28 +164,52 @@ class LockIntegration:
         interval = max(0.2, min(5.0, timeout / 4))
         while True:
             await asyncio.sleep(interval)
-            clients = self.server.display_clients()
-            if self.state.locked or not clients:
+            active = [c for c in self.server.display_clients() if c.id not in self.locked_clients]
+            if self.state.locked or not active:
                 continue
-            idle = time.monotonic() - max(c.last_active for c in clients)
+            idle = time.monotonic() - max(c.last_active for c in active)
             if idle >= timeout:
                 self.lock("idle timeout")
 
+    # ---- the passphrase: `hascreen passwd` may change it while the server runs ----------------------------
+    def passphrase_hashes(self) -> list[str]:
+        source = self.settings.source
+        stamp = _file_stamp(source)
+        if source is not None and stamp != self._config_stamp:
+            self._config_stamp = stamp
+            try:
+                fresh = load_lock_settings(source)
+            except (ConfigErrors, OSError) as exc:
+                log.error("config changed but cannot be read; the lock passphrase stays as it was:\n%s", exc)
+            else:
+                if fresh.passphrase_hash != self.settings.passphrase_hash:
+                    log.info("lock passphrase %s in %s", "changed" if fresh.passphrase_hash else "removed", source)
+                    self._audit({"event": "passphrase-reread", "who": self.server.owner,
+                                 "set": bool(fresh.passphrase_hash)})
+                self.settings = dataclasses.replace(self.settings, passphrase_hash=fresh.passphrase_hash)
+        return [h for h in (self.settings.passphrase_hash, self.one_time_hash) if h]
+
+    def methods(self) -> list[str]:
+        return ["pam"] + (["passphrase"] if self.passphrase_hashes() else [])
+
     # ---- hooks ------------------------------------------------------------------------------------------
     def welcome_extras(self, client: Client) -> dict[str, Any]:
-        return {"locked": self.state.locked, "locked_by": self.state.by if self.state.locked else ""}
+        return {"locked": self.state.locked, "locked_by": self.state.by if self.state.locked else "",
+                "lock_methods": self.methods(), "pam_service": self.pam_service}
 
     def on_client_attached(self, client: Client) -> None:
         if self.state.locked:
-            self.locked_clients.add(client.id)  # before the server sends its snapshot: no rows reach it
-            client.send(self.lock_message())
+            # before the server sends its snapshot: no rows reach it
+            record = self.locked_clients[client.id] = ClientLock(self.state.by, self.state.since)
+            client.send(self.lock_message(record))
 
     def on_client_detached(self, client: Client) -> None:
-        self.locked_clients.discard(client.id)
+        self.locked_clients.pop(client.id, None)
+        self._forget_when_nothing_locked()
 
     def on_broadcast(self, message: dict[str, Any]) -> None:
-        # everything the server broadcasts while locked goes into the summary for whoever unlocks
-        if self.state.locked:
+        # what the server broadcasts while anything is locked goes into the summaries of those who unlock
+        if self.state.locked or self.locked_clients:
             self._remember(message)
 
     def frame_out(self, message: dict[str, Any], client: Client) -> dict[str, Any] | None:
@@ -169,11 +226,12 @@ class LockIntegration:
         return None
 
     # ---- locking ----------------------------------------------------------------------------------------
-    def lock_message(self, **extra: Any) -> dict[str, Any]:
-        methods = ["pam"] + (["passphrase"] if self.settings.passphrase_hash else [])
-        return {"t": "lock", "locked": self.state.locked, "by": self.state.by, "since": self.state.since,
-                "holder": self.server.holder, "session": self.server.session.name, "methods": methods,
-                "pam_service": self.pam_service, **extra}
+    def lock_message(self, record: ClientLock | None, **extra: Any) -> dict[str, Any]:
+        """The `lock` message for one client: locked (with who and since) or not."""
+        return {"t": "lock", "locked": record is not None, "by": record.by if record else self.state.by,
+                "since": record.since if record else self.state.since, "holder": self.server.holder,
+                "session": self.server.session.name, "methods": self.methods(), "pam_service": self.pam_service,
+                **extra}
 
     async def lock_command(self, client: Client | None, args: list[str]) -> Reply:
         if self.state.locked:
@@ -181,16 +239,42 @@ class LockIntegration:
         self.lock(client.user if client is not None else self.server.owner)
         return Reply(True, "locked")
 
-    def lock(self, by: str) -> None:
+    async def lock_request(self, client: Client, message: dict[str, Any]) -> None:
+        """`{"t":"lock","passphrase":…}`: lock with a one-time passphrase, from a client whose user has no
+        usable password (screen asks for a lock password then too)."""
+        if client.readonly or self.server.access_for(client.uid) != "full":
+            client.send(make_notice("read-only: you cannot lock the session", "warn"))
+            return
+        if client.id in self.locked_clients:
+            client.send(make_notice("locked: unlock first", "warn"))
+            return
+        passphrase = message.get("passphrase")
+        if not isinstance(passphrase, str) or not MIN_LENGTH <= len(passphrase) <= MAX_PASSPHRASE:
+            client.send(make_notice(f"the lock passphrase must have {MIN_LENGTH} to {MAX_PASSPHRASE} characters; "
+                                    f"not locked", "warn"))
+            return
+        if self.state.locked:
+            client.send(make_notice(f"already locked by {self.state.by}"))
+            return
+        digest = await asyncio.to_thread(hash_passphrase, passphrase)
+        self.one_time_hash = digest
+        self.lock(client.user, one_time=True)
+
+    def lock(self, by: str, one_time: bool = False) -> None:
+        if self.state.locked:
+            return
         self.state = LockState(locked=True, by=by, since=time.time())
-        self._seen_health.clear()
-        log.info("session locked by %s", by)
-        self._audit({"event": "lock", "who": by})
-        message = self.lock_message()
+        if not self.locked_clients:
+            self._seen_health.clear()
+        log.info("session locked by %s%s", by, " with a one-time passphrase" if one_time else "")
+        self._audit({"event": "lock", "who": by, **({"one_time_passphrase": True} if one_time else {})})
         for client in self.server.display_clients():
-            self.locked_clients.add(client.id)
-            client.send(message)
-            self._clear_screen(client)
+            record = self.locked_clients.get(client.id)
+            if record is None:
+                self.server.end_paste(client)  # its remaining parts would be refused: close the bracket now
+                record = self.locked_clients[client.id] = ClientLock(by, self.state.since)
+                client.send(self.lock_message(record))
+                self._clear_screen(client)
 
     def _clear_screen(self, client: Client) -> None:
         # a full frame with no rows: the client drops every row it holds for each visible pane
@@ -200,106 +284,171 @@ class LockIntegration:
 
     # ---- unlocking --------------------------------------------------------------------------------------
     async def unlock(self, client: Client, message: dict[str, Any]) -> None:
-        if not self.state.locked:
+        if not client.is_display:
+            await self._unlock_from_control(client, message)
+            return
+        record = self.locked_clients.get(client.id)
+        if record is None:
             client.send(make_notice("the session is not locked"))
             return
         access = self.server.access_for(client.uid)
         if access != "full" or client.readonly:
             client.warn("unlock refused (uid %d): %s access", client.uid, access)  # rate-limited
-            client.send(self.lock_message(error=f"{client.user} has read-only access and cannot unlock"))
+            client.send(self.lock_message(record, error=f"{client.user} has read-only access and cannot unlock"))
             return
+        verified = await self._verify(client, message, record)
+        if verified is None:
+            return
+        self._unlock([client], client, str(message.get("method")))
+
+    async def _verify(self, client: Client, message: dict[str, Any], record: ClientLock | None) -> bool | None:
+        """True when the attempt is good; None when it was refused (and answered) without a verdict."""
         wait = self.limiter.wait_for(client.uid)
         if wait > 0:
             client.warn("unlock attempt (uid %d) refused: rate limited for %.0f s more", client.uid, wait)
-            client.send(self.lock_message(error=f"too many wrong attempts; wait {wait:.0f} s",
+            client.send(self.lock_message(record, error=f"too many wrong attempts; wait {wait:.0f} s",
                                           retry_after=round(wait, 1)))
-            return
+            return None
         method = message.get("method")
         if method == "pam":
             verified = message.get("ok") is True
         elif method == "passphrase":
-            verified = await self._check_passphrase(client, message.get("passphrase"))
+            verified = await self._check_passphrase(client, message.get("passphrase"), record)
             if verified is None:
-                return
+                return None
+        elif method == "uid" and not client.is_display and client.uid == self.server.owner_uid:
+            verified = True  # the owner has no usable password or passphrase: the kernel-checked uid suffices
         else:
-            client.send(self.lock_message(error=f"unknown unlock method {method!r} (pam or passphrase)"))
-            return
+            client.send(self.lock_message(record, error=f"unknown unlock method {method!r} (pam or passphrase)"))
+            return None
         if not verified:
             wait = self.limiter.failure(client.uid)
             failures = self.limiter.failures_in_window(client.uid)
             log.warning("unlock failed for %s (uid %d) via %s: wrong password; %d failure(s) in the last "
                         "minute", client.user, client.uid, method, failures)
-            self._audit({"event": "unlock-failed", "who": client.user, "method": method, "failures": failures})
-            client.send(self.lock_message(error="wrong password", retry_after=round(wait, 1)))
-            return
+            self._audit({"event": "unlock-failed", "who": client.user, "method": method, "failures": failures,
+                         **({} if client.is_display else {"via": "hascreen -X unlock"})})
+            self._note("failed", f"{client.user} failed to unlock ({method})")
+            client.send(self.lock_message(record, error="wrong password", retry_after=round(wait, 1)))
+            return None
         self.limiter.success(client.uid)
-        self._unlock(client, str(method))
+        return True
 
-    async def _check_passphrase(self, client: Client, passphrase: Any) -> bool | None:
-        if not self.settings.passphrase_hash:
-            client.send(self.lock_message(error="no lock passphrase is set for this session (hascreen passwd)"))
+    async def _unlock_from_control(self, client: Client, message: dict[str, Any]) -> None:
+        """`hascreen -X NAME unlock`: the owner ends the lock of their own clients."""
+        if client.uid != self.server.owner_uid:
+            log.warning("unlock from a control connection of %s (uid %d) refused: only the owner may",
+                        client.user, client.uid)
+            client.send(self.lock_message(None, error=f"only {self.server.owner} may end the lock from the "
+                                                      f"command line"))
+            return
+        own = [c for c in self.server.display_clients() if c.id in self.locked_clients and c.uid == client.uid]
+        if not own and not self.state.locked:
+            client.send(self.lock_message(None, error="the session is not locked"))
+            return
+        if await self._verify(client, message, None) is None:
+            return
+        self._unlock(own, client, f"{message.get('method')} via hascreen -X unlock")
+        client.send(self.lock_message(None, unlocked_by=client.user, unlocked=len(own)))
+
+    async def _check_passphrase(self, client: Client, passphrase: Any, record: ClientLock | None) -> bool | None:
+        hashes = self.passphrase_hashes()
+        if not hashes:
+            client.send(self.lock_message(record, error="no lock passphrase is set for this session "
+                                                        "(hascreen passwd)"))
             return None
         if not isinstance(passphrase, str) or len(passphrase) > MAX_PASSPHRASE:
             return False
-        return await asyncio.to_thread(verify_passphrase, passphrase, self.settings.passphrase_hash)
+        for encoded in hashes:
+            if await asyncio.to_thread(verify_passphrase, passphrase, encoded):
+                return True
+        return False
 
-    def _unlock(self, client: Client, method: str) -> None:
-        state = self.state
+    def _unlock(self, clients: list[Client], unlocker: Client, method: str) -> None:
+        """Open `clients` (and only them) for the user of `unlocker`; the session passes to that user."""
         previous = self.server.holder
-        now = time.time()
-        handoff = previous != client.user
+        state = self.state
+        handoff = previous != unlocker.user
         if handoff:
-            self.server.holder = client.user
-            text = f"handoff {previous} → {client.user}"
-            log.info("%s (session %s, locked by %s since %s)", text, self.server.session.name, state.by,
-                     time.strftime("%H:%M:%S", time.localtime(state.since)))
-            self._audit({"event": "handoff", "who": client.user, "from": previous, "to": client.user,
+            self.server.holder = unlocker.user
+            text = f"handoff {previous} → {unlocker.user}"
+            log.info("%s (session %s, locked by %s)", text, self.server.session.name, state.by or "?")
+            self._audit({"event": "handoff", "who": unlocker.user, "from": previous, "to": unlocker.user,
                          "text": text, "locked_by": state.by, "locked_since": state.since, "method": method})
         else:
-            log.info("session unlocked by %s", client.user)
-            self._audit({"event": "unlock", "who": client.user, "method": method})
-        health_events = list(state.health_events)
-        for text in self._tracker_events(state.since):
-            if text not in health_events:
-                health_events.append(text)
-        summary = {
-            "locked_by": state.by, "since": state.since, "until": now, "unlocked_by": client.user,
-            "handoff": {"from": previous, "to": client.user} if handoff else None,
-            "health_events": health_events[:SUMMARY_LIMIT], "procedures": list(state.procedures),
-            "notices": list(state.notices),
-        }
-        summary["nothing"] = not (summary["health_events"] or summary["procedures"] or summary["notices"])
-        self.state = LockState()
-        for other in self.server.display_clients():
-            other.last_active = time.monotonic()  # or the idle watch would lock again at once
-            self.locked_clients.discard(other.id)
-            extra = {"summary": summary} if other is client else {}
-            other.send(self.lock_message(unlocked_by=client.user, **extra))
-            self.server.send_snapshot(other)
+            log.info("unlocked by %s (%d client(s), %s)", unlocker.user, len(clients), method)
+            self._audit({"event": "unlock", "who": unlocker.user, "method": method, "clients": len(clients)})
+        self.state = LockState()  # the session is in use again; clients that attach now are not locked
+        for client in clients:
+            record = self.locked_clients.pop(client.id, None)
+            if record is None:
+                continue
+            client.last_active = time.monotonic()  # or the idle watch would lock again at once
+            summary = self._summary(record, unlocker.user, previous if handoff else None)
+            client.send(self.lock_message(None, unlocked_by=unlocker.user, summary=summary))
+            self.server.send_snapshot(client)
+        for other in self.server.display_clients():  # still locked: they learn who holds the session now
+            record = self.locked_clients.get(other.id)
+            if record is not None and handoff:
+                other.send(self.lock_message(record))
+        self._forget_when_nothing_locked()
         if handoff:
             self.server.layout_changed()
+
+    def _forget_when_nothing_locked(self) -> None:
+        if not self.locked_clients and not self.state.locked:
+            self.happenings.clear()
+            self._seen_health.clear()
+            self.one_time_hash = None
+
+    # ---- the summary --------------------------------------------------------------------------------------
+    def _summary(self, record: ClientLock, unlocked_by: str, handed_from: str | None) -> dict[str, Any]:
+        since = record.since
+        kinds: dict[str, list[str]] = {"health": [], "procedure": [], "notice": [], "failed": []}
+        for happening in self.happenings:
+            if happening.time >= since and len(kinds[happening.kind]) < SUMMARY_LIMIT:
+                kinds[happening.kind].append(happening.text)
+        health_events = kinds["health"]
+        for text in self._tracker_events(since):
+            if text not in health_events and len(health_events) < SUMMARY_LIMIT:
+                health_events.append(text)
+        summary = {
+            "locked_by": record.by, "since": since, "until": time.time(), "unlocked_by": unlocked_by,
+            "handoff": {"from": handed_from, "to": unlocked_by} if handed_from else None,
+            "health_events": health_events, "procedures": kinds["procedure"], "notices": kinds["notice"],
+            "failed_attempts": kinds["failed"],
+        }
+        summary["nothing"] = not any(summary[k] for k in ("health_events", "procedures", "notices",
+                                                          "failed_attempts"))
+        return summary
 
     # ---- the summary --------------------------------------------------------------------------------------
     def _remember(self, message: dict[str, Any]) -> None:
         kind = message.get("t")
-        state = self.state
         if kind == "health":
+            earliest = min([r.since for r in self.locked_clients.values()] + ([self.state.since] if self.state.locked
+                                                                              else []), default=time.time())
             for event in message.get("events") or []:
                 when = event.get("time") if isinstance(event, dict) else None
-                if isinstance(when, int | float) and when < state.since:
+                if isinstance(when, int | float) and when < earliest:
                     continue  # health messages repeat the recent events, older ones included
                 text = _describe_event(event)
-                if text and text not in self._seen_health and len(state.health_events) < SUMMARY_LIMIT:
+                if text and text not in self._seen_health:
                     self._seen_health.add(text)
-                    state.health_events.append(text)
+                    self._note("health", text, when if isinstance(when, int | float) else None)
         elif kind == "procedure" and isinstance(message.get("run"), dict):
             run = message["run"]
             text = " ".join(str(run.get(k)) for k in ("name", "cluster", "state") if run.get(k))
-            if text and (not state.procedures or state.procedures[-1] != text) and \
-                    len(state.procedures) < SUMMARY_LIMIT:
-                state.procedures.append(f"{time.strftime('%H:%M:%S')} {text}")
-        elif kind == "notice" and len(state.notices) < SUMMARY_LIMIT:
-            state.notices.append(f"{time.strftime('%H:%M:%S')} {message.get('text', '')}")
+            last = next((h for h in reversed(self.happenings) if h.kind == "procedure"), None)
+            if text and (last is None or not last.text.endswith(f" {text}")):
+                self._note("procedure", text)
+        elif kind == "notice":
+            self._note("notice", str(message.get("text", "")))
+
+    def _note(self, kind: str, text: str, when: float | None = None) -> None:
+        now = time.time() if when is None else when
+        stamp = "" if kind == "health" else f"{time.strftime('%H:%M:%S', time.localtime(now))} "
+        self.happenings.append(Happening(now, kind, f"{stamp}{text}"[:300]))
 
     def _tracker_events(self, since: float) -> list[str]:
         """State changes the health tracker recorded since the lock."""
@@ -346,3 +495,11 @@ def install_lock(server: Server, tracker: Callable[[], HealthTracker | None] = l
     log.info("lock installed: PAM service %s, idle timeout %s, acl %s", integration.pam_service,
              settings.idle_timeout or "off", settings.acl or "none")
     return integration
+
+
+def _file_stamp(path: Any) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return (info.st_ino, info.st_mtime_ns, info.st_size) if info else None

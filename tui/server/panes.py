@@ -143,6 +143,11 @@ class PtyBackend:
             self._write_buffer += data[written:]
             asyncio.get_running_loop().add_writer(self._master, self._flush_writes)
 
+    @property
+    def write_backlog(self) -> int:
+        """Bytes written to the program that it has not read yet (the server holds them)."""
+        return len(self._write_buffer)
+
     def _flush_writes(self) -> None:
         try:
             written = os.write(self._master, self._write_buffer)

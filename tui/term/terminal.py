@@ -176,9 +176,54 @@ class Terminal:
     def encode_paste(self, text: str) -> bytes:
         """Text to paste: newlines become CR as a terminal sends them; bracketed when mode 2004 is on (a
         paste cannot end the bracket early: any ESC [ 201 ~ inside it is removed)."""
+        return self.paste_encoder().feed(text, final=True)
+
+    def paste_encoder(self) -> PasteEncoder:
+        """For a paste that arrives in parts: one bracket pair around all of them (mode 2004 as it is now)."""
+        return PasteEncoder(self._screen.bracketed_paste)
+
+
+PASTE_START = "\x1b[200~"
+PASTE_END = "\x1b[201~"
+
+
+class PasteEncoder:
+    """Encodes one paste that arrives in parts as if it had come whole: the bracket start before the first
+    part, the end after the last, CR LF / LF → CR and no ESC [ 201 ~ inside, even where a part boundary
+    splits them (what could still combine with the next part is held back until it comes)."""
+
+    def __init__(self, bracketed: bool) -> None:
+        self.bracketed = bracketed
+        self._started = False
+        self._held = ""
+
+    def feed(self, text: str, final: bool = False) -> bytes:
+        out = []
+        if not self._started:
+            self._started = True
+            if self.bracketed:
+                out.append(PASTE_START)
+        text = self._held + text
+        self._held = ""
+        if not final and text.endswith("\r"):
+            text, self._held = text[:-1], "\r"  # CR LF split by a part boundary is still one CR
         body = text.replace("\r\n", "\r").replace("\n", "\r")
-        if not self._screen.bracketed_paste:
-            return body.encode("utf-8", "replace")
-        while "\x1b[201~" in body:
-            body = body.replace("\x1b[201~", "")
-        return b"\x1b[200~" + body.encode("utf-8", "replace") + b"\x1b[201~"
+        if self.bracketed:
+            while PASTE_END in body:
+                body = body.replace(PASTE_END, "")
+            if not final and not self._held:
+                keep = _marker_prefix_suffix(body, PASTE_END)
+                if keep:
+                    body, self._held = body[:-keep], body[-keep:]
+        out.append(body)
+        if final and self.bracketed:
+            out.append(PASTE_END)
+        return "".join(out).encode("utf-8", "replace")
+
+
+def _marker_prefix_suffix(text: str, marker: str) -> int:
+    """Length of the longest end of text that is a proper beginning of marker."""
+    for length in range(min(len(marker) - 1, len(text)), 0, -1):
+        if text.endswith(marker[:length]):
+            return length
+    return 0

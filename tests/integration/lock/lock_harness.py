@@ -37,11 +37,12 @@ USERS_LOCK = Path("/run/lock/hascreen-lock-tests.lock")
 TMUX_SOCKET = "hascreen-lock-tests"  # a tmux server of our own: the terminal clients run in
 PROCESS_LIFETIME = "300"  # seconds: an upper bound on anything started here, whatever happens to pytest
 
-USERS = {  # name → password (test-only accounts, deleted at teardown)
+USERS: dict[str, str | None] = {  # name → password (test-only accounts, deleted at teardown)
     "hs-test-alice": "alice-Pw-41!x",
     "hs-test-bob": "bob-Pw-73?y",
     "hs-test-carol": "carol-Pw-19#z",
     "hs-test-dave": "dave-Pw-55$w",
+    "hs-test-nopw": None,  # no usable password (`!` in shadow), like root as `*` on sudo systems
 }
 
 
@@ -120,10 +121,11 @@ def _created_users() -> Iterator[dict[str, TestUser]]:
             _remove_user(name)  # left over from a killed run
             subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True, capture_output=True, timeout=30)
             created.append(name)
-            subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True,
-                           capture_output=True, timeout=30)  # the password goes through stdin, not argv
+            if password is not None:
+                subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True,
+                               capture_output=True, timeout=30)  # the password goes through stdin, not argv
             entry = pwd.getpwnam(name)
-            result[name.removeprefix("hs-test-")] = TestUser(name, password, entry.pw_uid, Path(entry.pw_dir))
+            result[name.removeprefix("hs-test-")] = TestUser(name, password or "", entry.pw_uid, Path(entry.pw_dir))
         yield result
     finally:
         for name in created:

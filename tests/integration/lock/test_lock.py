@@ -191,8 +191,11 @@ def test_handoff_is_recorded_and_summarised(users, start_session) -> None:
     observer.expect(is_lock(True), "the lock for carol")
     observer.send({"t": "unlock", "method": "pam", "ok": True})
     assert "read-only" in observer.expect(lambda m: m.get("t") == "lock" and m.get("error"), "refusal")["error"]
-    # bob's own client checks bob's own password, as bob
+    # bob's own client checks bob's own password, as bob; his first try is wrong
     assert successor.check_password(alice.password) is False
+    successor.send({"t": "unlock", "method": "pam", "ok": False})
+    assert successor.expect(lambda m: m.get("t") == "lock" and m.get("error"), "the refusal")["error"] == "wrong password"
+    successor.collect(1.3)  # the first delay after a failure is one second
     assert successor.check_password(bob.password) is True
     successor.send({"t": "unlock", "method": "pam", "ok": True})
     unlocked = successor.expect(is_lock(False), "the unlock for bob")
@@ -200,17 +203,52 @@ def test_handoff_is_recorded_and_summarised(users, start_session) -> None:
     assert summary["handoff"] == {"from": alice.name, "to": bob.name}
     assert summary["locked_by"] == alice.name and summary["nothing"] is False
     assert any("blip" in notice and "closed" in notice for notice in summary["notices"])
+    assert [a.split(" ", 1)[1] for a in summary["failed_attempts"]] == [f"{bob.name} failed to unlock (pam)"]
     layout = successor.expect(lambda m: m.get("t") == "layout", "the layout after the handoff")
     assert layout["holder"] == bob.name
     successor.expect(rows_with("HANDOFF-81"), "the screen for bob")
-    owner_unlocked = owner.expect(is_lock(False), "the unlock for alice")
-    assert "summary" not in owner_unlocked and owner_unlocked["holder"] == bob.name
+    # alice's walked-away terminal stays locked: it is told who holds the session now, and gets no rows
+    still = owner.expect(lambda m: m.get("t") == "lock", "the holder update for alice")
+    assert still["locked"] is True and still["holder"] == bob.name and "summary" not in still
+    successor.type("echo BOB-TYPED-$((6*6))\n")
+    successor.expect(rows_with("BOB-TYPED-36"), "bob's echo")
+    leaked = [m for m in owner.collect(1.5) if m.get("t") == "rows" and m.get("rows")]
+    assert not leaked, "a locked client was shown the session after someone else unlocked"
     handoffs = [r for r in audit_records(alice) if r["event"] == "handoff"]
     assert len(handoffs) == 1
     record = handoffs[0]
     assert record["text"] == f"handoff {alice.name} → {bob.name}"
     assert record["from"] == alice.name and record["to"] == bob.name and record["ts"] > 0
     assert bob.password not in alice.audit_log.read_text()
+    # alice comes back and unlocks her own terminal: the session is handed back, her summary tells her
+    owner.send({"t": "unlock", "method": "pam", "ok": True})
+    back = owner.expect(is_lock(False), "the unlock for alice")
+    assert back["summary"]["handoff"] == {"from": bob.name, "to": alice.name}
+    assert any(f"{bob.name} failed to unlock" in a for a in back["summary"]["failed_attempts"])
+    owner.expect(rows_with("BOB-TYPED-36"), "alice's screen after her own unlock")
+    assert [r["event"] for r in audit_records(alice)][-2:] == ["handoff", "handoff"]
+
+
+def test_a_locked_client_detached_by_the_new_holder_is_gone(users, start_session) -> None:
+    alice, bob = users["alice"], users["bob"]
+    session = start_session(alice, config="acl:\n  hs-test-bob: full\n")
+    wait_until(lambda: "opened to uids" in session.log, 10, "the socket ACL")
+    owner = session.connect(alice, mode="attach")
+    owner.expect(lambda m: m.get("t") == "welcome", "welcome")
+    owner.command("lock")
+    owner.expect(is_lock(True), "the lock")
+    successor = session.connect(bob)
+    successor.expect(is_lock(True), "the lock for bob")
+    successor.send({"t": "unlock", "method": "pam", "ok": True})
+    successor.expect(is_lock(False), "the unlock for bob")
+    # bob detaches the other client (`hascreen -d` from his side): alice's locked terminal leaves, still locked
+    control = session.connect(bob, mode="control")
+    control.expect(lambda m: m.get("t") == "welcome", "control welcome")
+    control.send({"t": "command", "name": "detach", "args": [], "id": 1})
+    control.expect(lambda m: m.get("t") == "result", "detach")
+    gone = owner.expect(lambda m: m.get("t") == "detached", "alice's client detached")
+    assert not [m for m in owner.seen if m.get("t") == "rows" and m.get("rows") and m is not gone
+                and owner.seen.index(m) > owner.seen.index(next(x for x in owner.seen if x.get("t") == "lock"))]
 
 
 def test_pam_check_runs_as_each_user_only_for_their_own_password(users) -> None:
