@@ -343,6 +343,7 @@ class ProcedureRun:
                     return self.state
                 self.reason = f"step {number} ({step.note or step.kind}) on {step.host or 'local'} failed (rc {exit_code})"
                 self.hint = self.procedure.recovery_hint(self.ctx, self.steps, index)
+                await self._after_failure(index)
                 self._set_state("failed")
                 self._audit_result("failed")
                 return self.state
@@ -361,6 +362,23 @@ class ProcedureRun:
             self._set_state("verify-failed")
             self._audit_result("verify-failed")
         return self.state
+
+    async def _after_failure(self, failed_index: int) -> None:
+        """Run the procedure's automatic rollback for a failure at this point (audited like any step),
+        then say what state each layer is in now."""
+        undo = self.procedure.automatic_rollback(self.ctx, self.steps, failed_index)
+        for offset, step in enumerate(undo, 1):
+            self._emit("message", text=f"automatic rollback: {step.note}")
+            ok, exit_code = await self._run_step(len(self.steps) + offset, step)
+            self.hint += (f"; rolled back: {step.note}" if ok
+                          else f"; automatic rollback FAILED (rc {exit_code}): {step.note} — do it by hand")
+        try:
+            report = await self.procedure.state_report(self.ctx)
+        except Exception as exc:  # the report is a courtesy; the failure itself is already recorded
+            report = [f"state unknown: {exc}"]
+        if report:
+            self._emit("message", text="state now: " + "; ".join(report))
+            self.hint += ". State now: " + "; ".join(report)
 
     async def _verify(self) -> list[Check]:
         deadline = time.monotonic() + self.procedure.verify_timeout

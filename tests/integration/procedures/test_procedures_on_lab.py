@@ -6,37 +6,10 @@ and no failover onto a lagging replica.
 
 from __future__ import annotations
 
-import io
-import re
 import shlex
 
 import pytest
-
-from tui.config.hosts import load_hosts
-from tui.procedures.audit import AuditLog
-from tui.procedures.cli import run_from_cli
-from tui.procedures.engine import RunRegistry
-from tui.ssh.pool import SshPool
-
-NODES = ("node-a", "node-b")
-
-
-def vip_holders(lab) -> set[str]:
-    held = set()
-    for node in NODES:
-        out = lab.ssh(node, "ip -o addr show dev eth0").stdout
-        if re.search(rf"inet {re.escape(lab.vip)}/", out):
-            held.add(node)
-    return held
-
-
-def drbd_primaries(lab) -> set[str]:
-    return {n for n in NODES if "r0 role:Primary" in lab.ssh(n, "drbdadm status r0").stdout}
-
-
-def assert_invariants(lab) -> None:
-    assert len(vip_holders(lab)) <= 1, f"two VIP holders: {vip_holders(lab)}"
-    assert len(drbd_primaries(lab)) <= 1, f"two DRBD primaries: {drbd_primaries(lab)}"
+from procedure_lab_state import drbd_primaries, vip_holders
 
 
 @pytest.fixture(scope="module")
@@ -53,36 +26,6 @@ def peer_ssh(lab):
         lab.ssh("node-b", f"umask 077; printf '%s' {shlex.quote(known)} > /root/.ssh/known_hosts")
         check = lab.ssh("node-b", "ssh -o BatchMode=yes -o ConnectTimeout=3 10.213.77.11 true")
     assert check.returncode == 0, check.stderr
-
-
-@pytest.fixture
-def healthy(lab):
-    lab.must("heal")
-    assert vip_holders(lab) == {"node-a"} and drbd_primaries(lab) == {"node-a"}
-    yield lab
-    assert_invariants(lab)
-    lab.must("heal")
-
-
-@pytest.fixture
-async def cli(lab, tmp_path):
-    hosts = load_hosts(lab.hosts_yaml)
-    pool = SshPool(hosts.hosts, known_hosts=lab.known_hosts, ssh_config=[], connect_timeout=5.0)
-    registry = RunRegistry(audit=AuditLog(tmp_path / "audit.log"), lock_dir=tmp_path / "locks")
-
-    async def run(*words: str, answers=()) -> tuple[int, str]:
-        out = io.StringIO()
-        replies = list(answers)
-
-        async def input_fn(prompt: str):
-            return replies.pop(0) if replies else None
-
-        code = await run_from_cli(pool.runner, hosts, list(words), out, input_fn=input_fn, registry=registry)
-        return code, out.getvalue()
-
-    run.registry = registry
-    yield run
-    await pool.close()
 
 
 async def test_failover_moves_vip_arpings_and_verifies(healthy, cli):

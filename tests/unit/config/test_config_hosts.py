@@ -138,6 +138,11 @@ MALFORMED = [
     ("bad-multiplexer.yaml", 4, "hosts.node-a.remote_multiplexer", "'byobu' is not one of none, screen, tmux, dtach"),
     ("vip-missing-interface.yaml", 8, "clusters.db.vip.interface", "missing (required)"),
     ("unknown-layout.yaml", 8, "clusters.db.layout", "unknown layout 'splitt' (did you mean \"split\"?)"),
+    ("failover-settings-bad.yaml", 10, "clusters.db.drbd.moved_by", "'pacemaker' is not one of hascreen, manager"),
+    ("failover-settings-bad.yaml", 14, "clusters.db.mysql.drain", "'sometimes' is not one of none, kill"),
+    ("failover-settings-bad.yaml", 15, "clusters.db.mysql.catchup_timeout", "0 is out of range 1..3600"),
+    ("failover-settings-bad.yaml", 16, "clusters.db.mysql.replication_password_file", "must be an absolute path"),
+    ("failover-settings-bad.yaml", 19, "clusters.db.keepalived.start_command", "a string"),
 ]
 
 
