@@ -259,7 +259,8 @@ class MysqlResync(Procedure):
                 Step(replica, fetch, f"dump {source_host} over ssh into {dump_file} on {replica} "
                      "(coordinates in its header)", timeout=3600.0),
                 Step(replica, ["grep", "-m", "2", "-E",
-                               "^-- (CHANGE (MASTER|REPLICATION SOURCE) TO|SET GLOBAL gtid_slave_pos)", dump_file],
+                               "^-- (CHANGE (MASTER|REPLICATION SOURCE) TO (MASTER|SOURCE)_LOG_FILE|"
+                               "SET GLOBAL gtid_slave_pos)", dump_file],
                      "read the master coordinates" + (" and GTID position" if mariadb_gtid else "")
                      + " from the dump header", capture=capture_dump_coordinates),
             ]

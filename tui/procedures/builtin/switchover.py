@@ -33,6 +33,14 @@ _CLIENT_SESSIONS = ("SELECT id FROM information_schema.processlist WHERE id <> C
                     "('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Killed')")
 
 
+def _printf_format(sql: str) -> str:
+    """SQL as part of a double-quoted printf format: % doubled, ' as \\047, shell specials escaped."""
+    text = sql.replace("%", "%%").replace("'", "\\047")
+    for char in ("\\", '"', "$", "`"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 def _capture_master_position(gtid: bool, info: ServerInfo):
     """Capture of the old master's position once it is read-only: its GTIDs, or file:position."""
 
@@ -368,10 +376,12 @@ class Failover(Procedure):
         head, tail = f"{prefix}{change}".split(marker)
         path = shlex.quote(mysql.replication_password_file)
         # The password is read by the node's shell and reaches mysql on stdin (printf is a shell builtin):
-        # it is never in an argv, the plan or the audit log.
-        script = (f"pw=$(cat {path}) || exit 3; case $pw in *\\'*|*\\\\*) echo 'unsupported character in "
-                  f"the password file' >&2; exit 3;; esac; printf '%s%s%s\\n' {shlex.quote(head)} \"$pw\" "
-                  f"{shlex.quote(tail + '; ' + dialect.start_replica)} | " + shlex.join(live.mysql_argv(cluster)))
+        # it is never in an argv, the plan or the audit log. The statement goes through printf's format
+        # with ' written as \047, so the script has no single quote and the plan reads as it runs.
+        fmt = _printf_format(head) + "%s" + _printf_format(tail + "; " + dialect.start_replica) + "\\n"
+        script = (f"pw=$(cat {path}) || exit 3; sq=$(printf \\\\047); case $pw in *\"$sq\"*|*\\\\*) "
+                  "echo \"unsupported character in the password file\" >&2; exit 3;; esac; "
+                  f"printf \"{fmt}\" \"$pw\" | " + shlex.join(live.mysql_argv(cluster)))
         return Step(holder, ["sh", "-c", script],
                     f"make {holder} a replica of {target} ({'GTID' if gtid else 'file/position'}); "
                     f"the password comes from {mysql.replication_password_file} on {holder}",
