@@ -74,6 +74,17 @@ class ClusterView:
     provider_ip: ProviderIpView | None = None
     host_addresses: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def identity(self) -> str:
+        """The cluster's identity, not its name: a hash of its members with their addresses and its VIP.
+        Two hosts.yaml files that call different clusters `db` get different identities (anti-flapping
+        and the audit log tell them apart); renaming a cluster keeps it."""
+        import hashlib
+
+        members = ",".join(sorted(f"{m}={self.host_addresses.get(m, m)}" for m in self.members))
+        text = f"{members};vip={self.vip.address if self.vip else ''}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def peer_of(self, node: str) -> str | None:
         others = [m for m in self.members if m != node]
         return others[0] if len(others) == 1 else None

@@ -97,13 +97,16 @@ class RunRegistry:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 
-    def recent_failover(self, cluster: str, now: float | None = None) -> float | None:
-        """Seconds since the last successful failover of cluster, when within the flap period."""
-        last = self.audit.last_failover(cluster)
+    def recent_failover(self, cluster: str, now: float | None = None,
+                        identity: str | None = None) -> dict[str, Any] | None:
+        """The last successful failover of this cluster (by identity) when it is within the flap period:
+        its audit record plus `age` in seconds; else None. It comes from the audit log, so it holds across
+        the server, `hascreen run` and restarts."""
+        last = self.audit.last_failover(cluster, identity)
         if last is None:
             return None
-        age = (now or time.time()) - last
-        return age if age < self.flap_period else None
+        age = (now or time.time()) - float(last.get("ts", 0))
+        return dict(last, age=age) if age < self.flap_period else None
 
 
 class ProcedureRun:
@@ -126,6 +129,7 @@ class ProcedureRun:
         self.hint = ""
         self.forced = False
         self.flap_age: float | None = None
+        self.flap_last: dict[str, Any] | None = None  # the audit record of the failover within the period
         self.events: list[RunEvent] = []
         self.current_step: int | None = None
         self.started_at = time.time()
@@ -224,7 +228,8 @@ class ProcedureRun:
             self._emit("check", **self.checks[-1].__dict__, line=self.checks[-1].line())
         self._emit("plan", steps=[dict(s.to_dict(), index=i + 1) for i, s in enumerate(self.steps)])
         if self.procedure.is_failover:
-            self.flap_age = self.registry.recent_failover(self.cluster)
+            self.flap_last = self.registry.recent_failover(self.cluster, identity=self.ctx.cluster.identity)
+            self.flap_age = self.flap_last["age"] if self.flap_last else None
         self._set_state("awaiting-confirmation")
 
     @property
@@ -245,7 +250,9 @@ class ProcedureRun:
                   if level == "type-cluster" else f"press Enter to run {self.procedure.name}")
         out: dict[str, Any] = {"level": level, "prompt": prompt, "needs_flap_ack": self.flap_age is not None}
         if self.flap_age is not None:
-            out["flap_warning"] = (f"the last failover of {self.cluster} was {self.flap_age / 60:.0f} min ago "
+            last = self.flap_last or {}
+            by = f" (by {last.get('who', '?')}, {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(last.get('ts', 0)))})"
+            out["flap_warning"] = (f"the last failover of {self.cluster}{by} was {self.flap_age / 60:.0f} min ago "
                                    f"(within {self.registry.flap_period / 60:.0f} min): acknowledge flapping")
         return out
 
@@ -457,6 +464,7 @@ class ProcedureRun:
     def _audit_result(self, outcome: str) -> None:
         self.audit.write({
             "event": "result", "run": self.run_id, "who": self.who, "cluster": self.cluster,
+            "cluster_id": self.ctx.cluster.identity,
             "procedure": self.procedure.name, "outcome": outcome, "reason": self.reason, "hint": self.hint,
             "failover": self.procedure.is_failover, "forced": self.forced,
             "preflight": [c.line() for c in self.checks], "verify": [c.line() for c in self.verify_checks],

@@ -172,3 +172,17 @@ async def test_switchover_refuses_with_the_reason(healthy, cli, scenario, node, 
         assert code == 1, text
         assert "REFUSED: preflight failed" in text and reason in text, text
         assert "SET GLOBAL read_only" not in "".join(r.get("command", "") for r in cli.registry.audit.tail())
+
+
+async def test_switchover_refuses_an_errant_gtid_on_the_target(healthy, cli):
+    sql(healthy, "node-b", "CREATE DATABASE errant_probe; DROP DATABASE errant_probe")  # written on the replica
+    try:
+        code, text = await cli("failover", "--cluster", "db", "--yes")
+        assert code == 1, text
+        assert "✗ no errant GTIDs on node-b: 0-2-" in text and "the master never had" in text
+    finally:
+        # give node-b the master's binlog state again: its errant transaction leaves its history
+        state = sql(healthy, "node-a", "SELECT @@gtid_binlog_state")
+        sql(healthy, "node-b", f"RESET MASTER; SET GLOBAL gtid_binlog_state='{state}'")
+    code, text = await cli("failover", "--cluster", "db", "--dry-run")
+    assert code == 0 and "✓ no errant GTIDs on node-b: none" in text, text

@@ -310,3 +310,21 @@ async def test_list_audit_and_flap_period_from_the_environment(world, hosts_conf
     quick = RunRegistry(audit=registry.audit, lock_dir=registry.lock_dir)
     assert quick.flap_period == 0 and quick.recent_failover("web") is None
     assert registry.recent_failover("web") is not None
+
+
+async def test_flapping_is_keyed_by_cluster_identity_and_read_from_the_audit_log(world, hosts_config, registry):
+    assert (await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes", "--ack-flapping"))[0] == 0
+    record = registry.audit.tail()[-1]
+    identity = build_cluster_view(hosts_config.clusters["web"], hosts_config.hosts).identity
+    assert record["outcome"] == "succeeded" and record["cluster_id"] == identity and len(identity) == 16
+    # a restarted server (a new registry on the same audit log) still sees it, and says who and when
+    restarted = type(registry)(audit=registry.audit, lock_dir=registry.lock_dir)
+    code, text = await cli(world, hosts_config, restarted, "failover", "--cluster", "web", "--yes")
+    assert code == 1 and f"the last failover of web (by {record['who']}, " in text and "acknowledge flapping" in text
+    # another cluster that is also called "web" (other members, other VIP) is not flapping
+    other = dict(hosts_config.clusters["web"], members=["ctl-1", "ctl-0"],
+                 vip={"address": "192.168.122.201", "interface": "eth0", "gateway": "192.168.122.1"})
+    assert build_cluster_view(other, hosts_config.hosts).identity != identity
+    assert build_cluster_view(dict(hosts_config.clusters["web"], name="renamed"), hosts_config.hosts).identity == identity
+    assert restarted.recent_failover("web", identity="0" * 16) is None
+    assert restarted.recent_failover("web", identity=identity)["who"] == record["who"]
