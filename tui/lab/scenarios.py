@@ -228,7 +228,14 @@ def _heal_vrrp(lab: LabDir) -> list[str]:
                 in_node(holder, f"ip addr del {VIP}/{SUBNET_PREFIX} dev eth0 2>/dev/null; true", check=False)
                 daemons.start_keepalived(holder)
                 done.append(f"keepalived started on {node}")
-        if daemons.keepalived_pids(holders[MASTER_NODE]) and daemons.has_vip(holders[REPLICA_NODE]):
+        # two MASTERs after a partition settle by priority (node-a wins) within a few adverts
+        try:
+            daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE]) != daemons.has_vip(holders[REPLICA_NODE]),
+                             8, "one VIP holder")
+        except daemons.LabError:
+            pass
+        if (daemons.keepalived_pids(holders[MASTER_NODE]) and daemons.has_vip(holders[REPLICA_NODE])
+                and not daemons.has_vip(holders[MASTER_NODE])):
             # nopreempt: a restarted node-a stays BACKUP; hand the VIP back by restarting node-b's keepalived
             daemons.wait_for(lambda: daemons.vrrp_state(holders[MASTER_NODE]) == "BACKUP", 10,
                              f"{MASTER_NODE} to join as VRRP BACKUP")
