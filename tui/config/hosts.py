@@ -141,6 +141,14 @@ class ProviderIpSettings:
 
 
 @dataclass(frozen=True)
+class FencingSettings:
+    """How `promote` makes sure a dead master stays dead: "confirm" (the operator types the cluster name
+    to state that the node is powered off) or "stonith" (pacemaker's `stonith_admin --off NODE`)."""
+
+    method: str = "confirm"
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     members: tuple[str, ...]
@@ -152,6 +160,7 @@ class Cluster:
     pacemaker: PacemakerSettings | None = None
     vip: VipSettings | None = None
     provider_ip: ProviderIpSettings | None = None
+    fencing: FencingSettings | None = None
     layout: str = "per-node"  # the layout `open-cluster NAME` uses when none is given
 
 
@@ -182,7 +191,9 @@ TOP_KEYS = ("defaults", "hosts", "clusters", "layouts")
 DEFAULTS_KEYS = ("user", "port", "keepalive", "health_interval", "known_hosts")
 HOST_KEYS = ("address", "port", "user", "jump", "tags", "identity", "remote_multiplexer", "keepalive")
 CLUSTER_KEYS = ("members", "manager", "drbd", "mysql", "keepalived", "heartbeat", "pacemaker", "vip",
-                "provider_ip", "layout")
+                "provider_ip", "fencing", "layout")
+FENCING_KEYS = ("method",)
+FENCING_METHODS = ("confirm", "stonith")
 DRBD_KEYS = ("resources", "version", "before_demote", "after_promote", "moved_by")
 MYSQL_KEYS = ("master", "replicas", "option_file", "port", "replication_user", "replication_password_file",
               "drain", "catchup_timeout")
@@ -505,6 +516,13 @@ class _HostsReader:
                 sections[key] = self.vip(node, key_path)
             elif key == "provider_ip":
                 sections[key] = self.provider_ip(node, key_path)
+            elif key == "fencing":
+                fencing = self.check.mapping(node, key_path, allowed=FENCING_KEYS)
+                method = "confirm"
+                if fencing is not None and "method" in fencing:
+                    method = self.check.string(fencing["method"].node, join_path(key_path, "method"),
+                                               choices=FENCING_METHODS)  # type: ignore[assignment]
+                sections[key] = None if fencing is None or method is None else FencingSettings(method)
             elif key == "layout":
                 layout = self.check.string(node, key_path)
                 if layout is not None and layout not in layouts:

@@ -68,6 +68,7 @@ class ClusterView:
     keepalived_state_file: str | None = None  # written by a notify script: MASTER / BACKUP / FAULT
     drbd_before_demote: tuple[str, ...] = ()  # shell commands on the old Primary before `drbdadm secondary`
     drbd_after_promote: tuple[str, ...] = ()  # shell commands on the new Primary after `drbdadm primary`
+    fencing: str = "confirm"  # promote: "confirm" (the operator types the cluster name) or "stonith"
     drbd_moved_by: str = "hascreen"  # "hascreen": the failover runs drbdadm; "manager": heartbeat/pacemaker do
     heartbeat_method: str = "standby"
     pacemaker_resource: str | None = None
@@ -211,6 +212,7 @@ def build_cluster_view(cluster: Any, hosts: Mapping[str, Any] | None = None) -> 
         keepalived_state_file=validation.absolute_path(state_file) if state_file else None,
         drbd_before_demote=tuple(read_field(drbd_obj, "before_demote", ()) or ()),
         drbd_after_promote=tuple(read_field(drbd_obj, "after_promote", ()) or ()),
+        fencing=str(read_field(read_field(cluster, "fencing"), "method", "confirm") or "confirm"),
         drbd_moved_by=str(read_field(drbd_obj, "moved_by", None)
                           or ("hascreen" if manager in (None, "keepalived") else "manager")),
         heartbeat_method=hb_method,

@@ -360,6 +360,7 @@ class ProcedureRun:
         for check in self.verify_checks:
             self._emit("verify", **check.__dict__, line=check.line())
         if all(c.ok for c in self.verify_checks):
+            self.hint = self.procedure.success_hint(self.ctx)
             self._set_state("succeeded")
             self._audit_result("succeeded")
         else:

@@ -125,6 +125,22 @@ async def mysql_server(runner: Runner, cluster: ClusterView, host: str) -> Serve
     return server_info(variables)
 
 
+async def acting_master(runner: Runner, cluster: ClusterView) -> str | None:
+    """The member that is the MySQL master now (writable and not a replica): after a failover or a promote
+    it is no longer the one hosts.yaml names. None when no member, or more than one, looks like it."""
+    import contextlib
+
+    async def one(member: str) -> str | None:
+        with contextlib.suppress(HostUnreachable, ProbeFailed):
+            info = await mysql_server(runner, cluster, member)
+            if info.variables.get("read_only") == "OFF" and not (await replica_status(runner, cluster, member)).configured:
+                return member
+        return None
+
+    found = [m for m in await asyncio.gather(*(one(m) for m in cluster.members)) if m]
+    return found[0] if len(found) == 1 else None
+
+
 async def process_alive(runner: Runner, host: str, pidfile: str) -> bool:
     """The process of a pid file runs (`pkill -0 -F`: 0 it does; 1 it does not; a missing file: not)."""
     result = await runner.run(host, ["pkill", "-0", "-F", pidfile], timeout=PROBE_TIMEOUT)

@@ -184,6 +184,10 @@ class Procedure:
         without the operator); none by default."""
         return []
 
+    def success_hint(self, ctx: RunContext) -> str:
+        """What the operator should do next after a success (shown as `Next:`); nothing by default."""
+        return ""
+
     async def state_report(self, ctx: RunContext) -> list[str]:
         """After a failure: one line per layer saying where it stands now; none by default."""
         return []

@@ -149,3 +149,34 @@ def test_the_old_master_is_re_pointed_with_a_password_read_on_the_node(tmp_path)
                                    f"MASTER_PASSWORD='{password}', MASTER_USE_GTID=slave_pos; START REPLICA\n")
         else:
             assert "unsupported character in the password file" in done.stderr
+
+
+async def test_promote_refuses_until_the_dead_master_is_confirmed_down_then_takes_over(world, hosts_config, registry):
+    world.runner.down.add("ctl-0")  # the master died; keepalived on ctl-1 took the VIP
+    world.holders = {"ctl-1"}
+    code, text = await cli(world, hosts_config, registry, "promote", "--cluster", "web", "--yes")
+    assert code == 1
+    assert "✓ old master ctl-0 does not answer: no answer" in text
+    assert "✗ ctl-0 confirmed powered off: not confirmed — make sure ctl-0 is powered off" in text
+    assert "--powered-off web" in text
+    assert "✓ ctl-1 applied all it received: received 0-1-1, applied 0-1-1" in text
+    assert "✓ lag of ctl-1: NULL" not in text and "lag of ctl-1: 0s (not read as 0" in text
+    assert not [c for c in world.runner.commands() if "SET GLOBAL" in c or "drbdadm primary" in c]
+    code, text = await cli(world, hosts_config, registry, "promote", "--cluster", "web", "--yes",
+                           "--powered-off", "web", "--ack-flapping")
+    assert code == 0, text
+    assert world.drbd_primary == "ctl-1" and world.read_only["ctl-1"] is False
+    assert "✓ MySQL on ctl-1 writable: read_only=OFF" in text and "✓ VIP on ctl-1: yes" in text
+    assert "Next: (1) when ctl-0 returns, it still believes it is the master" in text
+    assert "mysql-resync --cluster web --replica ctl-0" in text
+
+
+async def test_promote_refuses_a_replica_that_has_not_applied_all_it_received(world, hosts_config, registry):
+    world.runner.down.add("ctl-0")
+    world.replica_status = fixture("lab-mariadb-10.11-slave-status-gtid-1062.txt")  # received 0-1-2
+    world.replica_variables = "lab-mariadb-10.11-variables-replica-1062.txt"  # applied 0-1-1
+    code, text = await cli(world, hosts_config, registry, "promote", "--cluster", "web", "--yes",
+                           "--powered-off", "web")
+    assert code == 1
+    assert "✗ ctl-1 applied all it received: received 0-1-2, applied 0-1-1; domain 0: 1 < 2" in text
+    assert "✗ SQL thread of ctl-1 without error" in text

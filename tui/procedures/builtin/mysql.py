@@ -14,6 +14,7 @@ pattern, integer position, GTID characters) before they enter a statement.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import shlex
 from typing import Any
@@ -115,6 +116,13 @@ class MysqlResync(Procedure):
         mysql = cluster.mysql
         if mysql is None or not mysql.master:
             return [Check("MySQL configured", False, "", "hosts.yaml gives no mysql.master for this cluster")]
+        # after a failover or a promote the master is no longer the one hosts.yaml names
+        acting = await live.acting_master(ctx.runner, cluster)
+        if acting is not None and acting != mysql.master:
+            others = tuple(m for m in cluster.members if m != acting)
+            mysql = dataclasses.replace(mysql, master=acting, replicas=others)
+            cluster = dataclasses.replace(cluster, mysql=mysql)
+            ctx.cluster = cluster
         replica = ctx.args.get("replica") or (mysql.replicas[0] if len(mysql.replicas) == 1 else None)
         if replica is None or replica not in mysql.replicas:
             return [Check("replica to rebuild", False, str(replica),
