@@ -55,6 +55,7 @@ def hosts_yaml(lab: LabDir, manager: str = "keepalived") -> str:
         "    drbd:",
         f"      resources: [{DRBD_RESOURCE}]",
         '      version: "9"',
+        "      moved_by: hascreen  # the lab's managers move only the VIP: a failover moves DRBD itself",
         "    mysql:",
         f"      master: {MASTER_NODE}",
         f"      replicas: [{REPLICA_NODE}]",

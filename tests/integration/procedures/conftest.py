@@ -18,7 +18,7 @@ from tui.ssh.pool import SshPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from procedure_lab_state import assert_invariants, drbd_primaries, vip_holders  # noqa: E402
+from procedure_lab_state import assert_invariants, drbd_primaries, make_app_writer, vip_holders  # noqa: E402
 
 
 @pytest.fixture
@@ -51,3 +51,7 @@ async def cli(lab, tmp_path):
     await pool.close()
 
 
+@pytest.fixture(scope="module")
+def app_writer(lab):
+    """An application account, writing rows through the VIP from the gateway host."""
+    return make_app_writer(lab)
