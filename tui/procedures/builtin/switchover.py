@@ -127,8 +127,8 @@ class Failover(Procedure):
         for node, role in ((target, "target"), (holder, "VIP holder")):
             try:
                 alive = await live.process_alive(ctx.runner, node, cluster.keepalived_pidfile)
-            except HostUnreachable as exc:
-                alive, _ = False, exc
+            except HostUnreachable:
+                alive = False
             checks.append(Check(f"keepalived runs on the {role} {node}", alive, "yes" if alive else "no",
                                 "" if alive else f"start keepalived on {node} first: the VIP could land nowhere"))
         checks.append(Check("keepalived start command", bool(cluster.keepalived_start),
@@ -414,14 +414,9 @@ class Failover(Procedure):
                 status = await live.replica_status(ctx.runner, ctx.cluster, holder)
             except (HostUnreachable, live.ProbeFailed) as exc:
                 checks.append(Check(f"{holder} replicates from {target}", False, "", str(exc)))
-            else:
-                if ctx.facts.get("old_server") and not (ctx.cluster.mysql.replication_user
-                                                        and ctx.cluster.mysql.replication_password_file):
-                    checks.append(Check(f"{holder} replicates from {target}", True, status.describe(),
-                                        "re-pointed by hand"))
-                else:
-                    checks.append(Check(f"{holder} replicates from {target}", status.caught_up, status.describe(),
-                                        status.last_io_error[:160] or status.last_sql_error[:160]))
+            else:  # re-pointed by step 7, or by the operator's hand when it was a manual step
+                checks.append(Check(f"{holder} replicates from {target}", status.caught_up, status.describe(),
+                                    status.last_io_error[:160] or status.last_sql_error[:160]))
         if ctx.cluster.manager == "keepalived":
             for node in (holder, target):
                 alive = await live.process_alive(ctx.runner, node, ctx.cluster.keepalived_pidfile)
