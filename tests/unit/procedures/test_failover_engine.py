@@ -88,6 +88,7 @@ async def test_failover_runs_moves_vip_arpings_verifies_and_audits(world, hosts_
 
 @pytest.mark.parametrize(("replica_fixture", "reason"), [
     ("pmp-delay-001-lag-10s.txt", "replica is behind the master"),
+    ("pmp-delay-002-running-but-sbm-null.txt", "lag unknown (Seconds_Behind_Master is NULL): never read as 0"),
     ("blog-sql-error-1062-duplicate-entry.txt", "replication threads not running: Error 'Duplicate entry"),
 ])
 async def test_failover_refuses_when_the_replica_is_not_caught_up(world, hosts_config, registry,
