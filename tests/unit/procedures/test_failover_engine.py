@@ -329,3 +329,16 @@ async def test_flapping_is_keyed_by_cluster_identity_and_read_from_the_audit_log
     assert build_cluster_view(dict(hosts_config.clusters["web"], name="renamed"), hosts_config.hosts).identity == identity
     assert restarted.recent_failover("web", identity="0" * 16) is None
     assert restarted.recent_failover("web", identity=identity)["who"] == record["who"]
+
+
+async def test_failover_refuses_when_keepalived_would_preempt_or_is_stopped_on_the_target(world, hosts_config,
+                                                                                         registry):
+    # the lab's keepalived.conf without its nopreempt line: a restarted ctl-0 would take the VIP back
+    preempting = fixture("lab-keepalived-nopreempt.conf").replace("    nopreempt\n", "")
+    world.runner.on("ctl-0", "cat -- /etc/keepalived/keepalived.conf", preempting)
+    world.keepalived["ctl-1"] = False
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1
+    assert "✗ keepalived VI_1 on ctl-0 is nopreempt: preempts — restarted as BACKUP" in text
+    assert "✗ keepalived runs on the target ctl-1: no — start keepalived on ctl-1 first" in text
+    assert not [c for c in world.runner.commands() if c.startswith("pkill -TERM") or "SET GLOBAL" in c]
