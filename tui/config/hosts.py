@@ -73,6 +73,14 @@ class Host:
 class DrbdSettings:
     resources: tuple[str, ...]
     version: str = "9"  # "9" or "8.4": which status commands and formats to expect
+    # Shell commands a failover runs on the old Primary before `drbdadm secondary` (stop the device's
+    # users: umount, stop nfs) and on the new Primary after `drbdadm primary` (mount, start them).
+    before_demote: tuple[str, ...] = ()
+    after_promote: tuple[str, ...] = ()
+    # Who moves the Primary role in a failover: "hascreen" (drbdadm secondary/primary + the hooks) or the
+    # "manager" (a heartbeat drbddisk / pacemaker promotable resource). None: hascreen under keepalived
+    # (which moves only addresses), the manager under heartbeat and pacemaker.
+    moved_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,12 @@ class MysqlSettings:
     replicas: tuple[str, ...] = ()
     option_file: str | None = None  # absolute path on the remote host, passed as --defaults-extra-file
     port: int = 3306
+    # A failover re-points the old master at the new one: the replication user, and a file on the nodes
+    # holding its password (read there by the shell, fed to mysql on stdin: never in argv or a log).
+    replication_user: str | None = None
+    replication_password_file: str | None = None
+    drain: str = "none"  # after read_only on the old master: "none" (let them fail) or "kill" client sessions
+    catchup_timeout: int = 30  # seconds the target may take to apply everything the old master wrote
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,8 @@ class KeepalivedSettings:
     dump_dir: str = "/tmp"  # where SIGUSR1/SIGUSR2/JSON dumps land (keepalived.data, .stats, .json)
     log_file: str | None = None
     notify_state_file: str | None = None  # a file a notify script writes the state to
+    pidfile: str = "/run/keepalived.pid"
+    start_command: str | None = None  # shell command that starts keepalived on a node (failover restarts it)
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,14 @@ class ProviderIpSettings:
 
 
 @dataclass(frozen=True)
+class FencingSettings:
+    """How `promote` makes sure a dead master stays dead: "confirm" (the operator types the cluster name
+    to state that the node is powered off) or "stonith" (pacemaker's `stonith_admin --off NODE`)."""
+
+    method: str = "confirm"
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     members: tuple[str, ...]
@@ -136,6 +160,7 @@ class Cluster:
     pacemaker: PacemakerSettings | None = None
     vip: VipSettings | None = None
     provider_ip: ProviderIpSettings | None = None
+    fencing: FencingSettings | None = None
     layout: str = "per-node"  # the layout `open-cluster NAME` uses when none is given
 
 
@@ -166,10 +191,15 @@ TOP_KEYS = ("defaults", "hosts", "clusters", "layouts")
 DEFAULTS_KEYS = ("user", "port", "keepalive", "health_interval", "known_hosts")
 HOST_KEYS = ("address", "port", "user", "jump", "tags", "identity", "remote_multiplexer", "keepalive")
 CLUSTER_KEYS = ("members", "manager", "drbd", "mysql", "keepalived", "heartbeat", "pacemaker", "vip",
-                "provider_ip", "layout")
-DRBD_KEYS = ("resources", "version")
-MYSQL_KEYS = ("master", "replicas", "option_file", "port")
-KEEPALIVED_KEYS = ("instance", "config_file", "dump_dir", "log_file", "notify_state_file")
+                "provider_ip", "fencing", "layout")
+FENCING_KEYS = ("method",)
+FENCING_METHODS = ("confirm", "stonith")
+DRBD_KEYS = ("resources", "version", "before_demote", "after_promote", "moved_by")
+MYSQL_KEYS = ("master", "replicas", "option_file", "port", "replication_user", "replication_password_file",
+              "drain", "catchup_timeout")
+MYSQL_DRAIN = ("none", "kill")
+KEEPALIVED_KEYS = ("instance", "config_file", "dump_dir", "log_file", "notify_state_file", "pidfile",
+                   "start_command")
 HEARTBEAT_KEYS = ("config_dir", "resources", "node_names")
 PACEMAKER_KEYS = ("resources", "node_names")
 VIP_KEYS = ("address", "prefix", "interface", "gateway")
@@ -282,7 +312,19 @@ class _HostsReader:
                                  f"expected 9 or 8.4, got {vnode.describe()}")
                 return None
             version = text
-        return None if resources is None else DrbdSettings(resources, version)
+        hooks: dict[str, object] = {}
+        if "moved_by" in fields:
+            hooks["moved_by"] = self.check.string(fields["moved_by"].node, join_path(path, "moved_by"),
+                                                  choices=("hascreen", "manager"))
+            if hooks["moved_by"] is None:
+                return None
+        for key in ("before_demote", "after_promote"):
+            if key in fields:
+                commands = self.check.string_list(fields[key].node, join_path(path, key))
+                if commands is None:
+                    return None
+                hooks[key] = commands
+        return None if resources is None else DrbdSettings(resources, version, **hooks)  # type: ignore[arg-type]
 
     def mysql(self, node: YamlNode, path: str, members: tuple[str, ...] | None) -> MysqlSettings | None:
         fields = self.check.mapping(node, path, allowed=MYSQL_KEYS, required=("master",), hints=MYSQL_HINTS)
@@ -309,9 +351,22 @@ class _HostsReader:
         if "port" in fields:
             port = self.check.integer(fields["port"].node, join_path(path, "port"), 1, 65535)  # type: ignore[assignment]
             ok &= port is not None
+        extra: dict[str, object] = {}
+        if "replication_user" in fields:
+            extra["replication_user"] = self.check.word(fields["replication_user"].node,
+                                                        join_path(path, "replication_user"), "user name")
+        if "replication_password_file" in fields:
+            extra["replication_password_file"] = self.check.path_string(
+                fields["replication_password_file"].node, join_path(path, "replication_password_file"), absolute=True)
+        if "drain" in fields:
+            extra["drain"] = self.check.string(fields["drain"].node, join_path(path, "drain"), choices=MYSQL_DRAIN)
+        if "catchup_timeout" in fields:
+            extra["catchup_timeout"] = self.check.integer(fields["catchup_timeout"].node,
+                                                          join_path(path, "catchup_timeout"), 1, 3600)
+        ok &= all(value is not None for value in extra.values())
         if not ok or master is None or replicas is None:
             return None
-        return MysqlSettings(master, replicas, option_file, port)
+        return MysqlSettings(master, replicas, option_file, port, **extra)  # type: ignore[arg-type]
 
     def member(self, node: YamlNode, path: str, members: tuple[str, ...] | None) -> str | None:
         name = self.check.word(node, path, "host name")
@@ -337,10 +392,13 @@ class _HostsReader:
         if fields is None or "instance" not in fields:
             return None
         instance = self.check.word(fields["instance"].node, join_path(path, "instance"), "instance name")
-        paths = self.remote_paths(fields, path, KEEPALIVED_KEYS[1:])
-        if instance is None or paths is None:
+        paths = self.remote_paths(fields, path, KEEPALIVED_KEYS[1:-1])
+        start: dict[str, str | None] = {}
+        if "start_command" in fields:
+            start["start_command"] = self.check.string(fields["start_command"].node, join_path(path, "start_command"))
+        if instance is None or paths is None or None in start.values():
             return None
-        return KeepalivedSettings(instance, **paths)
+        return KeepalivedSettings(instance, **paths, **start)  # type: ignore[arg-type]
 
     def node_names(self, node: YamlNode, path: str, members: tuple[str, ...] | None) -> dict[str, str] | None:
         fields = self.check.mapping(node, path)
@@ -458,6 +516,13 @@ class _HostsReader:
                 sections[key] = self.vip(node, key_path)
             elif key == "provider_ip":
                 sections[key] = self.provider_ip(node, key_path)
+            elif key == "fencing":
+                fencing = self.check.mapping(node, key_path, allowed=FENCING_KEYS)
+                method = "confirm"
+                if fencing is not None and "method" in fencing:
+                    method = self.check.string(fencing["method"].node, join_path(key_path, "method"),
+                                               choices=FENCING_METHODS)  # type: ignore[assignment]
+                sections[key] = None if fencing is None or method is None else FencingSettings(method)
             elif key == "layout":
                 layout = self.check.string(node, key_path)
                 if layout is not None and layout not in layouts:

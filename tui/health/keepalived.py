@@ -516,3 +516,19 @@ def evaluate_vrrp_cluster(views: dict[str, VrrpNodeView], cluster: str, instance
         return HealthRow(cluster, CLUSTER_WIDE, "vrrp", State.UNKNOWN, value, "no node reported a VRRP state",
                          observed_at, instance)
     return HealthRow(cluster, CLUSTER_WIDE, "vrrp", State.OK, value, "", observed_at, instance)
+
+
+def instance_nopreempt(config_text: str, instance: str) -> bool | None:
+    """Whether keepalived.conf's `vrrp_instance INSTANCE` has `nopreempt` (None: the instance is not in
+    the text). A restarted keepalived of a preempting instance takes its VIP back at once."""
+    match = re.search(r"^\s*vrrp_instance\s+" + re.escape(instance) + r"\s*\{", config_text, re.MULTILINE)
+    if match is None:
+        return None
+    depth, body = 1, []
+    for char in config_text[match.end():]:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            break
+        body.append(char)
+    lines = [line.split("#", 1)[0].split("!", 1)[0].strip() for line in "".join(body).splitlines()]
+    return any(line == "nopreempt" for line in lines)

@@ -4,6 +4,8 @@ Reads the `mysql` client's outputs: vertical (`\\G`) rows of SHOW SLAVE/REPLICA 
 STATUS (multi-line values, the 5.0 layout, Slave_/Master_ and Replica_/Source_ names), SHOW MASTER STATUS /
 SHOW BINLOG STATUS (vertical, boxed table or tab-separated batch output) and `SELECT @@read_only`.
 `evaluate_replica` and `evaluate_master` give rows; Seconds_Behind_Master NULL is never read as 0.
+GTIDs: `ServerInfo` (flavor, version, gtid_mode from SHOW GLOBAL VARIABLES), MySQL GTID set arithmetic,
+MariaDB domain-server-seq lists, and `errant_gtids` (what a replica has that its master never had).
 """
 
 from __future__ import annotations
@@ -301,8 +303,10 @@ def judge_channel(chan: ReplicaChannel, thresholds: MysqlThresholds = MysqlThres
 def evaluate_replica(
     status: ReplicaStatus, cluster: str, node: str, *, observed_at: float, read_only: bool | None = None,
     master: MasterStatus | None = None, thresholds: MysqlThresholds = MysqlThresholds(),
+    server: ServerInfo | None = None, master_server: ServerInfo | None = None,
 ) -> list[HealthRow]:
-    """Rows for a node that should replicate: one per channel, plus read_only and position findings."""
+    """Rows for a node that should replicate: one per channel, plus read_only, position and GTID findings
+    (the mode it replicates in; errant GTIDs against the master, when both servers' variables are known)."""
     if status.errors and not status.channels:
         return [HealthRow(cluster, node, "mysql", State.UNKNOWN, "unknown", "; ".join(status.errors), observed_at)]
     if not status.channels:
@@ -318,18 +322,31 @@ def evaluate_replica(
             value += f" ({behind} bytes behind master)" if behind > 0 else " (at master position)"
         if read_only is False and state in (State.OK, State.UNKNOWN):
             state, reason = State.WARN, "replica is writable (read_only=OFF): writes here will diverge"
+        if server is not None:
+            using = chan.raw.get("Using_Gtid") or ("Auto_Position" if chan.raw.get("Auto_Position") == "1" else "")
+            value += f" gtid {using}" if using and using != "No" else " file/pos"
+            if server.flavor == "mysql":
+                value += f" (gtid_mode {server.gtid_mode})"
+            errant = errant_gtids(server, master_server) if master_server is not None else ""
+            if errant and state in (State.OK, State.UNKNOWN, State.WARN):
+                state = State.WARN
+                reason = (reason + "; " if reason else "") + (
+                    f"errant GTIDs {errant[:120]}: transactions the master never had (they block a failover here)")
         rows.append(HealthRow(cluster, node, "mysql", state, value, reason, observed_at, chan.connection_name))
     return rows
 
 
 def evaluate_master(
     master: MasterStatus, cluster: str, node: str, *, observed_at: float, read_only: bool | None,
-    replica: ReplicaStatus | None = None,
+    replica: ReplicaStatus | None = None, server: ServerInfo | None = None,
 ) -> list[HealthRow]:
-    """The row of the node that should be the writable master."""
+    """The row of the node that should be the writable master (with its GTID mode when known)."""
     if master.errors:
         return [HealthRow(cluster, node, "mysql", State.UNKNOWN, "unknown", "; ".join(master.errors), observed_at)]
     value = f"master {master.file}:{master.position}" if master.binlog_enabled else "master (binlog off)"
+    if server is not None:
+        value += f" gtid_mode {server.gtid_mode}" if server.flavor == "mysql" else " gtid " + (
+            server.variables.get("gtid_binlog_pos") or "(none yet)")
     value += " rw" if read_only is False else " ro" if read_only else ""
     if read_only is None:
         return [HealthRow(cluster, node, "mysql", State.UNKNOWN, value, "read_only unknown", observed_at)]
@@ -347,11 +364,17 @@ def evaluate_master(
 
 @dataclass
 class MysqlOverview:
-    """One round trip's worth: read_only, SHOW MASTER STATUS and SHOW SLAVE STATUS from one `mysql -e` run."""
+    """One round trip's worth: read_only, SHOW MASTER STATUS, SHOW SLAVE STATUS and the GTID variables
+    from one `mysql -e` run."""
 
     read_only: bool | None
     master: MasterStatus
     replica: ReplicaStatus
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def server(self) -> ServerInfo | None:
+        return server_info(self.variables) if "version" in self.variables else None
 
 
 READ_ONLY_ALIAS = "hascreen_read_only"
@@ -361,7 +384,7 @@ def overview_sql(modern: bool = False) -> str:
     """The statements the probe sends in one `mysql -e`; `modern` uses MySQL 8.4's names."""
     replica = "SHOW REPLICA STATUS" if modern else "SHOW SLAVE STATUS"
     master = "SHOW BINARY LOG STATUS" if modern else "SHOW MASTER STATUS"
-    return f"SELECT @@read_only AS {READ_ONLY_ALIAS}\\G {master}\\G {replica}\\G"
+    return f"SELECT @@read_only AS {READ_ONLY_ALIAS}\\G {master}\\G {replica}\\G {variables_sql()}\\G"
 
 
 def parse_overview(text: str) -> MysqlOverview:
@@ -370,9 +393,12 @@ def parse_overview(text: str) -> MysqlOverview:
     master = MasterStatus()
     replica_rows: list[str] = []
     rows = parse_vertical(text)
+    variables: dict[str, str] = {}
     for row in rows:
         if READ_ONLY_ALIAS in row:
             read_only = parse_read_only(row[READ_ONLY_ALIAS])
+        elif "Variable_name" in row:
+            variables[row["Variable_name"]] = row.get("Value", "")
         elif "File" in row and "Position" in row:
             master.file = row.get("File") or None
             master.position = _int(row.get("Position"))
@@ -385,5 +411,158 @@ def parse_overview(text: str) -> MysqlOverview:
     replica = replica_status_from_rows(replica_rows)
     if not rows:
         replica.errors.append("no result rows" + (f": {text.strip().splitlines()[0][:80]}" if text.strip() else ""))
-    return MysqlOverview(read_only, master, replica)
+    return MysqlOverview(read_only, master, replica, variables)
 
+
+
+# ------------------------------------------------------------------------------------------- GTID
+# The variables a GTID-aware probe reads in one statement (both families answer it; missing names are absent).
+GTID_VARIABLES = ("version", "version_comment", "server_id", "server_uuid", "gtid_mode", "gtid_executed",
+                  "gtid_domain_id", "gtid_binlog_pos", "gtid_binlog_state", "gtid_slave_pos", "gtid_current_pos",
+                  "read_only", "super_read_only", "log_bin")
+
+
+def variables_sql() -> str:
+    names = ",".join(f"'{name}'" for name in GTID_VARIABLES)
+    return f"SHOW GLOBAL VARIABLES WHERE Variable_name IN ({names})"
+
+
+def parse_variables(text: str) -> dict[str, str]:
+    """SHOW VARIABLES output: batch (`-N -B`, or with its Variable_name header), boxed or vertical."""
+    rows = parse_vertical(text)
+    if rows and all("Variable_name" in row for row in rows):
+        return {row["Variable_name"]: row.get("Value", "") for row in rows}
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("+") or not line.strip():
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else line.split("\t")
+        if len(cells) >= 2 and cells[0] not in ("Variable_name",):
+            values[cells[0]] = "\t".join(cells[1:]).replace("\\n", "\n")
+    return values
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Which server this is and how it does GTIDs, from `variables_sql()`."""
+
+    flavor: str  # "mariadb" | "mysql"
+    version: tuple[int, int, int]
+    variables: dict[str, str]
+
+    @property
+    def gtid_mode(self) -> str:
+        """MySQL: its gtid_mode (ON, OFF, ...). MariaDB always writes GTIDs: "MariaDB" (whether a replica
+        *uses* them is its Using_Gtid)."""
+        if self.flavor == "mariadb":
+            return "MariaDB"
+        return self.variables.get("gtid_mode", "OFF") or "OFF"
+
+    @property
+    def gtid_on(self) -> bool:
+        return self.flavor == "mariadb" or self.gtid_mode == "ON"
+
+    @property
+    def executed(self) -> str:
+        """What this server holds, as a GTID set / position: gtid_executed (MySQL), gtid_binlog_state
+        (MariaDB: every domain-server pair it logged)."""
+        if self.flavor == "mariadb":
+            return self.variables.get("gtid_binlog_state", "").replace("\n", "")
+        return self.variables.get("gtid_executed", "").replace("\n", "")
+
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    match = re.match(r"(\d+)\.(\d+)\.(\d+)", text.strip())
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3))) if match else (0, 0, 0)
+
+
+def server_info(variables: dict[str, str]) -> ServerInfo:
+    version = variables.get("version", "")
+    mariadb = "mariadb" in (version + " " + variables.get("version_comment", "")).lower()
+    return ServerInfo("mariadb" if mariadb else "mysql", parse_version(version), dict(variables))
+
+
+# MySQL GTID sets: "uuid:1-5:7,uuid2:1-3" (8.4 adds tags: "uuid:tag:1-3"); intervals are inclusive.
+GtidSet = dict[str, list[tuple[int, int]]]
+
+
+def parse_gtid_set(text: str) -> GtidSet:
+    result: GtidSet = {}
+    for part in text.replace("\n", "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        source, *rest = part.split(":")
+        key = source.lower()
+        for item in rest:
+            if not re.match(r"^\d+(-\d+)?$", item):
+                key = f"{source.lower()}:{item}"  # a tag applies to the intervals after it
+                continue
+            low, _, high = item.partition("-")
+            result.setdefault(key, []).append((int(low), int(high or low)))
+    return {key: _merge(intervals) for key, intervals in result.items()}
+
+
+def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(intervals):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def subtract_gtid_sets(left: GtidSet, right: GtidSet) -> GtidSet:
+    """left − right, interval by interval."""
+    result: GtidSet = {}
+    for key, intervals in left.items():
+        remaining = list(intervals)
+        for low_r, high_r in right.get(key, []):
+            next_remaining = []
+            for low, high in remaining:
+                if high_r < low or low_r > high:
+                    next_remaining.append((low, high))
+                    continue
+                if low < low_r:
+                    next_remaining.append((low, low_r - 1))
+                if high > high_r:
+                    next_remaining.append((high_r + 1, high))
+            remaining = next_remaining
+        if remaining:
+            result[key] = remaining
+    return result
+
+
+def format_gtid_set(gtids: GtidSet) -> str:
+    return ",".join(key + "".join(f":{low}" if low == high else f":{low}-{high}" for low, high in intervals)
+                    for key, intervals in sorted(gtids.items()))
+
+
+def parse_mariadb_gtids(text: str) -> list[tuple[int, int, int]]:
+    """"0-1-100,1-2-5" → [(domain, server_id, seq_no)]."""
+    found = []
+    for part in text.replace("\n", "").split(","):
+        match = re.match(r"^\s*(\d+)-(\d+)-(\d+)\s*$", part)
+        if match:
+            found.append((int(match.group(1)), int(match.group(2)), int(match.group(3))))
+    return found
+
+
+def errant_gtids(replica: ServerInfo, master: ServerInfo, master_ids: set[str] | None = None) -> str:
+    """Transactions the replica has and the master never had ("" when none), excluding those that came
+    from the master's own server (its UUID or server_id, and any in master_ids): the method of Dolphie.
+    MySQL: gtid_executed(replica) − gtid_executed(master). MariaDB: a (domain, server) pair of the
+    replica's gtid_binlog_state whose sequence number the master's state does not reach."""
+    if replica.flavor != master.flavor:
+        return ""
+    own = {i.lower() for i in (master_ids or set())}
+    if master.flavor == "mysql":
+        own.add(master.variables.get("server_uuid", "").lower())
+        extra = subtract_gtid_sets(parse_gtid_set(replica.executed), parse_gtid_set(master.executed))
+        return format_gtid_set({k: v for k, v in extra.items() if k.split(":")[0] not in own})
+    own.add(master.variables.get("server_id", ""))
+    have = {(d, s): n for d, s, n in parse_mariadb_gtids(master.executed)}
+    errant = [f"{d}-{s}-{n}" for d, s, n in parse_mariadb_gtids(replica.executed)
+              if str(s) not in own and have.get((d, s), -1) < n]
+    return ",".join(errant)

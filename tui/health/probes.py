@@ -307,8 +307,13 @@ async def _probe_mysql(poll: _Poll, cluster: ClusterLike,
 
     answers = dict(zip(hosts, await asyncio.gather(*(one(h) for h in hosts)), strict=True))
     rows: list[HealthRow] = []
-    master_view = answers.get(master_host) if master_host else None
-    master_status = master_view.master if isinstance(master_view, mysql.MysqlOverview) else None
+    # Roles follow the servers, not hosts.yaml: after a failover the configured master is a replica.
+    # The master is the member that is not a replica (the configured one when both or none are).
+    not_replicas = [h for h, a in answers.items() if isinstance(a, mysql.MysqlOverview) and not a.replica.configured]
+    acting_master = not_replicas[0] if len(not_replicas) == 1 else master_host
+    master_view = answers.get(acting_master) if acting_master else None
+    master_view = master_view if isinstance(master_view, mysql.MysqlOverview) else None
+    master_status = master_view.master if master_view else None
     writable: set[str] = set()
     for host, answer in answers.items():
         if isinstance(answer, str):
@@ -318,13 +323,15 @@ async def _probe_mysql(poll: _Poll, cluster: ClusterLike,
             continue
         if answer.read_only is False and not any(ch.running for ch in answer.replica.channels):
             writable.add(host)
-        if host == master_host:
+        if host == acting_master:
             rows.extend(mysql.evaluate_master(answer.master, cluster.name, host, observed_at=observed_at,
-                                              read_only=answer.read_only, replica=answer.replica))
+                                              read_only=answer.read_only, replica=answer.replica,
+                                              server=answer.server))
         else:
             rows.extend(mysql.evaluate_replica(answer.replica, cluster.name, host, observed_at=observed_at,
                                                read_only=answer.read_only, master=master_status,
-                                               thresholds=poll.settings.mysql))
+                                               thresholds=poll.settings.mysql, server=answer.server,
+                                               master_server=master_view.server if master_view else None))
     # A mysql client error (server down) is a known fact; only an unreachable host leaves the layer unknown.
     complete = all(isinstance(a, mysql.MysqlOverview) or a.startswith("mysql: ") for a in answers.values())
     return rows, {"mysql": writable if complete or writable else None}

@@ -13,11 +13,15 @@ from tui.lab.layout import (
     DRBD_RESOURCE,
     GATEWAY,
     KEEPALIVED_LOG,
+    KEEPALIVED_PID,
+    KEEPALIVED_START,
     MASTER_NODE,
     NODE_IPS,
     NOTIFY_STATE_FILE,
     OPTION_FILE,
     PACEMAKER_VIP_RESOURCE,
+    REPL_PASSWORD_FILE,
+    REPL_USER,
     REPLICA_NODE,
     SUBNET_PREFIX,
     VIP,
@@ -51,10 +55,13 @@ def hosts_yaml(lab: LabDir, manager: str = "keepalived") -> str:
         "    drbd:",
         f"      resources: [{DRBD_RESOURCE}]",
         '      version: "9"',
+        "      moved_by: hascreen  # the lab's managers move only the VIP: a failover moves DRBD itself",
         "    mysql:",
         f"      master: {MASTER_NODE}",
         f"      replicas: [{REPLICA_NODE}]",
         f"      option_file: {OPTION_FILE}",
+        f"      replication_user: {REPL_USER}",
+        f"      replication_password_file: {REPL_PASSWORD_FILE}",
     ]
     if manager == "keepalived":
         lines += [
@@ -64,6 +71,8 @@ def hosts_yaml(lab: LabDir, manager: str = "keepalived") -> str:
             "      dump_dir: /tmp",
             f"      log_file: {KEEPALIVED_LOG}",
             f"      notify_state_file: {NOTIFY_STATE_FILE}",
+            f"      pidfile: {KEEPALIVED_PID}",
+            f"      start_command: {_q(KEEPALIVED_START)}",
         ]
     elif manager == "pacemaker":
         lines += [

@@ -19,13 +19,14 @@ from tui.lab.layout import (
     CLUSTER_NODES,
     DRBD_RESOURCE,
     HEARTBEAT_LOG,
-    KEEPALIVED_LOG,
     KEEPALIVED_PID,
+    KEEPALIVED_START,
     KEEPALIVED_VRRP_PID,
     MASTER_NODE,
     NODE_IPS,
     NOTIFY_STATE_FILE,
     PACEMAKER_VIP_RESOURCE,
+    REPL_PASSWORD_FILE,
     REPLICA_NODE,
     SERVER_ID,
     SUBNET_PREFIX,
@@ -176,7 +177,8 @@ def configure_mysql(lab: LabDir, node: str) -> None:
     (lab.node_mount_source(node, "/etc/mysql") / "my.cnf").write_text(
         "[client-server]\nsocket = /run/mysqld/mysqld.sock\n\n"
         "[mysqld]\nuser = mysql\ndatadir = /var/lib/mysql\npid-file = /run/mysqld/mysqld.pid\n"
-        f"bind-address = {NODE_IPS[node]}\nport = 3306\nskip-name-resolve\n"
+        # every address of the node: the VIP too, so that applications connect through it
+        "bind-address = 0.0.0.0\nport = 3306\nskip-name-resolve\n"
         f"server-id = {SERVER_ID[node]}\nlog-bin = mysql-bin\nrelay-log = relay-bin\n"
         "binlog_format = ROW\nlog-slave-updates\n"
         "innodb_buffer_pool_size = 16M\ninnodb_log_file_size = 8M\nperformance_schema = OFF\n"
@@ -188,6 +190,10 @@ def configure_mysql(lab: LabDir, node: str) -> None:
     fd = os.open(opt, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(f"[client]\nuser = root\npassword = {root_pw}\n")
+    repl = lab.node_mount_source(node, "/root") / Path(REPL_PASSWORD_FILE).name
+    fd = os.open(repl, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(mysql_secrets()["repl"] + "\n")
 
 
 def start_mysql(holder: int) -> None:
@@ -246,7 +252,9 @@ def configure_keepalived(lab: LabDir, node: str, auth_pass: str = VRRP_AUTH_PASS
         f"printf '%s\\n' \"$3\" > {NOTIFY_STATE_FILE}.tmp && mv {NOTIFY_STATE_FILE}.tmp {NOTIFY_STATE_FILE}\n"
     )
     os.chmod(notify, 0o755)
-    state = "MASTER" if node == MASTER_NODE else "BACKUP"
+    # Both BACKUP + nopreempt (the higher priority wins at start): a node whose keepalived is started again
+    # after a switchover joins as BACKUP instead of taking the VIP back.
+    state = "BACKUP"
     (conf_dir / "keepalived.conf").write_text(
         "global_defs {\n"
         f"    router_id {node}\n"
@@ -258,6 +266,7 @@ def configure_keepalived(lab: LabDir, node: str, auth_pass: str = VRRP_AUTH_PASS
         "    interface eth0\n"
         f"    virtual_router_id {VRRP_ROUTER_ID}\n"
         f"    priority {VRRP_PRIORITY[node]}\n"
+        "    nopreempt\n"
         "    advert_int 1\n"
         "    authentication {\n"
         "        auth_type PASS\n"
@@ -280,9 +289,7 @@ def keepalived_auth_pass(lab: LabDir, node: str) -> str | None:
 
 
 def start_keepalived(holder: int) -> None:
-    # -l logs to the console, which is redirected into the node's /var/log/keepalived.log (no syslog here).
-    in_node(holder, f"setsid -f /usr/sbin/keepalived -n -l -D -G -P -f /etc/keepalived/keepalived.conf "
-                    f"-p {KEEPALIVED_PID} -r {KEEPALIVED_VRRP_PID} >>{KEEPALIVED_LOG} 2>&1 </dev/null")
+    in_node(holder, KEEPALIVED_START)
 
 
 def keepalived_pids(holder: int) -> list[int]:

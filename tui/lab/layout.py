@@ -63,6 +63,11 @@ KEEPALIVED_LOG = "/var/log/keepalived.log"
 KEEPALIVED_PID = "/run/keepalived.pid"
 KEEPALIVED_VRRP_PID = "/run/keepalived_vrrp.pid"
 OPTION_FILE = "/root/.my.cnf"
+REPL_USER = "repl"
+REPL_PASSWORD_FILE = "/root/.hascreen-repl"  # the replication password (0600): a failover re-points the old master
+# -l logs to the console, which is redirected into the node's /var/log/keepalived.log (no syslog here).
+KEEPALIVED_START = (f"setsid -f /usr/sbin/keepalived -n -l -D -G -P -f /etc/keepalived/keepalived.conf "
+                    f"-p {KEEPALIVED_PID} -r {KEEPALIVED_VRRP_PID} >>{KEEPALIVED_LOG} 2>&1 </dev/null")
 
 
 def netns_name(node: str) -> str:

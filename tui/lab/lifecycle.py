@@ -103,6 +103,9 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
         daemons.start_sshd(holders[node])
     for node in CLUSTER_NODES:
         start_manager(profile, holders[node])
+        if profile == "keepalived" and node == MASTER_NODE:
+            # both instances are BACKUP + nopreempt: the first one up becomes MASTER, so node-a goes first
+            daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE]), 30, f"the VIP on {MASTER_NODE}")
     for node in CLUSTER_NODES:
         daemons.wait_mysql(holders[node])
     daemons.start_replication(holders[REPLICA_NODE])

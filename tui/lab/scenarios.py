@@ -108,11 +108,26 @@ def _resync_replica(lab: LabDir) -> None:
                   "START SLAVE;\n", timeout=60)
 
 
+def _heal_mysql_roles(lab: LabDir) -> list[str]:
+    """After a failover the roles are swapped: node-a the writable master again, node-b read-only (its
+    replication is then repaired like any other)."""
+    master = lifecycle.holder_of(lab, MASTER_NODE)
+    replica = lifecycle.holder_of(lab, REPLICA_NODE)
+    done = []
+    if daemons.mysql_value(master, "SELECT @@read_only") != "0" or daemons.slave_status(master):
+        daemons.mysql(master, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only=OFF;")
+        done.append(f"{MASTER_NODE} is the writable master again")
+    if daemons.mysql_value(replica, "SELECT @@read_only") != "1":
+        daemons.mysql(replica, "SET GLOBAL read_only=ON;")
+        done.append(f"{REPLICA_NODE} read-only again")
+    return done
+
+
 def _heal_replication(lab: LabDir) -> list[str]:
     replica = lifecycle.holder_of(lab, REPLICA_NODE)
     master = lifecycle.holder_of(lab, MASTER_NODE)
+    done = _heal_mysql_roles(lab)
     status = daemons.slave_status(replica)
-    done = []
     if not daemons.replication_healthy(status):
         if (status.get("Last_SQL_Errno", "0") == "0" and status.get("Last_IO_Errno", "0") == "0"
                 and status.get("SQL_Delay", "0") == "0" and status.get("Master_Host") == NODE_IPS[MASTER_NODE]):
@@ -213,6 +228,21 @@ def _heal_vrrp(lab: LabDir) -> list[str]:
                 in_node(holder, f"ip addr del {VIP}/{SUBNET_PREFIX} dev eth0 2>/dev/null; true", check=False)
                 daemons.start_keepalived(holder)
                 done.append(f"keepalived started on {node}")
+        # two MASTERs after a partition settle by priority (node-a wins) within a few adverts
+        try:
+            daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE]) != daemons.has_vip(holders[REPLICA_NODE]),
+                             8, "one VIP holder")
+        except daemons.LabError:
+            pass
+        if (daemons.keepalived_pids(holders[MASTER_NODE]) and daemons.has_vip(holders[REPLICA_NODE])
+                and not daemons.has_vip(holders[MASTER_NODE])):
+            # nopreempt: a restarted node-a stays BACKUP; hand the VIP back by restarting node-b's keepalived
+            daemons.wait_for(lambda: daemons.vrrp_state(holders[MASTER_NODE]) == "BACKUP", 10,
+                             f"{MASTER_NODE} to join as VRRP BACKUP")
+            daemons.stop_keepalived(holders[REPLICA_NODE])
+            daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE]), 10, f"{MASTER_NODE} to take the VIP")
+            daemons.start_keepalived(holders[REPLICA_NODE])
+            done.append(f"VIP handed back to {MASTER_NODE} (nopreempt)")
         try:
             daemons.wait_for(lambda: daemons.has_vip(holders[MASTER_NODE])
                              and not daemons.has_vip(holders[REPLICA_NODE])

@@ -94,13 +94,21 @@ class AuditLog:
         picked = [r for r in self.records() if cluster is None or r.get("cluster") == cluster]
         return picked[-limit:]
 
-    def last_failover(self, cluster: str) -> float | None:
-        """When the last successful failover of cluster finished (for anti-flapping), else None."""
+    def last_failover(self, cluster: str, identity: str | None = None) -> dict[str, Any] | None:
+        """The result record of the last successful failover of this cluster (for anti-flapping: who,
+        when), else None. With an identity, records are matched by it (another cluster that happens to
+        have the same name does not count); records written before identities existed match by name."""
         last = None
         for record in self.records():
-            if (record.get("event") == "result" and record.get("cluster") == cluster
-                    and record.get("failover") and record.get("outcome") == "succeeded"):
-                last = float(record.get("ts", 0))
+            if record.get("event") != "result" or not record.get("failover") or record.get("outcome") != "succeeded":
+                continue
+            recorded = record.get("cluster_id")
+            if identity is not None and recorded is not None:
+                same = recorded == identity
+            else:
+                same = record.get("cluster") == cluster
+            if same:
+                last = record
         return last
 
 

@@ -38,6 +38,10 @@ class MysqlView:
     replicas: tuple[str, ...]
     option_file: str | None
     port: int = 3306
+    replication_user: str | None = None
+    replication_password_file: str | None = None  # on the nodes; read by their shell, never by hascreen
+    drain: str = "none"  # "none" | "kill": client sessions of the old master after read_only
+    catchup_timeout: int = 30
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,29 @@ class ClusterView:
     mysql: MysqlView | None = None
     vip: VipView | None = None
     keepalived_pidfile: str = "/run/keepalived.pid"
-    keepalived_start: tuple[str, ...] = ()
+    keepalived_start: str = ""  # a shell command line from hosts.yaml (run as `sh -c`)
+    keepalived_config: str = "/etc/keepalived/keepalived.conf"
+    keepalived_instance: str | None = None
+    keepalived_state_file: str | None = None  # written by a notify script: MASTER / BACKUP / FAULT
+    drbd_before_demote: tuple[str, ...] = ()  # shell commands on the old Primary before `drbdadm secondary`
+    drbd_after_promote: tuple[str, ...] = ()  # shell commands on the new Primary after `drbdadm primary`
+    fencing: str = "confirm"  # promote: "confirm" (the operator types the cluster name) or "stonith"
+    drbd_moved_by: str = "hascreen"  # "hascreen": the failover runs drbdadm; "manager": heartbeat/pacemaker do
     heartbeat_method: str = "standby"
     pacemaker_resource: str | None = None
     provider_ip: ProviderIpView | None = None
     host_addresses: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """The cluster's identity, not its name: a hash of its members with their addresses and its VIP.
+        Two hosts.yaml files that call different clusters `db` get different identities (anti-flapping
+        and the audit log tell them apart); renaming a cluster keeps it."""
+        import hashlib
+
+        members = ",".join(sorted(f"{m}={self.host_addresses.get(m, m)}" for m in self.members))
+        text = f"{members};vip={self.vip.address if self.vip else ''}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def peer_of(self, node: str) -> str | None:
         others = [m for m in self.members if m != node]
@@ -125,13 +147,23 @@ def build_cluster_view(cluster: Any, hosts: Mapping[str, Any] | None = None) -> 
             replicas=tuple(validation.host_name(r) for r in (read_field(mysql_obj, "replicas") or ())),
             option_file=validation.absolute_path(option_file) if option_file else None,
             port=int(read_field(mysql_obj, "port", 3306) or 3306),
+            replication_user=validation.sql_identifier(read_field(mysql_obj, "replication_user"))
+            if read_field(mysql_obj, "replication_user") else None,
+            replication_password_file=validation.absolute_path(read_field(mysql_obj, "replication_password_file"))
+            if read_field(mysql_obj, "replication_password_file") else None,
+            drain=str(read_field(mysql_obj, "drain", "none") or "none"),
+            catchup_timeout=int(read_field(mysql_obj, "catchup_timeout", 30) or 30),
         )
 
     keepalived = read_field(cluster, "keepalived")
     pidfile = read_field(keepalived, "pidfile") or "/run/keepalived.pid"
-    start = read_field(keepalived, "start_command") or ()
-    if isinstance(start, str):
-        start = tuple(start.split())
+    start = read_field(keepalived, "start_command") or ""
+    if not isinstance(start, str):
+        start = " ".join(start)
+    keepalived_config = read_field(keepalived, "config_file") or "/etc/keepalived/keepalived.conf"
+    state_file = read_field(keepalived, "notify_state_file")
+    instance = read_field(keepalived, "instance")
+    drbd_obj = read_field(cluster, "drbd")
 
     heartbeat = read_field(cluster, "heartbeat")
     hb_method = read_field(heartbeat, "failover_method") or "standby"
@@ -174,7 +206,15 @@ def build_cluster_view(cluster: Any, hosts: Mapping[str, Any] | None = None) -> 
         mysql=mysql,
         vip=vip,
         keepalived_pidfile=validation.absolute_path(pidfile),
-        keepalived_start=tuple(start),
+        keepalived_start=start,
+        keepalived_config=validation.absolute_path(keepalived_config),
+        keepalived_instance=validation.resource_name(instance) if instance else None,
+        keepalived_state_file=validation.absolute_path(state_file) if state_file else None,
+        drbd_before_demote=tuple(read_field(drbd_obj, "before_demote", ()) or ()),
+        drbd_after_promote=tuple(read_field(drbd_obj, "after_promote", ()) or ()),
+        fencing=str(read_field(read_field(cluster, "fencing"), "method", "confirm") or "confirm"),
+        drbd_moved_by=str(read_field(drbd_obj, "moved_by", None)
+                          or ("hascreen" if manager in (None, "keepalived") else "manager")),
         heartbeat_method=hb_method,
         pacemaker_resource=validation.resource_name(pcmk_resource) if pcmk_resource else None,
         provider_ip=provider,

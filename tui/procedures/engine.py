@@ -102,13 +102,16 @@ class RunRegistry:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 
-    def recent_failover(self, cluster: str, now: float | None = None) -> float | None:
-        """Seconds since the last successful failover of cluster, when within the flap period."""
-        last = self.audit.last_failover(cluster)
+    def recent_failover(self, cluster: str, now: float | None = None,
+                        identity: str | None = None) -> dict[str, Any] | None:
+        """The last successful failover of this cluster (by identity) when it is within the flap period:
+        its audit record plus `age` in seconds; else None. It comes from the audit log, so it holds across
+        the server, `hascreen run` and restarts."""
+        last = self.audit.last_failover(cluster, identity)
         if last is None:
             return None
-        age = (now or time.time()) - last
-        return age if age < self.flap_period else None
+        age = (now or time.time()) - float(last.get("ts", 0))
+        return dict(last, age=age) if age < self.flap_period else None
 
 
 class ProcedureRun:
@@ -131,6 +134,7 @@ class ProcedureRun:
         self.hint = ""
         self.forced = False
         self.flap_age: float | None = None
+        self.flap_last: dict[str, Any] | None = None  # the audit record of the failover within the period
         self.events: list[RunEvent] = []
         self.current_step: int | None = None
         self.started_at = time.time()
@@ -229,7 +233,8 @@ class ProcedureRun:
             self._emit("check", **self.checks[-1].__dict__, line=self.checks[-1].line())
         self._emit("plan", steps=[dict(s.to_dict(), index=i + 1) for i, s in enumerate(self.steps)])
         if self.procedure.is_failover:
-            self.flap_age = self.registry.recent_failover(self.cluster)
+            self.flap_last = self.registry.recent_failover(self.cluster, identity=self.ctx.cluster.identity)
+            self.flap_age = self.flap_last["age"] if self.flap_last else None
         self._set_state("awaiting-confirmation")
 
     @property
@@ -243,8 +248,11 @@ class ProcedureRun:
         """What the operator must give: level 'enter', 'type-cluster' or 'refused' (force possible)."""
         out: dict[str, Any] = {"needs_flap_ack": self.flap_age is not None}
         if self.flap_age is not None:  # also when refused: a forced run must acknowledge it too
-            out["flap_warning"] = (f"the last failover of {self.cluster} was {self.flap_age / 60:.0f} min ago "
-                                   f"(within {self.registry.flap_period / 60:.0f} min): acknowledge flapping")
+            last = self.flap_last or {}
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last.get("ts", 0)))
+            out["flap_warning"] = (f"the last failover of {self.cluster} (by {last.get('who', '?')}, {when}) was "
+                                   f"{self.flap_age / 60:.0f} min ago (within {self.registry.flap_period / 60:.0f} "
+                                   "min): acknowledge flapping")
         if not self.preflight_ok:
             failed = "; ".join(c.line() for c in self.failed_checks())
             return {**out, "level": "refused", "reason": f"preflight failed: {failed}",
@@ -348,6 +356,7 @@ class ProcedureRun:
                     return self.state
                 self.reason = f"step {number} ({step.note or step.kind}) on {step.host or 'local'} failed (rc {exit_code})"
                 self.hint = self.procedure.recovery_hint(self.ctx, self.steps, index)
+                await self._after_failure(index)
                 self._set_state("failed")
                 self._audit_result("failed")
                 return self.state
@@ -357,6 +366,7 @@ class ProcedureRun:
         for check in self.verify_checks:
             self._emit("verify", **check.__dict__, line=check.line())
         if all(c.ok for c in self.verify_checks):
+            self.hint = self.procedure.success_hint(self.ctx)
             self._set_state("succeeded")
             self._audit_result("succeeded")
         else:
@@ -366,6 +376,23 @@ class ProcedureRun:
             self._set_state("verify-failed")
             self._audit_result("verify-failed")
         return self.state
+
+    async def _after_failure(self, failed_index: int) -> None:
+        """Run the procedure's automatic rollback for a failure at this point (audited like any step),
+        then say what state each layer is in now."""
+        undo = self.procedure.automatic_rollback(self.ctx, self.steps, failed_index)
+        for offset, step in enumerate(undo, 1):
+            self._emit("message", text=f"automatic rollback: {step.note}")
+            ok, exit_code = await self._run_step(len(self.steps) + offset, step)
+            self.hint += (f"; rolled back: {step.note}" if ok
+                          else f"; automatic rollback FAILED (rc {exit_code}): {step.note} — do it by hand")
+        try:
+            report = await self.procedure.state_report(self.ctx)
+        except Exception as exc:  # the report is a courtesy; the failure itself is already recorded
+            report = [f"state unknown: {exc}"]
+        if report:
+            self._emit("message", text="state now: " + "; ".join(report))
+            self.hint += ". State now: " + "; ".join(report)
 
     async def _verify(self) -> list[Check]:
         deadline = time.monotonic() + self.procedure.verify_timeout
@@ -453,6 +480,7 @@ class ProcedureRun:
     def _audit_result(self, outcome: str) -> None:
         self.audit.write({
             "event": "result", "run": self.run_id, "who": self.who, "cluster": self.cluster,
+            "cluster_id": self.ctx.cluster.identity,
             "procedure": self.procedure.name, "outcome": outcome, "reason": self.reason, "hint": self.hint,
             "failover": self.procedure.is_failover, "forced": self.forced,
             "preflight": [c.line() for c in self.checks], "verify": [c.line() for c in self.verify_checks],

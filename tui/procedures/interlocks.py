@@ -136,6 +136,8 @@ async def replica_caught_up(ctx: RunContext, host: str) -> Check:
             reason += f": {status.last_sql_error[:160]}"
         elif status.last_io_error:
             reason += f": {status.last_io_error[:160]}"
+    elif status.lag is None:
+        reason = "lag unknown (Seconds_Behind_Master is NULL): never read as 0"
     elif status.lag != 0:
         reason = "replica is behind the master"
     return Check(name, not reason, status.describe(), reason)

@@ -12,7 +12,14 @@ import re
 from dataclasses import dataclass
 
 from tui.health.drbd import DrbdResource, parse_drbd
-from tui.health.mysql import parse_master_status, parse_replica_status
+from tui.health.mysql import (
+    ServerInfo,
+    parse_master_status,
+    parse_replica_status,
+    parse_variables,
+    server_info,
+    variables_sql,
+)
 from tui.procedures.cluster_view import ClusterView
 from tui.runner import HostUnreachable, Runner
 
@@ -41,6 +48,10 @@ class ReplicaStatus:
     relay_master_log_file: str
     exec_master_log_pos: int | None
     master_host: str
+    using_gtid: str = ""  # MariaDB Using_Gtid (No, Slave_Pos, Current_Pos); MySQL: "Auto_Position" or "No"
+    master_server_id: str = ""
+    relay_log_file: str = ""
+    relay_log_pos: int | None = None
 
     @property
     def threads_running(self) -> bool:
@@ -60,7 +71,7 @@ class ReplicaStatus:
 def replica_status_from_text(host: str, text: str) -> ReplicaStatus:
     status = parse_replica_status(text)
     if not status.channels:
-        return ReplicaStatus(host, False, "", "", None, 0, "", "", "", None, "")
+        return ReplicaStatus(host, False, "", "", None, 0, "", "", "", None, "", "No")
     channel = status.channels[0]
     return ReplicaStatus(
         host=host,
@@ -74,6 +85,11 @@ def replica_status_from_text(host: str, text: str) -> ReplicaStatus:
         relay_master_log_file=channel.relay_master_log_file,
         exec_master_log_pos=channel.exec_master_log_pos,
         master_host=channel.master_host,
+        using_gtid=channel.raw.get("Using_Gtid")
+        or ("Auto_Position" if channel.raw.get("Auto_Position") == "1" else "No"),
+        master_server_id=channel.raw.get("Master_Server_Id") or channel.raw.get("Source_Server_Id") or "",
+        relay_log_file=channel.raw.get("Relay_Log_File", ""),
+        relay_log_pos=int(channel.raw["Relay_Log_Pos"]) if channel.raw.get("Relay_Log_Pos", "").isdigit() else None,
     )
 
 
@@ -96,6 +112,45 @@ async def master_status(runner: Runner, cluster: ClusterView, host: str) -> tupl
     if status.file is None or status.position is None:
         return None
     return status.file, status.position
+
+
+async def mysql_server(runner: Runner, cluster: ClusterView, host: str) -> ServerInfo:
+    """Flavor, version and GTID variables of the server on host (one `SHOW GLOBAL VARIABLES`)."""
+    result = await runner.run(host, mysql_argv(cluster, "-N", "-B", "-e", variables_sql()), timeout=PROBE_TIMEOUT)
+    if not result.ok:
+        raise ProbeFailed(f"{host}: SHOW GLOBAL VARIABLES failed (rc {result.exit_code}): {result.stderr.strip()[:200]}")
+    variables = parse_variables(result.stdout)
+    if "version" not in variables:
+        raise ProbeFailed(f"{host}: SHOW GLOBAL VARIABLES gave no version: {result.stdout.strip()[:120]!r}")
+    return server_info(variables)
+
+
+async def acting_master(runner: Runner, cluster: ClusterView) -> str | None:
+    """The member that is the MySQL master now (writable and not a replica): after a failover or a promote
+    it is no longer the one hosts.yaml names. None when no member, or more than one, looks like it."""
+    import contextlib
+
+    async def one(member: str) -> str | None:
+        with contextlib.suppress(HostUnreachable, ProbeFailed):
+            info = await mysql_server(runner, cluster, member)
+            if info.variables.get("read_only") == "OFF" and not (await replica_status(runner, cluster, member)).configured:
+                return member
+        return None
+
+    found = [m for m in await asyncio.gather(*(one(m) for m in cluster.members)) if m]
+    return found[0] if len(found) == 1 else None
+
+
+async def process_alive(runner: Runner, host: str, pidfile: str) -> bool:
+    """The process of a pid file runs (`pkill -0 -F`: 0 it does; 1 it does not; a missing file: not)."""
+    result = await runner.run(host, ["pkill", "-0", "-F", pidfile], timeout=PROBE_TIMEOUT)
+    return result.exit_code == 0
+
+
+async def read_text(runner: Runner, host: str, path: str) -> str | None:
+    """A small remote file's text, or None when it cannot be read."""
+    result = await runner.run(host, ["cat", "--", path], timeout=PROBE_TIMEOUT)
+    return result.stdout if result.ok else None
 
 
 def addresses_from_ip_o(text: str) -> set[str]:

@@ -187,6 +187,19 @@ class Procedure:
     async def verify(self, ctx: RunContext) -> list[Check]:
         return []
 
+    def automatic_rollback(self, ctx: RunContext, steps: list[Step], failed_index: int) -> list[Step]:
+        """Steps the engine runs by itself when step failed_index failed (undoing what is safe to undo
+        without the operator); none by default."""
+        return []
+
+    def success_hint(self, ctx: RunContext) -> str:
+        """What the operator should do next after a success (shown as `Next:`); nothing by default."""
+        return ""
+
+    async def state_report(self, ctx: RunContext) -> list[str]:
+        """After a failure: one line per layer saying where it stands now; none by default."""
+        return []
+
     def recovery_hint(self, ctx: RunContext, steps: list[Step], failed_index: int) -> str:
         """How to continue or roll back after step failed_index failed."""
         undo = [s.rollback for s in reversed(steps[:failed_index]) if s.rollback]

@@ -48,7 +48,7 @@ SCHEMA_KEYS = sorted(set(hosts_schema.TOP_KEYS + hosts_schema.DEFAULTS_KEYS + ho
                           + hosts_schema.CLUSTER_KEYS + hosts_schema.DRBD_KEYS + hosts_schema.MYSQL_KEYS
                           + hosts_schema.KEEPALIVED_KEYS + hosts_schema.HEARTBEAT_KEYS
                           + hosts_schema.PACEMAKER_KEYS + hosts_schema.VIP_KEYS + hosts_schema.PROVIDER_KEYS
-                          + hosts_schema.LAYOUT_KEYS))
+                          + hosts_schema.LAYOUT_KEYS + hosts_schema.FENCING_KEYS))
 
 
 @pytest.mark.parametrize("key", SCHEMA_KEYS)
@@ -138,6 +138,12 @@ MALFORMED = [
     ("bad-multiplexer.yaml", 4, "hosts.node-a.remote_multiplexer", "'byobu' is not one of none, screen, tmux, dtach"),
     ("vip-missing-interface.yaml", 8, "clusters.db.vip.interface", "missing (required)"),
     ("unknown-layout.yaml", 8, "clusters.db.layout", "unknown layout 'splitt' (did you mean \"split\"?)"),
+    ("failover-settings-bad.yaml", 10, "clusters.db.drbd.moved_by", "'pacemaker' is not one of hascreen, manager"),
+    ("failover-settings-bad.yaml", 14, "clusters.db.mysql.drain", "'sometimes' is not one of none, kill"),
+    ("failover-settings-bad.yaml", 15, "clusters.db.mysql.catchup_timeout", "0 is out of range 1..3600"),
+    ("failover-settings-bad.yaml", 16, "clusters.db.mysql.replication_password_file", "must be an absolute path"),
+    ("failover-settings-bad.yaml", 19, "clusters.db.keepalived.start_command", "a string"),
+    ("failover-settings-bad.yaml", 21, "clusters.db.fencing.method", "'ipmi' is not one of confirm, stonith"),
 ]
 
 

@@ -1,6 +1,6 @@
 """A recorded-output Runner for the procedure unit tests: every answer is a real output copied from
-/work/shared/samples (in fixtures/, byte-identical), chosen by a small scripted cluster state, so a
-failover really moves the VIP between the two recorded `ip -o addr` outputs."""
+/work/shared/samples or recorded on the lab (in fixtures/, see its README), chosen by a small scripted
+cluster state, so a failover really moves the VIP, DRBD and the writable MariaDB between the nodes."""
 
 from __future__ import annotations
 
@@ -59,29 +59,81 @@ GOT_VIP = "k0s-ip-4-oneline-grep-eth0-controller1-after-failover.txt"
 
 
 class World:
-    """Two nodes ctl-0 (VIP holder, DRBD Primary) and ctl-1 (MySQL replica, DRBD Secondary)."""
+    """Two nodes ctl-0 (VIP holder, DRBD Primary, writable MariaDB master) and ctl-1 (its GTID replica,
+    DRBD Secondary, keepalived BACKUP). The MariaDB and keepalived answers were recorded on the lab
+    (lab-* fixtures); each command that changes a layer changes which recorded answer a node gives."""
 
     def __init__(self) -> None:
         self.runner = ScriptedRunner()
         self.holders = {"ctl-0"}
-        self.replica_status = fixture("pmp-running-001-healthy.txt")
+        self.keepalived = {"ctl-0": True, "ctl-1": True}
+        self.read_only = {"ctl-0": False, "ctl-1": True}
+        self.drbd_primary = "ctl-0"
+        self.replica_status = fixture("lab-mariadb-10.11-slave-status-gtid-healthy.txt")  # ctl-1
+        self.old_master_status = ""  # ctl-0: not a replica until the failover re-points it
+        self.replica_variables = "lab-mariadb-10.11-variables-replica.txt"  # ctl-1's SHOW GLOBAL VARIABLES
         r = self.runner
         r.on("*", "true", "")
         r.on("*", "ip -o addr show dev eth0", self._ip_addr)
-        r.on("ctl-0", "drbdadm status wwwdata", fixture("cfs-drbdadm-status-pcmk1-uptodate.txt"))
-        r.on("ctl-1", "drbdadm status wwwdata", fixture("cfs-drbdadm-status-pcmk2-uptodate.txt"))
-        r.on("ctl-1", "SHOW SLAVE STATUS", lambda h, a: self.replica_status)
+        r.on("*", "drbdadm status wwwdata", self._drbd_status)
+        r.on("*", "drbdadm secondary wwwdata", lambda h, a: self._set(drbd_primary=None) or "")
+        r.on("*", "drbdadm primary wwwdata", lambda h, a: self._set(drbd_primary=h) or "")
+        r.on("*", "SHOW SLAVE STATUS", lambda h, a: self.replica_status if h == "ctl-1" else self.old_master_status)
         r.on("ctl-0", "SHOW MASTER STATUS", fixture("mysql80-refman-show-master-status-vertical.txt"))
+        r.on("*", "SHOW BINLOG STATUS", fixture("lab-mariadb-10.11-show-binlog-status-vertical.txt"))
+        r.on("*", "SHOW GLOBAL VARIABLES", self._variables)
+        r.on("*", "SET GLOBAL read_only=ON", lambda h, a: self.read_only.__setitem__(h, True) or "")
+        r.on("*", "SET GLOBAL read_only=OFF", lambda h, a: self.read_only.__setitem__(h, False) or "")
+        r.on("*", "SELECT @@gtid_binlog_pos", fixture("lab-mariadb-10.11-gtid-binlog-pos.txt"))
+        r.on("*", "MASTER_GTID_WAIT", fixture("lab-mariadb-10.11-master-gtid-wait-done.txt"))
+        r.on("*", "STOP REPLICA; RESET REPLICA ALL", self._reset_replica)
+        r.on("*", "pkill -0 -F /run/keepalived.pid",
+             lambda h, a: RunResult(0 if self.keepalived[h] else 1, "", ""))
+        r.on("*", "cat -- /etc/keepalived/keepalived.conf", fixture("lab-keepalived-nopreempt.conf"))
+        r.on("*", "systemctl start keepalived", lambda h, a: self.keepalived.__setitem__(h, True) or "")
+        r.on("*", "test -r /root/.hascreen-repl", "")
+        r.on("*", "pw=$(cat /root/.hascreen-repl)", self._repoint)
         r.on("*", "-N -B -e 'SELECT 1'", "1\n")  # what mysql -N -B prints for SELECT 1
         r.on("*", "pkill -TERM -F /run/keepalived.pid", self._stop_keepalived)
         r.on("*", "arping -U", fixture("arping-U-c3-vxlan0-gratuitous-no-replies.txt"))
+
+    def _set(self, **values: object) -> None:
+        for key, value in values.items():
+            setattr(self, key, value)
 
     def _ip_addr(self, host: str, argv: list[str]) -> str:
         if host in self.holders:
             return fixture(HOLDS_VIP) if host == "ctl-0" else fixture(GOT_VIP)
         return fixture(NO_VIP)
 
+    def _drbd_status(self, host: str, argv: list[str]) -> str:
+        # the recorded Primary view and Secondary view of the same pair
+        return fixture("cfs-drbdadm-status-pcmk1-uptodate.txt" if host == self.drbd_primary
+                       else "cfs-drbdadm-status-pcmk2-uptodate.txt")
+
+    def _variables(self, host: str, argv: list[str]) -> str:
+        text = fixture("lab-mariadb-10.11-variables-master.txt" if host == "ctl-0" else self.replica_variables)
+        recorded = "OFF" if host == "ctl-0" else "ON"
+        now = "ON" if self.read_only[host] else "OFF"
+        return text.replace(f"read_only\t{recorded}", f"read_only\t{now}")
+
+    def _reset_replica(self, host: str, argv: list[str]) -> str:
+        if host == "ctl-1":
+            self.replica_status = ""
+        else:
+            self.old_master_status = ""
+        return ""
+
+    def _repoint(self, host: str, argv: list[str]) -> str:
+        # ctl-0 replicating from ctl-1 (server_id 2), or ctl-1 from ctl-0 (server_id 1) again
+        if host == "ctl-0":
+            self.old_master_status = fixture("lab-mariadb-10.11-slave-status-former-master.txt")
+        else:
+            self.replica_status = fixture("lab-mariadb-10.11-slave-status-gtid-healthy.txt")
+        return ""
+
     def _stop_keepalived(self, host: str, argv: list[str]) -> str:
+        self.keepalived[host] = False
         self.holders.discard(host)
         self.holders.add("ctl-1" if host == "ctl-0" else "ctl-0")
         return ""
@@ -92,7 +144,9 @@ CLUSTER = {
     "members": ["ctl-0", "ctl-1"],
     "manager": "keepalived",
     "drbd": {"resources": ["wwwdata"]},
-    "mysql": {"master": "ctl-0", "replicas": ["ctl-1"], "option_file": "/root/.my.cnf"},
+    "mysql": {"master": "ctl-0", "replicas": ["ctl-1"], "option_file": "/root/.my.cnf",
+              "replication_user": "repl", "replication_password_file": "/root/.hascreen-repl"},
+    "keepalived": {"instance": "VI_1", "start_command": "systemctl start keepalived"},
     "vip": {"address": "192.168.122.200", "interface": "eth0", "gateway": "192.168.122.1"},
 }
 HOSTS = {"ctl-0": {"address": "192.168.122.37"}, "ctl-1": {"address": "192.168.122.185"}}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.procedures.builtin.vip import Failover
+from tui.procedures.builtin.switchover import Failover
 from tui.procedures.cli import run_from_cli
 from tui.procedures.cluster_view import build_cluster_view
 from tui.procedures.engine import ClusterBusy, ConfirmationError, ProcedureRun
@@ -39,9 +39,26 @@ async def test_dry_run_shows_preflight_and_exact_plan_and_runs_nothing(world, ho
     assert "✓ VIP 192.168.122.200 held by exactly one node: ctl-0" in text
     assert "✓ DRBD wwwdata on ctl-1 UpToDate+Connected: Secondary Connected UpToDate/UpToDate" in text
     assert "✓ MySQL replica ctl-1 caught up: IO Yes, SQL Yes, lag 0s" in text
-    assert "[ctl-0] pkill -TERM -F /run/keepalived.pid" in text
-    assert "[ctl-1] arping -U -f -c 3 -I eth0 -s 192.168.122.200 192.168.122.1" in text
-    assert not [c for c in world.runner.commands() if c.startswith(("pkill", "arping"))]
+    assert "✓ keepalived runs on the target ctl-1: yes" in text
+    assert "✓ keepalived VI_1 on ctl-0 is nopreempt: nopreempt" in text
+    assert "✓ replication mode of ctl-1: GTID (Slave_Pos)" in text
+    assert "✓ no errant GTIDs on ctl-1: none" in text
+    plan = text[text.index("Plan:"):]
+    # the loss-free order: stop writes, catch up, DRBD, promote MySQL, VIP, arping, re-point the old master
+    order = ["[ctl-0] mysql --defaults-extra-file=/root/.my.cnf -N -B -e 'SET GLOBAL read_only=ON'",
+             "[ctl-0] mysql --defaults-extra-file=/root/.my.cnf -N -B -e 'SELECT @@gtid_binlog_pos'",
+             "MASTER_GTID_WAIT(", "[ctl-0] drbdadm secondary wwwdata", "[ctl-1] drbdadm primary wwwdata",
+             "[ctl-1] mysql --defaults-extra-file=/root/.my.cnf -N -B -e 'STOP REPLICA; RESET REPLICA ALL'",
+             "[ctl-1] mysql --defaults-extra-file=/root/.my.cnf -N -B -e 'SET GLOBAL read_only=OFF'",
+             "[ctl-0] pkill -TERM -F /run/keepalived.pid", "wait for the VIP on ctl-1",
+             "[ctl-0] sh -c 'systemctl start keepalived'", "wait for keepalived on ctl-0 as BACKUP",
+             "[ctl-1] arping -U -f -c 3 -I eth0 -s 192.168.122.200 192.168.122.1",
+             "make ctl-0 a replica of ctl-1 (GTID)"]
+    positions = [plan.index(item) for item in order]
+    assert positions == sorted(positions), [item for item in order]
+    assert "MASTER_USE_GTID=slave_pos" in plan and "SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos" in plan
+    assert not [c for c in world.runner.commands() if c.startswith(("pkill -TERM", "arping", "drbdadm primary"))
+                or "SET GLOBAL" in c]
     assert registry.audit.tail() == []  # a dry run writes nothing
 
 
@@ -51,13 +68,19 @@ async def test_failover_runs_moves_vip_arpings_verifies_and_audits(world, hosts_
     assert world.holders == {"ctl-1"}
     assert "✓ VIP 192.168.122.200 on ctl-1: yes" in text
     assert "✓ VIP 192.168.122.200 gone from ctl-0: gone" in text
+    assert "✓ layers agree (health consistency): ctl-1" in text
+    assert "✓ ctl-0 replicates from ctl-1: IO Yes, SQL Yes, lag 0s" in text
+    assert world.keepalived == {"ctl-0": True, "ctl-1": True}  # started again on the old node
+    assert world.read_only == {"ctl-0": True, "ctl-1": False} and world.drbd_primary == "ctl-1"
     order = world.runner.commands()
     kill = order.index("pkill -TERM -F /run/keepalived.pid")
     arping = next(i for i, c in enumerate(order) if c.startswith("arping"))
     assert kill < arping
     records = registry.audit.tail()
     steps = [r for r in records if r["event"] == "step"]
-    assert [s["host"] for s in steps] == ["ctl-0", None, "ctl-1"]
+    assert [s["host"] for s in steps] == ["ctl-0", "ctl-0", "ctl-1", "ctl-0", "ctl-1", "ctl-1", "ctl-1", "ctl-0",
+                                          None, "ctl-0", None, "ctl-1", "ctl-0"]
+    assert not any("hascreen-repl" in s["command"] and "$pw" not in s["command"] for s in steps)
     assert all(s["exit_code"] == 0 and s["duration"] >= 0 for s in steps)
     assert records[-1]["event"] == "result" and records[-1]["outcome"] == "succeeded"
     assert records[-1]["failover"] is True
@@ -65,6 +88,7 @@ async def test_failover_runs_moves_vip_arpings_verifies_and_audits(world, hosts_
 
 @pytest.mark.parametrize(("replica_fixture", "reason"), [
     ("pmp-delay-001-lag-10s.txt", "replica is behind the master"),
+    ("pmp-delay-002-running-but-sbm-null.txt", "lag unknown (Seconds_Behind_Master is NULL): never read as 0"),
     ("blog-sql-error-1062-duplicate-entry.txt", "replication threads not running: Error 'Duplicate entry"),
 ])
 async def test_failover_refuses_when_the_replica_is_not_caught_up(world, hosts_config, registry,
@@ -73,7 +97,8 @@ async def test_failover_refuses_when_the_replica_is_not_caught_up(world, hosts_c
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
     assert code == 1
     assert "REFUSED: preflight failed" in text and reason in text
-    assert "pkill" not in " ".join(world.runner.commands())
+    assert "pkill -TERM" not in " ".join(world.runner.commands())
+    assert "SET GLOBAL" not in " ".join(world.runner.commands())
     assert world.holders == {"ctl-0"}
     assert registry.audit.tail()[-1]["outcome"] == "refused"
 
@@ -102,9 +127,11 @@ async def test_failover_refuses_when_peer_unreachable(world, hosts_config, regis
 
 
 async def test_force_states_the_risk_and_needs_the_cluster_name(world, hosts_config, registry):
-    world.replica_status = fixture("pmp-delay-001-lag-10s.txt")
+    # recorded on the lab after a write on the replica itself: 0-2-4 is an errant GTID
+    world.replica_variables = "lab-mariadb-10.11-variables-replica-errant.txt"
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--force",
                            answers=["wrong"])
+    assert "✗ no errant GTIDs on ctl-1: 0-2-4 — transactions on the target the master never had" in text
     assert code == 1 and "forcing needs the cluster name" in text
     assert world.holders == {"ctl-0"}
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--force",
@@ -137,7 +164,7 @@ async def test_a_forced_run_within_the_flap_period_shows_the_flap_warning(world,
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--force",
                            answers=["web", "no"])
     assert code == 1
-    assert "! the last failover of web was 0 min ago" in text and "None" not in text
+    assert "! the last failover of web (by " in text and "was 0 min ago" in text and "None" not in text
 
 
 async def test_only_one_disruptive_run_per_cluster(world, hosts_config, registry):
@@ -153,12 +180,29 @@ async def test_only_one_disruptive_run_per_cluster(world, hosts_config, registry
 
 async def test_failed_step_stops_and_says_how_to_continue(world, hosts_config, registry):
     from tui.runner import RunResult
-    world.runner.on("ctl-0", "pkill", RunResult(1, "", "pkill: pidfile not valid"))
+    world.runner.on("ctl-0", "pkill -TERM", RunResult(1, "", "pkill: pidfile not valid"))
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
     assert code == 2
-    assert "step 1 (stop keepalived on the MASTER ctl-0" in text and "failed (rc 1)" in text
-    assert "continue with --from-step 1" in text
+    assert "step 8 (stop keepalived on ctl-0" in text and "failed (rc 1)" in text
+    assert "continue with --from-step 8" in text
     assert not [c for c in world.runner.commands() if c.startswith("arping")]
+    # past the point of no automatic return: nothing undone by itself, every layer's state said
+    assert "automatic rollback" not in text
+    assert ("State now: VIP: ctl-0; DRBD wwwdata: ctl-0 Secondary, ctl-1 Primary; keepalived: ctl-0 running, "
+            "ctl-1 running; MySQL: ctl-0 ro not a replica, ctl-1 rw not a replica") in text
+
+
+async def test_a_catch_up_timeout_makes_the_old_master_writable_again(world, hosts_config, registry):
+    world.runner.on("ctl-1", "MASTER_GTID_WAIT", fixture("lab-mariadb-10.11-master-gtid-wait-timeout.txt"))
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 2
+    assert "step 3 (wait (≤ 30 s) until ctl-1 applied everything" in text
+    assert "did not apply everything within 30 s (wait returned -1)" in text
+    assert "rolled back: nothing moved yet: ctl-0 is the writable master again" in text
+    assert world.read_only == {"ctl-0": False, "ctl-1": True} and world.holders == {"ctl-0"}
+    assert world.drbd_primary == "ctl-0"
+    steps = [r for r in registry.audit.tail() if r["event"] == "step"]
+    assert steps[-1]["command"].endswith("-e 'SET GLOBAL read_only=OFF'") and steps[-1]["exit_code"] == 0
 
 
 async def test_abort_between_steps_and_events_replay_for_a_reattached_client(world, hosts_config, registry):
@@ -219,9 +263,9 @@ async def test_heartbeat_and_pacemaker_failover_plans(world, hosts_config, regis
     hosts_config.clusters["web"]["pacemaker"] = {"resources": ["ClusterIP"]}
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--dry-run")
     assert code == 0, text
-    lines = [line.strip() for line in text.splitlines() if line.strip()[:2].strip().rstrip(".").isdigit()]
-    assert lines[0].endswith("[ctl-0] crm_resource --move --resource ClusterIP --node ctl-1")
-    assert lines[-1].endswith("[ctl-0] crm_resource --clear --resource ClusterIP")
+    assert "[ctl-0] crm_resource --move --resource ClusterIP --node ctl-1" in text
+    assert "drbdadm" not in text[text.index("Plan:"):]  # pacemaker moves DRBD with its resources
+    assert "--clear" not in text.split("Plan:")[1].split("wait for")[0].replace("or `crm_resource --clear", "")
     hosts_config.clusters["web"]["manager"] = "none"
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--dry-run")
     assert code == 1 and "hosts.yaml gives no manager" in text
@@ -229,13 +273,13 @@ async def test_heartbeat_and_pacemaker_failover_plans(world, hosts_config, regis
 
 async def test_abort_ends_a_wait_step_early(world, hosts_config, registry):
     cluster = build_cluster_view(hosts_config.clusters["web"], hosts_config.hosts)
-    world.runner.on("ctl-0", "pkill", "")  # keepalived "stops" but the VIP never moves
+    world.runner.on("ctl-0", "pkill -TERM", "")  # keepalived "stops" but the VIP never moves
     run = ProcedureRun(Failover(), RunContext(world.runner, cluster, args={"wait": "60"}), registry=registry)
     await run.prepare()
     run.confirm("web")
-    run.subscribe(lambda event: run.abort() if event.kind == "step-start" and event.data["index"] == 2 else None)
+    run.subscribe(lambda event: run.abort() if event.kind == "step-start" and event.data["index"] == 9 else None)
     state = await asyncio.wait_for(run.execute(), 10)
-    assert state == "aborted" and "at step 2" in run.reason
+    assert state == "aborted" and "at step 9" in run.reason
     assert not [c for c in world.runner.commands() if c.startswith("arping")]
 
 
@@ -269,10 +313,41 @@ async def test_list_audit_and_flap_period_from_the_environment(world, hosts_conf
     assert code == 0 and "failover               disruptive" in text and "arping                 safe" in text
     assert (await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes"))[0] == 0
     code, text = await cli(world, hosts_config, registry, "audit", "--cluster", "web")
-    assert code == 0 and "web failover step #1 ctl-0: pkill -TERM -F /run/keepalived.pid → rc=0" in text
+    assert code == 0 and "web failover step #8 ctl-0: pkill -TERM -F /run/keepalived.pid → rc=0" in text
     assert "web failover result: succeeded" in text and "None" not in text
     from tui.procedures.engine import RunRegistry
     monkeypatch.setenv("HASCREEN_FLAP_PERIOD", "0")
     quick = RunRegistry(audit=registry.audit, lock_dir=registry.lock_dir)
     assert quick.flap_period == 0 and quick.recent_failover("web") is None
     assert registry.recent_failover("web") is not None
+
+
+async def test_flapping_is_keyed_by_cluster_identity_and_read_from_the_audit_log(world, hosts_config, registry):
+    assert (await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes", "--ack-flapping"))[0] == 0
+    record = registry.audit.tail()[-1]
+    identity = build_cluster_view(hosts_config.clusters["web"], hosts_config.hosts).identity
+    assert record["outcome"] == "succeeded" and record["cluster_id"] == identity and len(identity) == 16
+    # a restarted server (a new registry on the same audit log) still sees it, and says who and when
+    restarted = type(registry)(audit=registry.audit, lock_dir=registry.lock_dir)
+    code, text = await cli(world, hosts_config, restarted, "failover", "--cluster", "web", "--yes")
+    assert code == 1 and f"the last failover of web (by {record['who']}, " in text and "acknowledge flapping" in text
+    # another cluster that is also called "web" (other members, other VIP) is not flapping
+    other = dict(hosts_config.clusters["web"], members=["ctl-1", "ctl-0"],
+                 vip={"address": "192.168.122.201", "interface": "eth0", "gateway": "192.168.122.1"})
+    assert build_cluster_view(other, hosts_config.hosts).identity != identity
+    assert build_cluster_view(dict(hosts_config.clusters["web"], name="renamed"), hosts_config.hosts).identity == identity
+    assert restarted.recent_failover("web", identity="0" * 16) is None
+    assert restarted.recent_failover("web", identity=identity)["who"] == record["who"]
+
+
+async def test_failover_refuses_when_keepalived_would_preempt_or_is_stopped_on_the_target(world, hosts_config,
+                                                                                         registry):
+    # the lab's keepalived.conf without its nopreempt line: a restarted ctl-0 would take the VIP back
+    preempting = fixture("lab-keepalived-nopreempt.conf").replace("    nopreempt\n", "")
+    world.runner.on("ctl-0", "cat -- /etc/keepalived/keepalived.conf", preempting)
+    world.keepalived["ctl-1"] = False
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1
+    assert "✗ keepalived VI_1 on ctl-0 is nopreempt: preempts — restarted as BACKUP" in text
+    assert "✗ keepalived runs on the target ctl-1: no — start keepalived on ctl-1 first" in text
+    assert not [c for c in world.runner.commands() if c.startswith("pkill -TERM") or "SET GLOBAL" in c]

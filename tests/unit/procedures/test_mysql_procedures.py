@@ -41,14 +41,16 @@ async def test_skip_one_shows_the_error_warns_skips_and_verifies(world, hosts_co
         return ""
 
     world.runner.on("ctl-1", "sql_slave_skip_counter=1", "")
-    world.runner.on("ctl-1", "START SLAVE SQL_THREAD", skipped)
+    world.runner.on("ctl-1", "START REPLICA SQL_THREAD", skipped)
     code, text = await cli(world, hosts_config, registry, "mysql-skip-one", "--cluster", "web", "--yes")
     assert code == 0, text
     assert "✓ Last_SQL_Error present: 1062: Error 'Duplicate entry '6213' for key 'PRIMARY''" in text
     assert "(drift)" in text
+    assert "✓ skip method: sql_slave_skip_counter=1 (file/position replica)" in text
+    # the server answers as MariaDB 10.11 (recorded variables): REPLICA wording
     assert world.runner.commands("ctl-1")[-3:-1] == [
         "mysql --defaults-extra-file=/root/.my.cnf -e 'SET GLOBAL sql_slave_skip_counter=1'",
-        "mysql --defaults-extra-file=/root/.my.cnf -e 'START SLAVE SQL_THREAD'",
+        "mysql --defaults-extra-file=/root/.my.cnf -e 'START REPLICA SQL_THREAD'",
     ]
     assert "✓ replica ctl-1 caught up" in text
 
@@ -57,10 +59,10 @@ def resync_world(world):
     world.replica_status = fixture("blog-sql-error-1062-duplicate-entry.txt")
     r = world.runner
     r.on("ctl-1", "ssh -o BatchMode=yes -o ConnectTimeout=10 -- 192.168.122.37 true", "")
-    r.on("ctl-1", "STOP SLAVE", "")
-    r.on("ctl-1", "RESET SLAVE", "")
+    r.on("ctl-1", "STOP REPLICA", "")
+    r.on("ctl-1", "RESET REPLICA", "")
     r.on("ctl-1", "sh -c", "")
-    r.on("ctl-1", "grep -m 1 -E", fixture("captured-mariadb-10.11-dump-header-grep.txt"))
+    r.on("ctl-1", "grep -m 2 -E", fixture("captured-mariadb-10.11-dump-header-grep.txt"))
     r.on("ctl-1", "-e 'CHANGE MASTER TO", "")
     r.on("ctl-1", "rm -f /var/tmp/hascreen-resync-web.sql", "")
 
@@ -68,7 +70,7 @@ def resync_world(world):
         world.replica_status = fixture("pmp-running-001-healthy.txt")
         return ""
 
-    r.on("ctl-1", "-e 'START SLAVE'", started)
+    r.on("ctl-1", "-e 'START REPLICA'", started)
 
 
 async def test_resync_from_master_streams_the_dump_between_hosts_and_uses_its_coordinates(world, hosts_config,
@@ -83,9 +85,12 @@ async def test_resync_from_master_streams_the_dump_between_hosts_and_uses_its_co
     assert "--single-transaction --master-data=2 --databases shop" in fetch
     assert "> /var/tmp/hascreen-resync-web.sql" in fetch
     sequence = [c.split(" -e ")[-1] for c in on_replica if " -e " in c and "SHOW" not in c]
-    assert sequence == ["'STOP SLAVE'", "'RESET SLAVE'",
-                        "'CHANGE MASTER TO MASTER_HOST='\"'\"'192.168.122.37'\"'\"', MASTER_LOG_FILE='\"'\"'mysql-bin.000001'"
-                        "\"'\"', MASTER_LOG_POS=794'", "'START SLAVE'"]
+    assert sequence == ["'STOP REPLICA'", "'RESET REPLICA'",
+                        "'CHANGE MASTER TO MASTER_HOST='\"'\"'192.168.122.37'\"'\"', MASTER_PORT=3306, MASTER_LOG_FILE="
+                        "'\"'\"'mysql-bin.000001'\"'\"', MASTER_LOG_POS=794'", "'START REPLICA'"]
+    assert "✓ replication mode of ctl-1 (kept): mariadb 10.11.19, file/position" in text
+    restore = next(c for c in on_replica if "hascreen-resync-web.sql; }" in c)
+    assert restore.startswith("sh -c '{ echo '\"'\"'SET SESSION sql_log_bin=0;'")  # no errant GTIDs
     # the master is only read (status, dump over ssh from the replica): nothing ran there that writes
     assert [c for c in world.runner.commands("ctl-0") if "STOP" in c or "RESET" in c] == []
     for _host, argv in world.runner.calls:
@@ -100,6 +105,7 @@ async def test_resync_with_read_lock_uses_lock_all_tables(world, hosts_config, r
     assert code == 0, text
     assert "--lock-all-tables --master-data=2 --databases shop" in text
     assert "MASTER_LOG_FILE='\"'\"'{master_log_file}'\"'\"', MASTER_LOG_POS={master_log_pos}" in text
+    assert "--gtid" not in text  # a file/position replica stays one
 
 
 async def test_resync_refuses_when_the_replica_cannot_ssh_to_the_source(world, hosts_config, registry):
@@ -129,20 +135,22 @@ async def test_resync_from_a_healthy_replica_records_its_position_and_restarts_i
     r.on("ctl-2", "true", "")
     healthy = {"text": fixture("pmp-running-001-healthy.txt")}
     r.on("ctl-2", "SHOW SLAVE STATUS", lambda h, a: healthy["text"])
+    r.on("ctl-2", "SHOW REPLICA STATUS", lambda h, a: healthy["text"])
 
     def stop(host, argv):
         healthy["text"] = fixture("captured-mariadb-10.11-slave-status-stopped.txt")
         return ""
 
-    r.on("ctl-2", "'STOP SLAVE'", stop)
+    r.on("ctl-2", "'STOP REPLICA'", stop)
+    r.on("ctl-2", "SHOW GLOBAL VARIABLES", fixture("lab-mariadb-10.11-variables-replica.txt"))
     r.on("ctl-1", "ssh -o BatchMode=yes -o ConnectTimeout=10 -- 192.168.122.186 true", "")
     r.on("ctl-1", "sh -c", RunResult(2, "", "mysqldump: Got error: 2013: Lost connection"))
     code, text = await cli(world, hosts_config, registry, "mysql-resync", "--cluster", "web", "--replica",
                            "ctl-1", "--source", "ctl-2", "--databases", "shop", "--yes")
     assert code == 2
     assert world.runner.commands("ctl-2")[-2:] == [
-        "mysql --defaults-extra-file=/root/.my.cnf -e 'STOP SLAVE'",
-        "mysql --defaults-extra-file=/root/.my.cnf -e 'SHOW SLAVE STATUS\\G'"]
+        "mysql --defaults-extra-file=/root/.my.cnf -e 'STOP REPLICA'",
+        "mysql --defaults-extra-file=/root/.my.cnf -e 'SHOW REPLICA STATUS\\G'"]
     assert "step 4 (dump ctl-2 over ssh" in text
-    assert "roll back: on ctl-2: START SLAVE; then on ctl-1: START SLAVE" in text
+    assert "roll back: on ctl-2: START REPLICA; then on ctl-1: START REPLICA" in text
     assert "mysqldump: Got error: 2013" in text

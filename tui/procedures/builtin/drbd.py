@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tui.health.drbd import parse_drbd
 from tui.procedures import interlocks, live, validation
-from tui.procedures.builtin.vip import Failover
+from tui.procedures.builtin.switchover import Failover
 from tui.procedures.model import DISRUPTIVE, SAFE, Check, Param, Procedure, RunContext, Step
 from tui.runner import HostUnreachable
 
@@ -306,12 +306,7 @@ class DrbdReplaceNode(Procedure):
                           describe="check roles and UpToDate/Connected on both nodes"))
         if ctx.cluster.manager:
             ctx.facts["holder"], ctx.facts["target"] = p, s
-            switch = await Failover().plan(ctx)
-            if ctx.cluster.manager == "keepalived":
-                # keepalived moves only the VIP: hand DRBD over explicitly (no-ops if a notify script did).
-                switch[2:2] = [Step(p, ["drbdadm", "secondary", r], f"{p} gives up DRBD {r}") for r in resources]
-                switch[2 + len(resources):2 + len(resources)] = [
-                    Step(s, ["drbdadm", "primary", r], f"{s} becomes DRBD Primary for {r}") for r in resources]
+            switch = await Failover().plan(ctx)  # DRBD, then the VIP the way the manager moves it
             for st in switch:
                 st.note = f"(8) {st.note}"
             steps += switch

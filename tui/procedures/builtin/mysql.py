@@ -2,25 +2,36 @@
 coordinates, the dump streaming over SSH from the source host to the broken replica) and mysql-skip-one
 (skip the one event that stopped the SQL thread, with its drift warning).
 
-Credentials never appear in SQL or argv: every client runs with `--defaults-extra-file` of the cluster's
-option file on the host where it runs. Coordinates captured during the run are checked (file name pattern,
-integer position) before they enter the CHANGE MASTER statement.
+Both keep the replica's replication mode: a GTID replica (MariaDB `MASTER_USE_GTID=slave_pos`, MySQL
+auto-position) is rebuilt at the dump's GTID position and skips by GTID (MariaDB: gtid_slave_pos moves past
+the failing transaction; MySQL: an empty transaction takes its GTID); a file/position replica uses the
+dump's coordinates and the skip counter. Statements are worded for the server's version (tui.procedures.
+mysql_dialect). Credentials never appear in SQL or argv: every client runs with `--defaults-extra-file` of
+the cluster's option file on the host where it runs. Values captured during the run are checked (file name
+pattern, integer position, GTID characters) before they enter a statement.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
 import shlex
 from typing import Any
 
+from tui.health.mysql import ServerInfo, parse_mariadb_gtids, parse_vertical
 from tui.procedures import interlocks, live, validation
 from tui.procedures.model import DISRUPTIVE, Check, Param, Procedure, RunContext, Step
+from tui.procedures.mysql_dialect import Dialect
 from tui.runner import HostUnreachable, RunResult
 
 DUMP_DIR = "/var/tmp"
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 _CHANGE_MASTER_COMMENT = re.compile(
-    r"CHANGE MASTER TO MASTER_LOG_FILE='([^']+)',\s*MASTER_LOG_POS=(\d+)")
+    r"CHANGE (?:MASTER|REPLICATION SOURCE) TO (?:MASTER|SOURCE)_LOG_FILE='([^']+)',\s*(?:MASTER|SOURCE)_LOG_POS=(\d+)")
+_GTID_SLAVE_POS_COMMENT = re.compile(r"SET GLOBAL gtid_slave_pos\s*=\s*'([0-9,-]*)'")
+_MARIADB_FAILING_GTID = re.compile(r"\bGtid (\d+-\d+-\d+)")
+_MYSQL_FAILING_GTID = re.compile(r"failed executing transaction '([0-9a-fA-F-]{36}(?::[a-z_][a-z0-9_]*)?:\d+)'")
 
 
 def _option_args(ctx: RunContext) -> list[str]:
@@ -38,6 +49,45 @@ def capture_dump_coordinates(result: RunResult, facts: dict[str, Any]) -> None:
         raise ValueError("no CHANGE MASTER comment in the dump header (was --master-data=2 honoured?)")
     facts["master_log_file"] = validation.binlog_file(match.group(1))
     facts["master_log_pos"] = validation.binlog_position(match.group(2))
+    gtid = _GTID_SLAVE_POS_COMMENT.search(result.stdout)
+    if gtid:
+        facts["gtid_pos"] = gtid.group(1)
+    elif facts.get("gtid_mariadb"):
+        raise ValueError("no gtid_slave_pos comment in the dump header (was --gtid honoured?)")
+
+
+def capture_gtid_slave_pos(result: RunResult, facts: dict[str, Any]) -> None:
+    value = result.stdout.strip()
+    if value and not parse_mariadb_gtids(value):
+        raise ValueError(f"unexpected gtid_slave_pos {value[:80]!r}")
+    facts["gtid_pos"] = value
+
+
+def gtid_after(current_pos: str, failing: str) -> str:
+    """MariaDB: gtid_slave_pos with the failing transaction's domain moved to it (the others unchanged)."""
+    if not re.match(r"^[0-9, -]*$", current_pos) or not re.match(r"^\d+-\d+-\d+$", failing):
+        raise validation.ValidationError(f"unexpected GTID position {current_pos!r} / {failing!r}")
+    domain = failing.split("-")[0]
+    kept = [g for g in current_pos.replace(" ", "").split(",") if g and g.split("-")[0] != domain]
+    return ",".join(sorted(kept + [failing], key=lambda g: int(g.split("-")[0])))
+
+
+def relay_event_gtid(text: str) -> str | None:
+    """The first GTID in SHOW RELAYLOG EVENTS output: MariaDB "BEGIN GTID 0-1-2", MySQL
+    "SET @@SESSION.GTID_NEXT= 'uuid:n'"."""
+    for row in parse_vertical(text):
+        info = row.get("Info", "")
+        match = re.search(r"\bGTID (\d+-\d+-\d+)", info) or re.search(r"GTID_NEXT\s*=\s*'([0-9a-fA-F:-]+)'", info)
+        if match:
+            return match.group(1)
+    return None
+
+
+def failing_gtid(info: ServerInfo, error: str) -> str | None:
+    """The GTID of the transaction that stopped the SQL thread, from Last_SQL_Error."""
+    pattern = _MYSQL_FAILING_GTID if info.flavor == "mysql" else _MARIADB_FAILING_GTID
+    match = pattern.search(error)
+    return match.group(1) if match else None
 
 
 def capture_replica_coordinates(result: RunResult, facts: dict[str, Any]) -> None:
@@ -66,6 +116,13 @@ class MysqlResync(Procedure):
         mysql = cluster.mysql
         if mysql is None or not mysql.master:
             return [Check("MySQL configured", False, "", "hosts.yaml gives no mysql.master for this cluster")]
+        # after a failover or a promote the master is no longer the one hosts.yaml names
+        acting = await live.acting_master(ctx.runner, cluster)
+        if acting is not None and acting != mysql.master:
+            others = tuple(m for m in cluster.members if m != acting)
+            mysql = dataclasses.replace(mysql, master=acting, replicas=others)
+            cluster = dataclasses.replace(cluster, mysql=mysql)
+            ctx.cluster = cluster
         replica = ctx.args.get("replica") or (mysql.replicas[0] if len(mysql.replicas) == 1 else None)
         if replica is None or replica not in mysql.replicas:
             return [Check("replica to rebuild", False, str(replica),
@@ -96,9 +153,12 @@ class MysqlResync(Procedure):
             broken = await live.replica_status(ctx.runner, cluster, replica)
             master_host = broken.master_host or cluster.host_addresses.get(mysql.master, mysql.master)
             checks.append(Check(f"replica {replica} state", True, broken.describe()))
+            ctx.facts["gtid"] = broken.using_gtid not in ("", "No")
+            ctx.facts["using_gtid"] = broken.using_gtid
         except (HostUnreachable, live.ProbeFailed) as exc:
             master_host = cluster.host_addresses.get(mysql.master, mysql.master)
             checks.append(Check(f"replica {replica} MySQL answers", False, "", str(exc)))
+        checks += await self._replication_mode(ctx, replica, source_host)
         ctx.facts["master_host"] = self._valid_master_host(master_host) or self._valid_master_host(
             cluster.host_addresses.get(mysql.master, mysql.master))
         if ctx.facts["master_host"] is None:
@@ -123,6 +183,21 @@ class MysqlResync(Procedure):
         checks.append(Check(f"{replica} can ssh to {source_host} ({address})", ok, "yes" if ok else "no",
                             reason or "BatchMode ssh failed"))
         return checks
+
+    async def _replication_mode(self, ctx: RunContext, replica: str, source_host: str) -> list[Check]:
+        """The servers' versions (for the wording) and the mode the replica keeps: GTID or file/position."""
+        try:
+            replica_info, source_info = await asyncio.gather(
+                live.mysql_server(ctx.runner, ctx.cluster, replica), live.mysql_server(ctx.runner, ctx.cluster, source_host))
+        except (HostUnreachable, live.ProbeFailed) as exc:
+            return [Check("server versions", False, "", str(exc))]
+        gtid = bool(ctx.facts.get("gtid"))
+        ctx.facts.update(replica_info=replica_info, source_info=source_info,
+                         gtid_mariadb=gtid and replica_info.flavor == "mariadb")
+        version = ".".join(map(str, replica_info.version))
+        return [Check(f"replication mode of {replica} (kept)", True,
+                      f"{replica_info.flavor} {version}, " + (f"GTID ({ctx.facts.get('using_gtid')})" if gtid
+                                                              else "file/position"))]
 
     @staticmethod
     def _valid_master_host(value: str) -> str | None:
@@ -156,54 +231,81 @@ class MysqlResync(Procedure):
 
     async def plan(self, ctx: RunContext) -> list[Step]:
         facts = ctx.facts
-        if "databases" not in facts or not facts.get("master_host"):
+        if "databases" not in facts or not facts.get("master_host") or "replica_info" not in facts:
             return []
         replica, source, source_host = facts["replica"], facts["source"], facts["source_host"]
+        on_replica, on_source = Dialect(facts["replica_info"]), Dialect(facts["source_info"])
+        gtid, mariadb_gtid = bool(facts.get("gtid")), bool(facts.get("gtid_mariadb"))
         dump_file = f"{DUMP_DIR}/hascreen-resync-{ctx.cluster.name}.sql"
         opts = _option_args(ctx)
         dump = ["mysqldump", *opts, "--add-drop-database", "--routines", "--triggers", "--events"]
         if source == "master":
             if ctx.args.get("lock") == "read-lock":
-                dump += ["--lock-all-tables", "--master-data=2"]  # FTWRL, SHOW MASTER STATUS, dump: one session
+                dump += ["--lock-all-tables", on_source.dump_source_data]  # FTWRL, binlog status, dump: one session
             else:
-                dump += ["--single-transaction", "--master-data=2"]
+                dump += ["--single-transaction", on_source.dump_source_data]
+            if mariadb_gtid:
+                dump.append("--gtid")  # the header also carries gtid_slave_pos
         else:
             dump += ["--single-transaction"]
         dump += ["--databases", *facts["databases"]]
         fetch = ["sh", "-c", "umask 077 && " + shlex.join(self._ssh(facts["source_address"], dump))
                  + " > " + shlex.quote(dump_file)]
-        restore = ["sh", "-c", shlex.join(["mysql", *opts]) + " < " + shlex.quote(dump_file)]
-        change = ("CHANGE MASTER TO MASTER_HOST='" + facts["master_host"]
-                  + "', MASTER_LOG_FILE='{master_log_file}', MASTER_LOG_POS={master_log_pos}")
-        steps = [_sql(ctx, replica, "STOP SLAVE", f"stop replication on the broken replica {replica}",
-                      rollback=f"on {replica}: START SLAVE")]
+        # the restore must not log: its transactions would be errant GTIDs of the replica
+        restore = ["sh", "-c", "{ echo 'SET SESSION sql_log_bin=0;'; cat " + shlex.quote(dump_file) + "; } | "
+                   + shlex.join(["mysql", *opts])]
+        port = ctx.cluster.mysql.port if ctx.cluster.mysql else 3306
+        change = on_replica.change_source(host=facts["master_host"], port=port, gtid=gtid,
+                                          log_file="{master_log_file}", log_pos="{master_log_pos}")
+        if mariadb_gtid:
+            change = "SET GLOBAL gtid_slave_pos='{gtid_pos}'; " + change
+        mode = "GTID" if gtid else "file/position"
+        steps = [_sql(ctx, replica, on_replica.stop_replica, f"stop replication on the broken replica {replica}",
+                      rollback=f"on {replica}: {on_replica.start_replica}")]
         if source == "master":
             steps += [
                 Step(replica, fetch, f"dump {source_host} over ssh into {dump_file} on {replica} "
                      "(coordinates in its header)", timeout=3600.0),
-                Step(replica, ["grep", "-m", "1", "-E", "^-- CHANGE MASTER TO", dump_file],
-                     "read the master coordinates from the dump header", capture=capture_dump_coordinates),
+                Step(replica, ["grep", "-m", "2", "-E",
+                               "^-- (CHANGE (MASTER|REPLICATION SOURCE) TO (MASTER|SOURCE)_LOG_FILE|"
+                               "SET GLOBAL gtid_slave_pos)", dump_file],
+                     "read the master coordinates" + (" and GTID position" if mariadb_gtid else "")
+                     + " from the dump header", capture=capture_dump_coordinates),
             ]
         else:
             steps += [
-                _sql(ctx, source_host, "STOP SLAVE", f"pause the healthy replica {source_host}",
-                     rollback=f"on {source_host}: START SLAVE"),
-                Step(source_host, live.mysql_argv(ctx.cluster, "-e", "SHOW SLAVE STATUS\\G"),
+                _sql(ctx, source_host, on_source.stop_replica, f"pause the healthy replica {source_host}",
+                     rollback=f"on {source_host}: {on_source.start_replica}"),
+                Step(source_host, live.mysql_argv(ctx.cluster, "-e", on_source.show_replica_status + "\\G"),
                      "record Relay_Master_Log_File and Exec_Master_Log_Pos", capture=capture_replica_coordinates),
-                Step(replica, fetch, f"dump {source_host} over ssh into {dump_file} on {replica}", timeout=3600.0),
-                _sql(ctx, source_host, "START SLAVE", f"resume the healthy replica {source_host}"),
             ]
+            if mariadb_gtid:
+                steps.append(Step(source_host, live.mysql_argv(ctx.cluster, "-N", "-B", "-e", "SELECT @@gtid_slave_pos"),
+                                  "record its GTID position", capture=capture_gtid_slave_pos))
+            steps += [
+                Step(replica, fetch, f"dump {source_host} over ssh into {dump_file} on {replica}", timeout=3600.0),
+                _sql(ctx, source_host, on_source.start_replica, f"resume the healthy replica {source_host}"),
+            ]
+        steps.append(_sql(ctx, replica, on_replica.reset_replica, "forget the old relay logs and position"))
+        if gtid and not mariadb_gtid:
+            steps.append(_sql(ctx, replica, on_replica.reset_binlogs,
+                              "empty the replica's gtid_executed: the dump sets GTID_PURGED"))
         steps += [
-            _sql(ctx, replica, "RESET SLAVE", "forget the old relay logs and position"),
-            Step(replica, restore, f"restore the dump on {replica}", timeout=3600.0),
-            _sql(ctx, replica, change, "point the replica at the master coordinates (one statement)"),
-            _sql(ctx, replica, "START SLAVE", "start replication"),
+            Step(replica, restore, f"restore the dump on {replica} (not logged)", timeout=3600.0),
+            _sql(ctx, replica, change, f"point the replica at the master ({mode}, as before)"),
+            _sql(ctx, replica, on_replica.start_replica, "start replication"),
             Step(replica, ["rm", "-f", dump_file], "remove the dump file"),
         ]
         return steps
 
     async def verify(self, ctx: RunContext) -> list[Check]:
-        return [await interlocks.replica_caught_up(ctx, ctx.facts["replica"])]
+        replica = ctx.facts["replica"]
+        checks = [await interlocks.replica_caught_up(ctx, replica)]
+        status = await live.replica_status(ctx.runner, ctx.cluster, replica)
+        before = ctx.facts.get("using_gtid") or "No"
+        checks.append(Check(f"replica {replica} kept its mode", status.using_gtid == before, status.using_gtid,
+                            f"was {before}"))
+        return checks
 
 
 class MysqlSkipOne(Procedure):
@@ -233,17 +335,74 @@ class MysqlSkipOne(Procedure):
                   "no error to skip: find out why the thread stopped first"),
         ]
         ctx.facts["error"] = status.last_sql_error
+        if not all(c.ok for c in checks):
+            return checks
+        try:
+            info = await live.mysql_server(ctx.runner, ctx.cluster, replica)
+        except (HostUnreachable, live.ProbeFailed) as exc:
+            return checks + [Check(f"replica {replica} server version", False, "", str(exc))]
+        ctx.facts["replica_info"] = info
+        gtid = status.using_gtid not in ("", "No")
+        ctx.facts["gtid"] = gtid
+        if not gtid:
+            checks.append(Check("skip method", True, f"{Dialect(info).skip_counter}=1 (file/position replica)"))
+            return checks
+        failing = failing_gtid(info, status.last_sql_error) or await self._gtid_at_relay_position(ctx, replica, status)
+        checks.append(Check("GTID of the failing transaction", failing is not None, failing or "not in the error",
+                            "a GTID replica skips by GTID: Last_SQL_Error names none (look it up in "
+                            "the relay log, or use mysql-resync)"))
+        if failing is not None:
+            ctx.facts["failing_gtid"] = failing
+            if info.flavor == "mariadb":
+                current = info.variables.get("gtid_slave_pos", "")
+                ctx.facts["new_gtid_pos"] = gtid_after(current, failing)
+                checks.append(Check("skip method", True, f"gtid_slave_pos {current or '(empty)'} → "
+                                                         f"{ctx.facts['new_gtid_pos']}"))
+            else:
+                checks.append(Check("skip method", True, f"an empty transaction with GTID {failing}"))
         return checks
+
+    @staticmethod
+    async def _gtid_at_relay_position(ctx: RunContext, replica: str, status: live.ReplicaStatus) -> str | None:
+        """The GTID event where the SQL thread stopped: it restarts at Relay_Log_Pos, the failing group's start."""
+        if not status.relay_log_file or status.relay_log_pos is None:
+            return None
+        try:
+            file = validation.binlog_file(status.relay_log_file)
+        except validation.ValidationError:
+            return None
+        sql = f"SHOW RELAYLOG EVENTS IN '{file}' FROM {int(status.relay_log_pos)} LIMIT 3"
+        result = await ctx.runner.run(replica, live.mysql_argv(ctx.cluster, "-e", sql + "\\G"), timeout=10.0)
+        return relay_event_gtid(result.stdout) if result.ok else None
 
     async def plan(self, ctx: RunContext) -> list[Step]:
         replica = ctx.facts.get("replica")
         if replica is None:
             return []
-        warning = ("skips ONE event; the replica then differs from the master for that row "
+        info: ServerInfo | None = ctx.facts.get("replica_info")
+        if info is None:
+            return []
+        dialect = Dialect(info)
+        warning = ("skips ONE transaction; the replica then differs from the master for that row "
                    "(drift): consider mysql-resync later")
+        if not ctx.facts.get("gtid"):
+            return [
+                _sql(ctx, replica, f"SET GLOBAL {dialect.skip_counter}=1", warning),
+                _sql(ctx, replica, f"{dialect.start_replica} SQL_THREAD", "restart the SQL thread"),
+            ]
+        failing = ctx.facts.get("failing_gtid")
+        if failing is None:
+            return []
+        if info.flavor == "mariadb":
+            return [
+                _sql(ctx, replica, f"{dialect.stop_replica}; SET GLOBAL gtid_slave_pos='{ctx.facts['new_gtid_pos']}'",
+                     f"move gtid_slave_pos past {failing}: {warning}"),
+                _sql(ctx, replica, dialect.start_replica, "start replication again"),
+            ]
         return [
-            _sql(ctx, replica, "SET GLOBAL sql_slave_skip_counter=1", warning),
-            _sql(ctx, replica, "START SLAVE SQL_THREAD", "restart the SQL thread"),
+            _sql(ctx, replica, f"SET GTID_NEXT='{failing}'; BEGIN; COMMIT; SET GTID_NEXT='AUTOMATIC'",
+                 f"an empty transaction takes the GTID {failing}: {warning}"),
+            _sql(ctx, replica, f"{dialect.start_replica} SQL_THREAD", "restart the SQL thread"),
         ]
 
     async def verify(self, ctx: RunContext) -> list[Check]:
