@@ -13,7 +13,8 @@ over two transports, each printed as its own row of one table:
 
 There is no tmux counterpart, so the figure is absolute: CPU % of one core of the polling process, from
 time.process_time() over wall time, over `--seconds` of `HealthPoller.run()` after one warm-up poll.
-Goal from issue 6: 500 hosts x 4 probes every 2 s under 50 %.
+Goal from issues 6 and 16: 500 hosts x 4 probes every 2 s under 50 %. Since issue 16 each host gets one
+script per poll (`tui.health.host_script`), so `commands` counts SSH channels: one per host per poll.
 
     .venv/bin/python bench/health_poll.py [--hosts 10 100 500] [--transport local ssh] [--seconds 10]
                                           [--interval 2] [--latency 0.005]
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tui.health import HealthPoller, ProbeSettings  # noqa: E402
+from tui.health.host_script import plan_of, render_outputs, should_run  # noqa: E402
 from tui.runner import RunResult  # noqa: E402
 from tui.ssh import SshPool  # noqa: E402
 
@@ -116,6 +118,16 @@ class FleetAnswers:
         }
 
     def stdout(self, primary: bool, argv: Sequence[str]) -> str:
+        """A host's answer to argv; a poll's one script per host is answered section by section."""
+        plan = plan_of(argv)
+        if plan is not None:
+            outputs, codes = [], {}
+            for section in plan.sections:
+                if should_run(section, codes):
+                    result = RunResult(0, self.stdout(primary, section.argv), "")
+                    codes[section.name] = result.exit_code
+                    outputs.append((section.name, result))
+            return render_outputs(plan, outputs)
         if argv[0] == "ip":
             text = "2: eth0    inet 10.213.0.11/24 brd 10.213.0.255 scope global eth0\\       valid_lft forever\n"
             if primary:
@@ -215,7 +227,7 @@ class FleetProcess:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve()), "--serve-fleet", str(self.hosts),
+            sys.executable, "-W", "ignore", str(Path(__file__).resolve()), "--serve-fleet", str(self.hosts),
             "--keydir", str(self.keydir),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 20,
         )
@@ -344,7 +356,7 @@ async def measure_ssh(hosts: int, seconds: float, interval: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, nargs="+", default=[10, 100, 500])
+    parser.add_argument("--hosts", type=int, nargs="+", default=[100, 500, 2000])
     parser.add_argument("--transport", nargs="+", choices=["local", "ssh"], default=["local", "ssh"])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--interval", type=float, default=2.0)
