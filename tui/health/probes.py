@@ -26,7 +26,7 @@ import asyncio
 import re
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -59,6 +59,7 @@ class ProbeSettings:
     dump_max_age: float = 30.0  # seconds a keepalived JSON dump stays usable
     drbd: drbd.DrbdThresholds = drbd.DrbdThresholds()
     mysql: mysql.MysqlThresholds = mysql.MysqlThresholds()
+    metrics_max_age: float = 90.0  # seconds: a Prometheus scrape older than this is stale (the row unknown)
 
 
 class HostLimiter:
@@ -202,45 +203,50 @@ def _node_name(settings: Any, host: str) -> str:
 async def probe_cluster(
     runner: Runner, cluster: ClusterLike, *, settings: ProbeSettings | None = None,
     memory: ProbeMemory | None = None, limiter: HostLimiter | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] = time.time, layers: Collection[str] | None = None, consistency: bool = True,
 ) -> ClusterHealth:
-    """Poll every layer of one cluster on all its members concurrently and return rows plus active nodes."""
+    """Poll every layer of one cluster on all its members concurrently and return rows plus active nodes.
+    `layers` limits the poll to those layers (drbd, mysql, vrrp, ha, vip); `consistency=False` leaves the
+    cross-layer row to a caller that merges layers from elsewhere (tui.health.sources)."""
     settings = settings or ProbeSettings()
     poll = _Poll(runner, settings, limiter or HostLimiter(settings.per_host_limit))
     observed_at = clock()
     name = cluster.name
     members = list(cluster.members)
-    probes: list[tuple[Callable[[], None], Callable[[], Any]]] = []
+    probes: list[tuple[str, Callable[[], None], Callable[[], Any]]] = []
     if getattr(cluster, "drbd", None) is not None:
-        probes.append((lambda: _want_drbd(poll, cluster, members),
+        probes.append(("drbd", lambda: _want_drbd(poll, cluster, members),
                        lambda: _probe_drbd(poll, cluster, members, observed_at, memory)))
     if getattr(cluster, "mysql", None) is not None:
-        probes.append((lambda: _want_mysql(poll, cluster), lambda: _probe_mysql(poll, cluster, observed_at)))
+        probes.append(("mysql", lambda: _want_mysql(poll, cluster), lambda: _probe_mysql(poll, cluster, observed_at)))
     manager = getattr(cluster, "manager", "none")
     if manager == "keepalived" and getattr(cluster, "keepalived", None) is not None:
-        probes.append((lambda: _want_keepalived(poll, cluster, members),
+        probes.append(("vrrp", lambda: _want_keepalived(poll, cluster, members),
                        lambda: _probe_keepalived(poll, cluster, members, observed_at, memory)))
     elif manager == "heartbeat":
-        probes.append((lambda: _want_heartbeat(poll, members),
+        probes.append(("ha", lambda: _want_heartbeat(poll, members),
                        lambda: _probe_heartbeat(poll, cluster, members, observed_at)))
     elif manager == "pacemaker":
-        probes.append((lambda: _want_pacemaker(poll, members),
+        probes.append(("ha", lambda: _want_pacemaker(poll, members),
                        lambda: _probe_pacemaker(poll, cluster, members, observed_at)))
     if getattr(cluster, "vip", None) is not None:
-        probes.append((lambda: _want_ip(poll, cluster, members), lambda: _probe_vip(poll, cluster, members, observed_at)))
+        probes.append(("vip", lambda: _want_ip(poll, cluster, members),
+                       lambda: _probe_vip(poll, cluster, members, observed_at)))
     # Every layer names its sections first, so that each host's one script holds all of them.
-    layers: list[asyncio.Future[tuple[list[HealthRow], dict[str, set[str] | None]]]] = []
+    running: list[asyncio.Future[tuple[list[HealthRow], dict[str, set[str] | None]]]] = []
     failed: list[BaseException] = []
-    for want, probe in probes:
+    for layer, want, probe in probes:
+        if layers is not None and layer not in layers:
+            continue
         try:
             want()
         except Exception as exc:  # noqa: BLE001 - a bug in one layer becomes that layer's unknown row
             failed.append(exc)
             continue
-        layers.append(asyncio.ensure_future(probe()))
+        running.append(asyncio.ensure_future(probe()))
     rows: list[HealthRow] = []
     active: dict[str, set[str] | None] = {}
-    for outcome in [*failed, *await asyncio.gather(*layers, return_exceptions=True)]:
+    for outcome in [*failed, *await asyncio.gather(*running, return_exceptions=True)]:
         if isinstance(outcome, BaseException):
             # A bug in one layer must not hide the others: report it as unknown.
             rows.append(HealthRow(name, CLUSTER_WIDE, "host", State.UNKNOWN, "probe error",
@@ -254,10 +260,10 @@ async def probe_cluster(
         # key is our configuration, not the node's health: unknown, with the reason.
         state = State.UNKNOWN if "host key" in reason.lower() else State.CRIT
         rows.append(HealthRow(name, host, "host", state, "unreachable", reason, observed_at, stale=True))
-    if len(active) >= 2:
+    if consistency and len(active) >= 2:
         rows.append(evaluate_consistency(name, active, observed_at=observed_at))
     return ClusterHealth(name, rows, observed_at, {k: v for k, v in active.items() if v is not None},
-                         dict(poll.unreachable))
+                         dict(poll.unreachable), dict(active))
 
 
 def _unknown(cluster: str, host: str, layer: str, reason: str, observed_at: float, subject: str = "") -> HealthRow:

@@ -138,6 +138,12 @@ MALFORMED = [
     ("bad-multiplexer.yaml", 4, "hosts.node-a.remote_multiplexer", "'byobu' is not one of none, screen, tmux, dtach"),
     ("vip-missing-interface.yaml", 8, "clusters.db.vip.interface", "missing (required)"),
     ("unknown-layout.yaml", 8, "clusters.db.layout", "unknown layout 'splitt' (did you mean \"split\"?)"),
+    ("health-source-unknown.yaml", 8, "clusters.db.health_source", "'prometeus' is not one of ssh, prometheus, auto"),
+    ("health-source-without-url.yaml", 8, "clusters.db.health_source",
+     "auto reads Prometheus: give its URL as `prometheus: http://HOST:9090`"),
+    ("prometheus-url-invalid.yaml", 2, "defaults.prometheus", "'ftp://prometheus.example:9090' is not an http(s) URL"),
+    ("prometheus-url-invalid.yaml", 11, "clusters.db.prometheus", "no credentials in the Prometheus URL"),
+    ("prometheus-url-invalid.yaml", 15, "clusters.web.prometheus", "without ?query or #fragment"),
 ]
 
 

@@ -98,7 +98,7 @@ def test_text_renderer() -> None:
     lines = text.splitlines()
     assert lines[0] == ("HEALTH CRITICAL - 1 problem(s); db/a/mysql: replica SQL thread stopped: Duplicate entry "
                         "'3' for key 'PRIMARY' (1062)")
-    assert lines[1].startswith("✗ crit    db a mysql") and "(30s)" in lines[1] and "(1062)" in lines[1]
+    assert lines[1].startswith("✗ crit    db a mysql") and "(ssh 30s)" in lines[1] and "(1062)" in lines[1]
     assert lines[2].startswith("✓ ok      db b vip[10.0.0.1]")
     assert render_text([], now=0).startswith("HEALTH UNKNOWN - no clusters checked")
 
