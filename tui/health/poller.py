@@ -56,7 +56,7 @@ class HealthPoller:
         events: list[HealthEvent] = []
         for health in results:
             events.extend(self.tracker.update(health))
-        self.tracker.mark_stale(self.clock())
+        self.tracker.mark_stale(self.clock(), allowance={"prometheus": self.settings.metrics_max_age})
         self.polls += 1
         if events and self.on_events is not None:
             self.on_events(events)

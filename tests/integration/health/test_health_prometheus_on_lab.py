@@ -118,11 +118,9 @@ def _monitoring_processes() -> list[str]:
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if argv and any(Path(argv[0].decode(errors="replace")).name == name or
-                            (len(argv) > 1 and Path(argv[1].decode(errors="replace")).name == name)
-                            for name in MONITORING_PROCESSES):
-                if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
-                    found.append(b" ".join(argv).decode(errors="replace"))
+            names = {Path(arg.decode(errors="replace")).name for arg in argv[:2]}
+            if names & set(MONITORING_PROCESSES) and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                found.append(b" ".join(argv).decode(errors="replace"))
     return found
 
 
