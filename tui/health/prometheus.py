@@ -127,7 +127,7 @@ def parse_answer(text: str) -> MetricsSnapshot:
     targets: dict[tuple[str, str], Target] = {}
     for item in body["result"]:
         try:
-            labels = {str(k): str(v) for k, v in item["metric"].items()}
+            labels = dict(item["metric"])  # JSON label values are strings already
             at, raw = item["value"]
             value = float(raw)  # "NaN", "+Inf" are valid
             snapshot.evaluated_at = float(at)
@@ -351,9 +351,10 @@ def _vip_layer(cluster: Any, views: dict[str, HostView]) -> LayerResult:
             missing[host], reports[host] = str(exc), None
             continue
         stamps.append(view.scraped_at(samples))
-        lines = [f"0: {s.labels.get('interface', '?')}    inet{'6' if ':' in s.labels.get('address', '') else ''} "
+        # only the VIP matters to the verdict: the node's other addresses are not parsed
+        lines = [f"0: {s.labels.get('interface', '?')}    inet{'6' if ':' in address else ''} "
                  f"{s.labels.get('address')}/{s.labels.get('prefix') or 32} scope global"
-                 for s in samples if s.value == 1]
+                 for s in samples if s.value == 1 and s.labels.get("address") == address]
         reports[host] = vip.parse_ip_addr("\n".join(lines) + "\n")
     at = min(stamps, default=_now(views))
     rows = vip.evaluate_vip(reports, cluster.name, address, observed_at=at, interface=interface)

@@ -64,6 +64,16 @@ def test_mark_stale_after_n_intervals() -> None:
     assert "no fresh data for 7s" in tracker.latest()[0].reason
 
 
+def test_a_prometheus_row_is_judged_by_its_scrape_age_allowance_not_the_poll_interval() -> None:
+    from dataclasses import replace
+
+    tracker = HealthTracker(interval=2, stale_after=3)
+    tracker.update(poll(0, replace(row("a", "vip", State.OK, 0), source="prometheus"), row("b", "vip", State.OK, 0)))
+    changed = tracker.mark_stale(now=30, allowance={"prometheus": 60})
+    assert [(r.node, r.source) for r in changed] == [("b", "ssh")]  # the ssh row only
+    assert [r.node for r in tracker.mark_stale(now=67, allowance={"prometheus": 60})] == ["a"]
+
+
 def test_rows_that_disappear_are_cleared() -> None:
     tracker = HealthTracker()
     tracker.update(poll(0, row("b", "host", State.UNKNOWN, 0, reason="unreachable"), row("a", "vip", State.OK, 0)))
