@@ -13,10 +13,11 @@ over two transports, each printed as its own row of one table:
 
 There is no tmux counterpart, so the figure is absolute: CPU % of one core of the polling process, from
 time.process_time() over wall time, over `--seconds` of `HealthPoller.run()` after one warm-up poll.
-Goal from issue 6: 500 hosts x 4 probes every 2 s under 50 %.
+Goal from issues 6 and 16: 500 hosts x 4 probes every 2 s under 50 %. Since issue 16 each host gets one
+script per poll (`tui.health.host_script`), so `commands` counts SSH channels: one per host per poll.
 
-    .venv/bin/python bench/health_poll.py [--hosts 10 100 500] [--transport local ssh] [--seconds 10]
-                                          [--interval 2] [--latency 0.005]
+    .venv/bin/python bench/health_poll.py [--hosts 100 500 2000] [--transport local ssh prometheus]
+                                          [--clusters 2000] [--seconds 10] [--interval 2] [--latency 0.005]
 """
 
 from __future__ import annotations
@@ -30,17 +31,22 @@ import resource
 import shlex
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncssh
+warnings.filterwarnings("ignore", message=".*DSA is deprecated.*")  # asyncssh on cryptography >= 48
+import asyncssh  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tui.health import HealthPoller, ProbeSettings  # noqa: E402
+from tui.health.host_script import plan_of, render_outputs, should_run  # noqa: E402
+from tui.prometheus_http import PrometheusHttp  # noqa: E402
 from tui.runner import RunResult  # noqa: E402
 from tui.ssh import SshPool  # noqa: E402
 
@@ -94,6 +100,8 @@ class SimCluster:
     heartbeat: None = None
     pacemaker: None = None
     vip: Vip | None = None
+    health_source: str = "ssh"
+    prometheus_url: str | None = None
 
 
 class FleetAnswers:
@@ -116,6 +124,16 @@ class FleetAnswers:
         }
 
     def stdout(self, primary: bool, argv: Sequence[str]) -> str:
+        """A host's answer to argv; a poll's one script per host is answered section by section."""
+        plan = plan_of(argv)
+        if plan is not None:
+            outputs, codes = [], {}
+            for section in plan.sections:
+                if should_run(section, codes):
+                    result = RunResult(0, self.stdout(primary, section.argv), "")
+                    codes[section.name] = result.exit_code
+                    outputs.append((section.name, result))
+            return render_outputs(plan, outputs)
         if argv[0] == "ip":
             text = "2: eth0    inet 10.213.0.11/24 brd 10.213.0.255 scope global eth0\\       valid_lft forever\n"
             if primary:
@@ -215,7 +233,7 @@ class FleetProcess:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve()), "--serve-fleet", str(self.hosts),
+            sys.executable, "-W", "ignore", str(Path(__file__).resolve()), "--serve-fleet", str(self.hosts),
             "--keydir", str(self.keydir),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 20,
         )
@@ -342,10 +360,101 @@ async def measure_ssh(hosts: int, seconds: float, interval: float) -> dict:
             await fleet_process.stop()
 
 
+# ------------------------------------------------------------------ the Prometheus path
+
+RECORDED_ANSWER = ROOT / "tests" / "fixtures" / "prometheus" / "keepalived" / "keepalived-healthy.json"
+RECORDED_NODES = {"10.213.77.11": "a", "10.213.77.12": "b"}
+
+
+def cluster_address(index: int, side: str) -> str:
+    return f"10.{100 + index // 250}.{index % 250}.{11 if side == 'a' else 12}"
+
+
+EVALUATED_MARK, SCRAPED_MARK = b"1111111111.5", b"1111111110.5"  # replaced by the time of each request
+
+
+def prometheus_answer(clusters: int) -> bytes:
+    """The recorded healthy answer, its two nodes' series repeated for every simulated cluster, with marks
+    where the evaluation and scrape times go (a recorded answer served as-is would be stale)."""
+    recorded = json.loads(RECORDED_ANSWER.read_text())
+    result = []
+    for index in range(clusters):
+        for item in recorded["data"]["result"]:
+            host, _, port = item["metric"]["instance"].partition(":")
+            metric = dict(item["metric"], instance=f"{cluster_address(index, RECORDED_NODES[host])}:{port}")
+            value = SCRAPED_MARK.decode() if metric.get("hascreen") == "scraped_at" else item["value"][1]
+            result.append({"metric": metric, "value": [float(EVALUATED_MARK), value]})
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+
+
+def serve_prometheus(clusters: int) -> None:
+    """`--serve-prometheus N`: answer every GET with the fleet's recorded answer; print the port."""
+    import http.server
+
+    template = prometheus_answer(clusters)
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            now = time.time()
+            body = template.replace(EVALUATED_MARK, f"{now:.3f}".encode()).replace(
+                SCRAPED_MARK, f"{now - 1:.3f}".encode())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    print(json.dumps({"port": server.server_address[1], "bytes": len(template)}), flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()  # until the parent closes our stdin
+    server.shutdown()
+
+
+async def measure_prometheus(clusters: int, seconds: float, interval: float) -> dict:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-W", "ignore", str(Path(__file__).resolve()), "--serve-prometheus", str(clusters),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    try:
+        started = json.loads(await asyncio.wait_for(process.stdout.readline(), FLEET_START_TIMEOUT))
+        url = f"http://127.0.0.1:{started['port']}"
+        sims, addresses = [], {}
+        for index in range(clusters):
+            a, b = f"h{index:04d}a", f"h{index:04d}b"
+            addresses[a], addresses[b] = cluster_address(index, "a"), cluster_address(index, "b")
+            sims.append(SimCluster(
+                name=f"c{index:04d}", members=(a, b), drbd=Drbd(resources=("r0",)),
+                mysql=Mysql(master=a, replicas=(b,)), keepalived=Keepalived(), vip=Vip(address="10.213.77.100"),
+                health_source="prometheus", prometheus_url=url))
+        metrics = PrometheusHttp()
+        poller = HealthPoller(FleetRunner(latency=0), sims, interval=interval, metrics=metrics, addresses=addresses,
+                              settings=ProbeSettings(timeout=30, per_host_limit=4))
+        await asyncio.wait_for(poller.poll_once(), POLL_TIMEOUT)  # warm-up
+        not_ok = not_ok_rows(poller)
+        queries_before = metrics.queries
+        cpu, wall, polls = await timed_window(poller, seconds)
+        return figures(2 * clusters, "prometheus", cpu, wall, polls, metrics.queries - queries_before, poller,
+                       not_ok, clusters=clusters, answer_bytes=started["bytes"])
+    finally:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), FLEET_STOP_TIMEOUT)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, nargs="+", default=[10, 100, 500])
-    parser.add_argument("--transport", nargs="+", choices=["local", "ssh"], default=["local", "ssh"])
+    parser.add_argument("--hosts", type=int, nargs="+", default=[100, 500, 2000])
+    parser.add_argument("--transport", nargs="+", choices=["local", "ssh", "prometheus"],
+                        default=["local", "ssh", "prometheus"])
+    parser.add_argument("--clusters", type=int, nargs="+", default=[2000], help="clusters, prometheus transport")
+    parser.add_argument("--serve-prometheus", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--latency", type=float, default=0.005, help="simulated round trip per command (s), local")
@@ -355,24 +464,35 @@ def main() -> None:
     if args.serve_fleet is not None:
         asyncio.run(serve_fleet(args.serve_fleet, args.keydir))
         return
+    if args.serve_prometheus is not None:
+        serve_prometheus(args.serve_prometheus)
+        return
     print(f"interval {args.interval}s, {args.seconds}s measured per run after a warm-up poll; "
           f"local: simulated latency {args.latency * 1000:.0f} ms; ssh: asyncssh fleet on 127.0.0.1 "
-          f"in another process, one connection per host; CPU % is of one core, the poller's process only")
-    print(f"{'hosts':>6} {'transport':>9} {'polls':>6} {'commands':>9} {'rows':>6} {'CPU %':>7} "
+          f"in another process, one connection per host; prometheus: the lab's recorded answer, replicated per "
+          f"cluster, served on 127.0.0.1 by another process; CPU % is of one core, the poller's process only; "
+          f"requests = SSH channels (ssh: one per host per poll) or HTTP queries (prometheus: one per poll)")
+    print(f"{'hosts':>6} {'transport':>10} {'polls':>6} {'requests':>9} {'rows':>6} {'CPU %':>7} "
           f"{'CPU ms/poll':>12} {'not-ok':>7} {'setup s':>8} {'fleet CPU %':>12}")
-    for hosts in args.hosts:
-        for transport in args.transport:
-            if transport == "local":
-                result = asyncio.run(measure_local(hosts, args.seconds, args.interval, args.latency))
-            else:
-                result = asyncio.run(measure_ssh(hosts, args.seconds, args.interval))
-            setup = f"{result['setup_s']:.1f}" if "setup_s" in result else "-"
-            fleet_cpu = f"{result['fleet_cpu_pct']:.1f}%" if "fleet_cpu_pct" in result else "-"
-            print(f"{result['hosts']:>6} {result['transport']:>9} {result['polls']:>6} {result['commands']:>9} "
-                  f"{result['rows']:>6} {result['cpu_pct']:>6.1f}% {result['cpu_ms_per_poll']:>12.1f} "
-                  f"{result['not_ok_rows']:>7} {setup:>8} {fleet_cpu:>12}", flush=True)
-            if result.get("connections") not in (None, hosts):
-                print(f"       (connections not all reused: {result['connections']})", flush=True)
+    runs = [(hosts, transport) for hosts in args.hosts for transport in args.transport if transport != "prometheus"]
+    runs += [(clusters, "prometheus") for clusters in args.clusters if "prometheus" in args.transport]
+    for size, transport in runs:
+        if transport == "local":
+            result = asyncio.run(measure_local(size, args.seconds, args.interval, args.latency))
+        elif transport == "ssh":
+            result = asyncio.run(measure_ssh(size, args.seconds, args.interval))
+        else:
+            result = asyncio.run(measure_prometheus(size, args.seconds, args.interval))
+        setup = f"{result['setup_s']:.1f}" if "setup_s" in result else "-"
+        fleet_cpu = f"{result['fleet_cpu_pct']:.1f}%" if "fleet_cpu_pct" in result else "-"
+        print(f"{result['hosts']:>6} {result['transport']:>10} {result['polls']:>6} {result['commands']:>9} "
+              f"{result['rows']:>6} {result['cpu_pct']:>6.1f}% {result['cpu_ms_per_poll']:>12.1f} "
+              f"{result['not_ok_rows']:>7} {setup:>8} {fleet_cpu:>12}", flush=True)
+        if "answer_bytes" in result:
+            print(f"       ({result['clusters']} clusters; one answer of {result['answer_bytes'] / 1e6:.1f} MB per poll)",
+                  flush=True)
+        if result.get("connections") not in (None, size):
+            print(f"       (connections not all reused: {result['connections']})", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ APT_PACKAGES=(
   pacemaker pacemaker-cli-utils corosync drbd-utils
   nftables iproute2 procps psmisc util-linux acl libpam-runtime sudo
   vim
+  prometheus
+  prometheus-node-exporter
+  prometheus-mysqld-exporter
+  prometheus-hacluster-exporter
 )
 
 missing=()

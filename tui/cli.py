@@ -61,7 +61,7 @@ hascreen -d -m -S NAME [CMD ...]     start a session detached (for scripts)
 hascreen -d NAME                     detach a session's clients
 hascreen -X NAME COMMAND [ARGS]      send a command to a running session (e.g. new-window, stuff 'ls\\n')
 hascreen check-config [--hosts F]    validate hosts.yaml and print a summary
-hascreen health [--cluster C] [--json]  one-shot cluster health, Nagios exit codes
+hascreen health [--cluster C] [--json] [--source ssh|prometheus|auto]  one-shot health, Nagios exit codes
 hascreen run NAME --cluster C [--dry-run] [--yes] [ARGS]  run a procedure
 hascreen lab up|down|status|break SCENARIO|heal   the network-namespace HA lab
 hascreen lab demo                    bring the lab up and open the console on it

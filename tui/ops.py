@@ -61,6 +61,8 @@ def health_command(argv: list[str]) -> int:
     parser.add_argument("--hosts", type=Path)
     parser.add_argument("--cluster", action="append", help="only this cluster (repeatable)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--source", choices=("ssh", "prometheus", "auto"),
+                        help="read every cluster from this source instead of its health_source in hosts.yaml")
     args = parser.parse_args(argv)
     config = load_hosts_or_report(args.hosts)
     if config is None:
@@ -71,10 +73,19 @@ def health_command(argv: list[str]) -> int:
         print(f"UNKNOWN: no such cluster {', '.join(unknown) or '(none configured)'}", file=sys.stderr)
         return 3
 
+    missing_url = [c.name for c in clusters if args.source in ("prometheus", "auto") and not c.prometheus_url]
+    if missing_url:
+        print(f"UNKNOWN: --source {args.source} needs a Prometheus URL (`prometheus:` in hosts.yaml defaults or "
+              f"the cluster) for {', '.join(missing_url)}", file=sys.stderr)
+        return 3
+
     async def check() -> list:
+        from tui.prometheus_http import PrometheusHttp
+
         pool = _ssh_pool(config)
         try:
-            return await check_clusters(pool.runner, clusters)
+            return await check_clusters(pool.runner, clusters, metrics=PrometheusHttp(), source=args.source,
+                                        addresses={name: host.address for name, host in config.hosts.items()})
         finally:
             await pool.close()
 

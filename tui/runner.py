@@ -1,7 +1,9 @@
-"""The `Runner` contract: run an argv on a named host and get back exit code, stdout and stderr.
+"""The `Runner` contract: run an argv on a named host and get back exit code, stdout and stderr; and the
+`MetricsSource` contract: one instant query to a Prometheus server.
 
-Domain packages (`tui.health`, `tui.procedures`) receive a Runner and never open connections themselves.
-`tui.ssh` implements it over asyncssh; tests may implement it over recorded outputs or the lab.
+Domain packages (`tui.health`, `tui.procedures`) receive a Runner (and health a MetricsSource) and never
+open connections themselves. `tui.ssh` implements the Runner over asyncssh, `tui.prometheus_http` the
+MetricsSource over HTTP; tests may implement them over recorded outputs or the lab.
 A runner that can also hand over output while a command runs is a `StreamingRunner` (the procedure
 engine uses it to show a long step's lines live). This module is stdlib-only so that every layer may import it.
 """
@@ -78,3 +80,22 @@ class StreamingRunner(Protocol):
 def render_argv(argv: Sequence[str]) -> str:
     """The exact shell line for argv, every argument quoted; what plans and audit logs show."""
     return shlex.join(list(argv))
+
+
+class MetricsUnavailable(Exception):
+    """A metrics server (Prometheus) could not be asked: refused, timed out, not HTTP ..."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class MetricsSource(Protocol):
+    """Asks a Prometheus-compatible server one instant query; `tui.health` gets one, like a Runner, and
+    never makes the HTTP request itself."""
+
+    async def instant_query(self, base_url: str, expr: str, *, timeout: float = 5.0) -> str:
+        """The body of GET {base_url}/api/v1/query?query=expr (JSON text; also for an HTTP error status
+        whose body Prometheus filled). Raises MetricsUnavailable when no answer came."""
+        ...

@@ -279,6 +279,10 @@ def owning_package(program: str) -> tuple[str | None, str]:
     return None, f"{path}: no Debian package owns it (dpkg -S)"
 
 
+# programs the lab copies onto its nodes from this repository: no package, but their source must be here
+LAB_SHIPPED = {"/usr/local/sbin/textfile-feeder": REPO / "tui" / "lab" / "textfile_feeder.py"}
+
+
 def uncovered(programs: dict[str, set[str]], listed: list[str]) -> list[str]:
     """One line per program whose package setup.sh does not bring in."""
     allowed = installed_closure(listed) | base_packages() | set(listed)
@@ -286,6 +290,10 @@ def uncovered(programs: dict[str, set[str]], listed: list[str]) -> list[str]:
     for program, places in sorted(programs.items()):
         if Path(program).name == "hascreen":
             continue  # ours: setup.sh installs it into .venv and links it on PATH
+        if program in LAB_SHIPPED:
+            if not LAB_SHIPPED[program].is_file():
+                problems.append(f"{program}: the lab ships it from {LAB_SHIPPED[program]}, which is missing")
+            continue
         package, detail = owning_package(program)
         where = ", ".join(sorted(places)[:3])
         if package is None:

@@ -23,6 +23,7 @@ from tui.config.located_yaml import YamlEntry, YamlNode, parse_yaml, read_config
 
 MANAGERS = ("keepalived", "heartbeat", "pacemaker", "none")
 REMOTE_MULTIPLEXERS = ("none", "screen", "tmux", "dtach")
+HEALTH_SOURCES = ("ssh", "prometheus", "auto")
 DRBD_VERSIONS = ("9", "8.4")
 LAYOUT_KINDS = ("per-node", "split")
 SPLIT_DIRECTIONS = ("vertical", "horizontal")
@@ -54,6 +55,7 @@ class Defaults:
     keepalive: int = 15  # seconds between SSH keepalives; 0 turns them off
     health_interval: float = 5.0  # seconds between health polls
     known_hosts: str | None = None  # a known_hosts file to use instead of ~/.ssh/known_hosts
+    prometheus: str | None = None  # the Prometheus URL of clusters that do not name their own
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ class Cluster:
     provider_ip: ProviderIpSettings | None = None
     fencing: FencingSettings | None = None
     layout: str = "per-node"  # the layout `open-cluster NAME` uses when none is given
+    health_source: str = "ssh"  # ssh | prometheus | auto (Prometheus where it answers, SSH for the rest)
+    prometheus_url: str | None = None  # the cluster's `prometheus:`, else defaults.prometheus
 
 
 @dataclass(frozen=True)
@@ -188,10 +192,10 @@ class HostsConfig:
 
 
 TOP_KEYS = ("defaults", "hosts", "clusters", "layouts")
-DEFAULTS_KEYS = ("user", "port", "keepalive", "health_interval", "known_hosts")
+DEFAULTS_KEYS = ("user", "port", "keepalive", "health_interval", "known_hosts", "prometheus")
 HOST_KEYS = ("address", "port", "user", "jump", "tags", "identity", "remote_multiplexer", "keepalive")
 CLUSTER_KEYS = ("members", "manager", "drbd", "mysql", "keepalived", "heartbeat", "pacemaker", "vip",
-                "provider_ip", "fencing", "layout")
+                "provider_ip", "fencing", "layout", "health_source", "prometheus")
 FENCING_KEYS = ("method",)
 FENCING_METHODS = ("confirm", "stonith")
 DRBD_KEYS = ("resources", "version", "before_demote", "after_promote", "moved_by")
@@ -257,6 +261,8 @@ class _HostsReader:
                 fields["health_interval"].node, "defaults.health_interval", 0.5, 3600)
         if "known_hosts" in fields:
             values["known_hosts"] = self.local_path(fields["known_hosts"].node, "defaults.known_hosts")
+        if "prometheus" in fields:
+            values["prometheus"] = self.prometheus_url(fields["prometheus"].node, "defaults.prometheus")
         return Defaults(**{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
 
     def host(self, entry: YamlEntry, defaults: Defaults) -> tuple[Host, int | None] | None:
@@ -454,6 +460,47 @@ class _HostsReader:
             return None
         return VipSettings(address, prefix, interface, gateway)
 
+    def prometheus_url(self, node: YamlNode, path: str) -> str | None:
+        """A Prometheus base URL: http(s), a host, no credentials, no query (hascreen adds /api/v1/query)."""
+        url = self.check.string(node, path)
+        if url is None:
+            return None
+        try:
+            parts = urlsplit(url)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            parts, port_ok = None, False
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+            self.check.error(node.line, path, f"{url!r} is not an http(s) URL of a Prometheus server "
+                                              "(e.g. http://prometheus.example:9090)")
+            return None
+        if parts.username or parts.password:
+            self.check.error(node.line, path, f"{_SECRET_HINT}: no credentials in the Prometheus URL")
+            return None
+        if parts.query or parts.fragment:
+            self.check.error(node.line, path, "give the server's base URL without ?query or #fragment")
+            return None
+        return url.rstrip("/")
+
+    def health_source(self, fields: dict[str, YamlEntry], path: str, defaults: Defaults,
+                      ) -> tuple[str | None, str | None]:
+        """(health_source, Prometheus URL); a source that reads Prometheus needs a URL here or in defaults."""
+        source = "ssh"
+        if "health_source" in fields:
+            node = fields["health_source"].node
+            source = self.check.string(node, join_path(path, "health_source"), choices=HEALTH_SOURCES)
+        url = defaults.prometheus
+        if "prometheus" in fields:
+            url = self.prometheus_url(fields["prometheus"].node, join_path(path, "prometheus"))
+            if url is None:
+                return source, None
+        if source in ("prometheus", "auto") and url is None:
+            self.check.error(fields["health_source"].node.line, join_path(path, "health_source"),
+                             f"{source} reads Prometheus: give its URL as `prometheus: http://HOST:9090` "
+                             "in this cluster or under defaults")
+            return None, None
+        return source, url
+
     def provider_ip(self, node: YamlNode, path: str) -> ProviderIpSettings | None:
         required = PROVIDER_KEYS
         fields = self.check.mapping(node, path, allowed=PROVIDER_KEYS, required=required, hints=PROVIDER_HINTS)
@@ -473,7 +520,7 @@ class _HostsReader:
         return ProviderIpSettings(url, ip, token_file)
 
     def cluster(self, entry: YamlEntry, hosts: dict[str, Host], known_hosts: set[str],
-                layouts: dict[str, Layout]) -> Cluster | None:
+                layouts: dict[str, Layout], defaults: Defaults = Defaults()) -> Cluster | None:
         path = join_path("clusters", entry.key)
         name = self.check.word(YamlNode("scalar", entry.key_line, entry.key, entry.key), path, "cluster name")
         fields = self.check.mapping(entry.node, path, allowed=CLUSTER_KEYS, required=("members", "manager"),
@@ -498,6 +545,12 @@ class _HostsReader:
                              "manager is keepalived: add a keepalived section with its instance (e.g. VI_1)")
             ok = False
         sections: dict[str, object] = {}
+        source, url = self.health_source(fields, path, defaults)
+        sections["health_source"] = source
+        if url is not None:
+            sections["prometheus_url"] = url
+        elif "prometheus" in fields:
+            ok = False
         for key, item in fields.items():
             key_path, node = join_path(path, key), item.node
             if key == "drbd":
@@ -615,7 +668,7 @@ class _HostsReader:
         clusters: dict[str, Cluster] = {}
         if "clusters" in top and not top["clusters"].node.is_null:
             for entry in (self.check.mapping(top["clusters"].node, "clusters") or {}).values():
-                cluster = self.cluster(entry, hosts, known_names, layouts)
+                cluster = self.cluster(entry, hosts, known_names, layouts, defaults)
                 if cluster is not None:
                     clusters[cluster.name] = cluster
         return HostsConfig(hosts, clusters, layouts, defaults, self.file)
@@ -685,6 +738,8 @@ def summarize(config: HostsConfig) -> str:
             lines.append(f"    vip {cluster.vip.with_prefix} on {cluster.vip.interface}{gateway}")
         if cluster.provider_ip:
             lines.append(f"    provider ip {cluster.provider_ip.ip} via {cluster.provider_ip.api_url}")
+        if cluster.health_source != "ssh":
+            lines.append(f"    health from {cluster.health_source} ({cluster.prometheus_url})")
     lines.append("layouts: " + ", ".join(
         f"{layout.name} ({layout.note or layout.kind})" for layout in config.layouts.values()))
     return "\n".join(lines)

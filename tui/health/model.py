@@ -1,7 +1,8 @@
 """The health data model every layer shares: states, one row of the side panel, a cluster's verdict.
 
 A `HealthRow` is what the panel draws and what `hascreen health` prints: who (cluster, node), what
-(layer, subject), the verdict (state), a short value and a one-line reason for every warn or crit.
+(layer, subject), the verdict (state), a short value and a one-line reason for every warn or crit, and
+where the value came from (`source`: ssh or prometheus) with when it was observed (for its age).
 Rows are plain frozen dataclasses so the server can ship them to clients as dicts (`to_dict`).
 """
 
@@ -63,6 +64,7 @@ class HealthRow:
     observed_at: float = field(default_factory=time.time)
     subject: str = ""  # resource / instance / channel name when a layer has several on one node
     stale: bool = False
+    source: str = "ssh"  # where the value came from: ssh (read on the node) or prometheus (a scrape)
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -89,6 +91,7 @@ class HealthRow:
             observed_at=float(data.get("observed_at", 0.0)),
             subject=str(data.get("subject", "")),
             stale=bool(data.get("stale", False)),
+            source=str(data.get("source", "ssh")),
         )
 
 
@@ -102,6 +105,8 @@ class ClusterHealth:
     # layer -> set of nodes that layer reports as active/primary/master (input of the consistency check)
     active: dict[str, set[str]] = field(default_factory=dict)
     unreachable: dict[str, str] = field(default_factory=dict)  # node -> reason
+    # every layer polled -> its active nodes, None when it could not be read (what the consistency row used)
+    layers: dict[str, set[str] | None] = field(default_factory=dict)
 
     @property
     def state(self) -> State:

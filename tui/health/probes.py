@@ -1,14 +1,18 @@
 """Probes: run the right read-only commands on every member of a cluster, through a Runner, and judge them.
 
-`probe_cluster(runner, cluster)` asks all members concurrently (one `asyncio.gather`), with a per-host
-concurrency limit and a timeout per command. A host that is unreachable or times out turns its own rows
-"unknown" (stale, with the reason) and never delays the others beyond the timeout. The cluster object is
-duck-typed (`ClusterLike`), so this package does not depend on tui.config.
+`probe_cluster(runner, cluster)` asks all members concurrently (one `asyncio.gather`). Each member gets ONE
+script per poll (`tui.health.host_script`): every command below is a delimited section of it, bounded by
+its own timeout, so a poll costs one SSH channel per host instead of one per command. A section that
+fails or times out reads as that layer's unknown (with the reason); a host that is unreachable or does
+not answer turns its own rows "unknown" (stale, with the reason) and never delays the others beyond the
+timeout. The cluster object is duck-typed (`ClusterLike`), so this package does not depend on tui.config.
 
-Commands (argv lists; the SSH runner quotes them):
-- DRBD 9: `drbdsetup status --json`, falling back to `drbdadm status`; DRBD 8.4: `cat /proc/drbd`.
+Commands (argv lists, one section each; the script quotes them):
+- DRBD 9: `drbdsetup status --json`, and `drbdadm status` in the same script when that fails (or in a
+  second run when its JSON is unusable); DRBD 8.4: `cat /proc/drbd`.
 - MySQL: one `mysql [--defaults-extra-file=F] -e "SELECT @@read_only ...\\G SHOW MASTER STATUS\\G SHOW SLAVE
-  STATUS\\G"` (credentials stay in the remote option file, never in argv).
+  STATUS\\G"` (credentials stay in the remote option file, never in argv); MySQL 8.4's statement names
+  in the same script when that one fails.
 - keepalived: one `sh -c` that prints `pidof keepalived`, the notify state file, the log tail and a fresh
   JSON dump if one exists; VIP presence from `ip -o addr show dev IF` (shared with the VIP layer). State comes
   from the notify file, else the JSON dump, else the log, else VIP presence. No signal is sent to keepalived.
@@ -22,12 +26,13 @@ import asyncio
 import re
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tui.health import drbd, hamanager, keepalived, mysql, vip
 from tui.health.consistency import evaluate_consistency
+from tui.health.host_script import Section, build_script, marker_of, split_output
 from tui.health.model import CLUSTER_WIDE, ClusterHealth, HealthRow, State
 from tui.runner import HostUnreachable, Runner, RunResult
 
@@ -48,12 +53,13 @@ class ClusterLike(Protocol):
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    timeout: float = 5.0  # per command
-    per_host_limit: int = 2  # commands in flight per host
+    timeout: float = 5.0  # per command (a section of the host's script)
+    per_host_limit: int = 2  # commands in flight per host (one script per cluster poll, plus rare fallbacks)
     log_lines: int = 200
     dump_max_age: float = 30.0  # seconds a keepalived JSON dump stays usable
     drbd: drbd.DrbdThresholds = drbd.DrbdThresholds()
     mysql: mysql.MysqlThresholds = mysql.MysqlThresholds()
+    metrics_max_age: float = 90.0  # seconds: a Prometheus scrape older than this is stale (the row unknown)
 
 
 class HostLimiter:
@@ -90,16 +96,37 @@ _SAFE_INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 
 
 class _Poll:
-    """One poll of one cluster: memoised command runs, per-host limits, unreachable bookkeeping."""
+    """One poll of one cluster: the sections each host's script runs, that one script per host, direct runs
+    for the rare fallbacks, per-host limits, unreachable bookkeeping."""
 
     def __init__(self, runner: Runner, settings: ProbeSettings, limiter: HostLimiter) -> None:
         self.runner = runner
         self.settings = settings
         self.limiter = limiter
         self.unreachable: dict[str, str] = {}
+        self._wanted: dict[str, list[Section]] = {}
+        self._scripts: dict[str, asyncio.Task[dict[str, RunResult | None]]] = {}
         self._runs: dict[tuple[str, tuple[str, ...]], asyncio.Task[RunResult]] = {}
 
-    async def _run(self, host: str, argv: tuple[str, ...]) -> RunResult:
+    @property
+    def script_timeout(self) -> float:
+        # Sections run one after another, each bounded by `timeout`: one hung tool still leaves time for the rest.
+        return 2 * self.settings.timeout + 1.0
+
+    def want(self, host: str, name: str, argv: Sequence[str], after_failure_of: str | None = None) -> None:
+        """Add a section to the host's script (before the poll starts); the same section twice is one."""
+        section = Section(name, tuple(argv), after_failure_of)
+        sections = self._wanted.setdefault(host, [])
+        known = next((s for s in sections if s.name == name), None)
+        if known is not None:
+            if known != section:
+                raise ValueError(f"{host}: two different commands for section {name}")
+            return
+        if host in self._scripts:
+            raise RuntimeError(f"{host}: section {name} wanted after the host's script started")
+        sections.append(section)
+
+    async def _run(self, host: str, argv: tuple[str, ...], timeout: float) -> RunResult:
         if host in self.unreachable:
             raise _Failure(self.unreachable[host])
         async with self.limiter.gate(host):
@@ -107,27 +134,43 @@ class _Poll:
                 raise _Failure(self.unreachable[host])
             try:
                 # The runner has its own timeout; the outer one guards against a runner that hangs anyway.
-                return await asyncio.wait_for(
-                    self.runner.run(host, list(argv), timeout=self.settings.timeout),
-                    self.settings.timeout + 1.0,
-                )
+                return await asyncio.wait_for(self.runner.run(host, list(argv), timeout=timeout), timeout + 1.0)
             except HostUnreachable as exc:
                 # a row's reason is one line; the host-key advice (several lines) is for the ssh window
                 first_line = exc.reason.splitlines()[0] if exc.reason else "unreachable"
                 self.unreachable[host] = f"unreachable: {first_line}"
                 raise _Failure(self.unreachable[host]) from exc
             except TimeoutError as exc:
-                self.unreachable.setdefault(host, f"no answer within {self.settings.timeout:g}s")
+                self.unreachable.setdefault(host, f"no answer within {timeout:g}s")
                 raise _Failure(self.unreachable[host]) from exc
             except (OSError, ValueError, RuntimeError) as exc:
                 # A transport error on one host must not take the whole layer down for the others.
                 raise _Failure(f"{argv[0]} failed: {type(exc).__name__}: {exc}") from exc
 
+    async def _run_script(self, host: str) -> dict[str, RunResult | None]:
+        sections = self._wanted[host]
+        argv = build_script(sections, self.settings.timeout)
+        result = await self._run(host, tuple(argv), self.script_timeout)
+        return split_output(sections, result, marker_of(argv))
+
+    async def section(self, host: str, name: str) -> RunResult | None:
+        """The section's own result from the host's script (None: a fallback that had no reason to run).
+        Raises _Failure when the host did not answer or the section timed out."""
+        task = self._scripts.get(host)
+        if task is None:
+            task = self._scripts[host] = asyncio.ensure_future(self._run_script(host))
+        result = (await asyncio.shield(task))[name]
+        if result is not None and result.exit_code == 124:
+            argv0 = next(s.argv[0] for s in self._wanted[host] if s.name == name)
+            raise _Failure(f"{argv0} timed out after {self.settings.timeout:g}s")
+        return result
+
     async def run(self, host: str, argv: Sequence[str]) -> RunResult:
+        """A command of its own (a second channel): only for fallbacks the script could not foresee."""
         key = (host, tuple(argv))
         task = self._runs.get(key)
         if task is None:
-            task = self._runs[key] = asyncio.ensure_future(self._run(host, key[1]))
+            task = self._runs[key] = asyncio.ensure_future(self._run(host, key[1], self.settings.timeout))
         result = await asyncio.shield(task)
         if result.exit_code == 124:
             raise _Failure(f"{argv[0]} timed out after {self.settings.timeout:g}s")
@@ -160,31 +203,50 @@ def _node_name(settings: Any, host: str) -> str:
 async def probe_cluster(
     runner: Runner, cluster: ClusterLike, *, settings: ProbeSettings | None = None,
     memory: ProbeMemory | None = None, limiter: HostLimiter | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] = time.time, layers: Collection[str] | None = None, consistency: bool = True,
 ) -> ClusterHealth:
-    """Poll every layer of one cluster on all its members concurrently and return rows plus active nodes."""
+    """Poll every layer of one cluster on all its members concurrently and return rows plus active nodes.
+    `layers` limits the poll to those layers (drbd, mysql, vrrp, ha, vip); `consistency=False` leaves the
+    cross-layer row to a caller that merges layers from elsewhere (tui.health.sources)."""
     settings = settings or ProbeSettings()
     poll = _Poll(runner, settings, limiter or HostLimiter(settings.per_host_limit))
     observed_at = clock()
     name = cluster.name
     members = list(cluster.members)
-    layers: list[asyncio.Future[tuple[list[HealthRow], dict[str, set[str] | None]]]] = []
+    probes: list[tuple[str, Callable[[], None], Callable[[], Any]]] = []
     if getattr(cluster, "drbd", None) is not None:
-        layers.append(asyncio.ensure_future(_probe_drbd(poll, cluster, members, observed_at, memory)))
+        probes.append(("drbd", lambda: _want_drbd(poll, cluster, members),
+                       lambda: _probe_drbd(poll, cluster, members, observed_at, memory)))
     if getattr(cluster, "mysql", None) is not None:
-        layers.append(asyncio.ensure_future(_probe_mysql(poll, cluster, observed_at)))
+        probes.append(("mysql", lambda: _want_mysql(poll, cluster), lambda: _probe_mysql(poll, cluster, observed_at)))
     manager = getattr(cluster, "manager", "none")
     if manager == "keepalived" and getattr(cluster, "keepalived", None) is not None:
-        layers.append(asyncio.ensure_future(_probe_keepalived(poll, cluster, members, observed_at, memory)))
+        probes.append(("vrrp", lambda: _want_keepalived(poll, cluster, members),
+                       lambda: _probe_keepalived(poll, cluster, members, observed_at, memory)))
     elif manager == "heartbeat":
-        layers.append(asyncio.ensure_future(_probe_heartbeat(poll, cluster, members, observed_at)))
+        probes.append(("ha", lambda: _want_heartbeat(poll, members),
+                       lambda: _probe_heartbeat(poll, cluster, members, observed_at)))
     elif manager == "pacemaker":
-        layers.append(asyncio.ensure_future(_probe_pacemaker(poll, cluster, members, observed_at)))
+        probes.append(("ha", lambda: _want_pacemaker(poll, members),
+                       lambda: _probe_pacemaker(poll, cluster, members, observed_at)))
     if getattr(cluster, "vip", None) is not None:
-        layers.append(asyncio.ensure_future(_probe_vip(poll, cluster, members, observed_at)))
+        probes.append(("vip", lambda: _want_ip(poll, cluster, members),
+                       lambda: _probe_vip(poll, cluster, members, observed_at)))
+    # Every layer names its sections first, so that each host's one script holds all of them.
+    running: list[asyncio.Future[tuple[list[HealthRow], dict[str, set[str] | None]]]] = []
+    failed: list[BaseException] = []
+    for layer, want, probe in probes:
+        if layers is not None and layer not in layers:
+            continue
+        try:
+            want()
+        except Exception as exc:  # noqa: BLE001 - a bug in one layer becomes that layer's unknown row
+            failed.append(exc)
+            continue
+        running.append(asyncio.ensure_future(probe()))
     rows: list[HealthRow] = []
     active: dict[str, set[str] | None] = {}
-    for outcome in await asyncio.gather(*layers, return_exceptions=True):
+    for outcome in [*failed, *await asyncio.gather(*running, return_exceptions=True)]:
         if isinstance(outcome, BaseException):
             # A bug in one layer must not hide the others: report it as unknown.
             rows.append(HealthRow(name, CLUSTER_WIDE, "host", State.UNKNOWN, "probe error",
@@ -198,10 +260,10 @@ async def probe_cluster(
         # key is our configuration, not the node's health: unknown, with the reason.
         state = State.UNKNOWN if "host key" in reason.lower() else State.CRIT
         rows.append(HealthRow(name, host, "host", state, "unreachable", reason, observed_at, stale=True))
-    if len(active) >= 2:
+    if consistency and len(active) >= 2:
         rows.append(evaluate_consistency(name, active, observed_at=observed_at))
     return ClusterHealth(name, rows, observed_at, {k: v for k, v in active.items() if v is not None},
-                         dict(poll.unreachable))
+                         dict(poll.unreachable), dict(active))
 
 
 def _unknown(cluster: str, host: str, layer: str, reason: str, observed_at: float, subject: str = "") -> HealthRow:
@@ -209,6 +271,20 @@ def _unknown(cluster: str, host: str, layer: str, reason: str, observed_at: floa
 
 
 # ---------------------------------------------------------------------------------------------------- DRBD
+def _drbd_text_argv(cluster: ClusterLike) -> list[str]:
+    return ["drbdadm", "status", *(getattr(cluster.drbd, "resources", ()) or ())]
+
+
+def _want_drbd(poll: _Poll, cluster: ClusterLike, members: list[str]) -> None:
+    legacy = str(getattr(cluster.drbd, "version", "9")).startswith("8")
+    for host in members:
+        if legacy:
+            poll.want(host, "proc_drbd", ["cat", "/proc/drbd"])
+        else:
+            poll.want(host, "drbd_json", ["drbdsetup", "status", "--json"])
+            poll.want(host, "drbd_text", _drbd_text_argv(cluster), after_failure_of="drbd_json")
+
+
 async def _probe_drbd(poll: _Poll, cluster: ClusterLike, members: list[str], observed_at: float,
                       memory: ProbeMemory | None) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
     settings = cluster.drbd
@@ -220,14 +296,17 @@ async def _probe_drbd(poll: _Poll, cluster: ClusterLike, members: list[str], obs
             # The host answered: a failing tool (module not loaded, resource down) is reported by the
             # evaluation as "unknown" with the tool's message, not as stale data.
             if legacy:
-                result = await poll.run(host, ["cat", "/proc/drbd"])
+                result = await poll.section(host, "proc_drbd")
+                assert result is not None
                 if not result.ok:
                     return drbd.DrbdStatus(source="proc_drbd", errors=[_command_error(result)])
                 return drbd.parse_proc_drbd(result.stdout)
-            result = await poll.run(host, ["drbdsetup", "status", "--json"])
+            result = await poll.section(host, "drbd_json")
+            assert result is not None
             status = drbd.parse_drbd_status_json(result.stdout) if result.ok else None
             if status is None or status.errors:
-                result = await poll.run(host, ["drbdadm", "status", *resources])
+                # the script ran drbdadm only if drbdsetup failed; JSON it could not read needs a run of its own
+                result = await poll.section(host, "drbd_text") or await poll.run(host, _drbd_text_argv(cluster))
                 if not result.ok and not result.stdout.strip():
                     return drbd.DrbdStatus(source="status_text", errors=["drbdadm " + _command_error(result)])
                 status = drbd.parse_drbd_status_text(result.stdout)
@@ -286,19 +365,34 @@ def mysql_argv(option_file: str | None, sql: str, client: str = "mysql") -> list
     return [*argv, "-e", sql]
 
 
+def _mysql_hosts(cluster: ClusterLike) -> list[str]:
+    master_host = getattr(cluster.mysql, "master", None)
+    replicas = list(getattr(cluster.mysql, "replicas", ()) or ())
+    return ([master_host] if master_host else []) + [r for r in replicas if r != master_host]
+
+
+def _want_mysql(poll: _Poll, cluster: ClusterLike) -> None:
+    option_file = getattr(cluster.mysql, "option_file", None)
+    for host in _mysql_hosts(cluster):
+        poll.want(host, "mysql", mysql_argv(option_file, mysql.overview_sql()))
+        poll.want(host, "mysql_modern", mysql_argv(option_file, mysql.overview_sql(modern=True)),
+                  after_failure_of="mysql")
+
+
 async def _probe_mysql(poll: _Poll, cluster: ClusterLike,
                        observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
     settings = cluster.mysql
     master_host = getattr(settings, "master", None)
-    replicas = list(getattr(settings, "replicas", ()) or ())
     option_file = getattr(settings, "option_file", None)
-    hosts = ([master_host] if master_host else []) + [r for r in replicas if r != master_host]
+    hosts = _mysql_hosts(cluster)
 
     async def one(host: str) -> mysql.MysqlOverview | str:
         try:
-            result = await poll.run(host, mysql_argv(option_file, mysql.overview_sql()))
+            result = await poll.section(host, "mysql")
+            assert result is not None
             if not result.ok and "syntax" in result.stderr.lower():
-                result = await poll.run(host, mysql_argv(option_file, mysql.overview_sql(modern=True)))
+                result = (await poll.section(host, "mysql_modern")
+                          or await poll.run(host, mysql_argv(option_file, mysql.overview_sql(modern=True))))
             if not result.ok:
                 return "mysql: " + _command_error(result)
             return mysql.parse_overview(result.stdout)
@@ -342,33 +436,46 @@ AUTH_FAILURE_WINDOW = 20.0  # seconds; adverts come every advert_int (1 s by def
 FLAP_WINDOW = 60.0  # seconds in which 3 MASTER entries count as flapping
 
 
-async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str], observed_at: float,
-                            memory: ProbeMemory | None) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+def _keepalived_argv(cluster: ClusterLike, probe_settings: ProbeSettings) -> list[str]:
     settings = cluster.keepalived
-    instance = getattr(settings, "instance", "") or ""
     parts = [("pid", "pidof keepalived || true"), ("now", "date '+%Y-%m-%d %H:%M:%S'")]
     notify_file = getattr(settings, "notify_state_file", None)
     log_file = getattr(settings, "log_file", None)
     if notify_file:
         parts.append(("notify", f"cat {shlex.quote(notify_file)} 2>/dev/null || true"))
     if log_file:
-        parts.append(("log", f"tail -n {int(poll.settings.log_lines)} {shlex.quote(log_file)} 2>/dev/null || true"))
+        parts.append(("log", f"tail -n {int(probe_settings.log_lines)} {shlex.quote(log_file)} 2>/dev/null || true"))
     dump_dir = getattr(settings, "dump_dir", None)
     if dump_dir:
         # A JSON dump someone else triggered is used only while fresh; we never signal keepalived ourselves.
         dump = shlex.quote(dump_dir.rstrip("/") + "/keepalived.json")
         parts.append(("json", f'f={dump}; [ -f "$f" ] && [ $(( $(date +%s) - $(stat -c %Y "$f") )) -lt '
-                              f'{int(poll.settings.dump_max_age)} ] && cat "$f" || true'))
-    argv = _script(parts)
+                              f'{int(probe_settings.dump_max_age)} ] && cat "$f" || true'))
+    return _script(parts)
+
+
+def _want_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str]) -> None:
+    argv = _keepalived_argv(cluster, poll.settings)
+    for host in members:
+        poll.want(host, "keepalived", argv)
+    if getattr(cluster, "vip", None) is not None:
+        _want_ip(poll, cluster, members)  # the last resort for a node's VRRP state: does it hold the VIP?
+
+
+async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str], observed_at: float,
+                            memory: ProbeMemory | None) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+    settings = cluster.keepalived
+    instance = getattr(settings, "instance", "") or ""
     vip_settings = getattr(cluster, "vip", None)
 
     async def one(host: str) -> keepalived.VrrpNodeView:
         view = keepalived.VrrpNodeView()
         try:
-            result = await poll.run(host, argv)
+            result = await poll.section(host, "keepalived")
         except _Failure as exc:
             view.error = str(exc)
             return view
+        assert result is not None
         sections = _sections(result.stdout)
         running = bool(sections.get("pid", "").strip())
         if not running:
@@ -406,7 +513,7 @@ async def _probe_keepalived(poll: _Poll, cluster: ClusterLike, members: list[str
             if states:
                 view.state, view.source = next(reversed(states.values())), "log"
         if view.state is None and vip_settings is not None:
-            report = await _ip_addr(poll, host, getattr(vip_settings, "interface", None))
+            report = await _ip_addr(poll, host)
             if isinstance(report, vip.IpAddrReport):
                 holds = report.find(str(getattr(vip_settings, "address", ""))) is not None
                 view.state, view.source = ("MASTER" if holds else "BACKUP"), "vip"
@@ -443,14 +550,21 @@ def _fresh_log(memory: ProbeMemory | None, cluster: str, host: str, text: str) -
 
 
 # ----------------------------------------------------------------------------------------------------- VIP
-async def _ip_addr(poll: _Poll, host: str, interface: str | None) -> vip.IpAddrReport | str:
+def _want_ip(poll: _Poll, cluster: ClusterLike, members: list[str]) -> None:
     argv = ["ip", "-o", "addr", "show"]
+    interface = getattr(cluster.vip, "interface", None)
     if interface and _SAFE_INTERFACE.match(interface):
         argv += ["dev", interface]
+    for host in members:
+        poll.want(host, "ip", argv)
+
+
+async def _ip_addr(poll: _Poll, host: str) -> vip.IpAddrReport | str:
     try:
-        result = await poll.run(host, argv)
+        result = await poll.section(host, "ip")
     except _Failure as exc:
         return str(exc)
+    assert result is not None
     if not result.ok:
         return "ip: " + _command_error(result)
     return vip.parse_ip_addr(result.stdout)
@@ -461,7 +575,7 @@ async def _probe_vip(poll: _Poll, cluster: ClusterLike, members: list[str],
     settings = cluster.vip
     address = str(getattr(settings, "address", ""))
     interface = getattr(settings, "interface", None)
-    answers = await asyncio.gather(*(_ip_addr(poll, host, interface) for host in members))
+    answers = await asyncio.gather(*(_ip_addr(poll, host) for host in members))
     reports: dict[str, vip.IpAddrReport | None] = {}
     rows: list[HealthRow] = []
     for host, answer in zip(members, answers, strict=True):
@@ -477,22 +591,28 @@ async def _probe_vip(poll: _Poll, cluster: ClusterLike, members: list[str],
 
 
 # ----------------------------------------------------------------------------------------------- heartbeat
-async def _probe_heartbeat(poll: _Poll, cluster: ClusterLike, members: list[str],
-                           observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
+def _want_heartbeat(poll: _Poll, members: list[str]) -> None:
     argv = _script([
         ("hbstatus", "cl_status hbstatus 2>&1"),
         ("rscstatus", "cl_status rscstatus 2>&1"),
         ("nodes", 'for n in $(cl_status listnodes 2>/dev/null); do echo "$n $(cl_status nodestatus "$n" 2>&1)"; done'),
     ])
+    for host in members:
+        poll.want(host, "heartbeat", argv)
+
+
+async def _probe_heartbeat(poll: _Poll, cluster: ClusterLike, members: list[str],
+                           observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
     settings = getattr(cluster, "heartbeat", None)
 
     async def one(host: str) -> hamanager.HeartbeatNodeView:
         view = hamanager.HeartbeatNodeView()
         try:
-            result = await poll.run(host, argv)
+            result = await poll.section(host, "heartbeat")
         except _Failure as exc:
             view.error = str(exc)
             return view
+        assert result is not None
         sections = _sections(result.stdout)
         view.running = hamanager.parse_hbstatus(sections.get("hbstatus", ""))
         view.resources = hamanager.parse_rscstatus(sections.get("rscstatus", ""))
@@ -518,6 +638,11 @@ async def _probe_heartbeat(poll: _Poll, cluster: ClusterLike, members: list[str]
 
 
 # ----------------------------------------------------------------------------------------------- pacemaker
+def _want_pacemaker(poll: _Poll, members: list[str]) -> None:
+    for host in members:
+        poll.want(host, "crm_mon", ["crm_mon", "-1", "--output-as=xml"])
+
+
 async def _probe_pacemaker(poll: _Poll, cluster: ClusterLike, members: list[str],
                            observed_at: float) -> tuple[list[HealthRow], dict[str, set[str] | None]]:
     settings = getattr(cluster, "pacemaker", None)
@@ -525,9 +650,10 @@ async def _probe_pacemaker(poll: _Poll, cluster: ClusterLike, members: list[str]
 
     async def one(host: str) -> hamanager.PacemakerStatus | str:
         try:
-            result = await poll.run(host, ["crm_mon", "-1", "--output-as=xml"])
+            result = await poll.section(host, "crm_mon")
         except _Failure as exc:
             return str(exc)
+        assert result is not None
         status = hamanager.parse_crm_mon(result.stdout or result.stderr)
         if not status.nodes and status.errors:
             return "crm_mon: " + "; ".join(status.errors)[:200]

@@ -41,7 +41,7 @@ def render_text(rows: Iterable[HealthRow], now: float | None = None) -> str:
     lines = [summary]
     for row in rows:
         who = f"{row.cluster} {row.node} {row.layer}" + (f"[{row.subject}]" if row.subject else "")
-        line = f"{row.state.symbol} {row.state.value:<7} {who:<40} {row.value}  ({_age(row, now)}"
+        line = f"{row.state.symbol} {row.state.value:<7} {who:<40} {row.value}  ({row.source} {_age(row, now)}"
         line += ", stale)" if row.stale else ")"
         if row.reason:
             line += f"  {row.reason}"

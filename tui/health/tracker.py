@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 
 from tui.health.model import ClusterHealth, HealthRow, State, worst
@@ -82,13 +82,15 @@ class HealthTracker:
         self.events.extend(new_events)
         return new_events
 
-    def mark_stale(self, now: float | None = None) -> list[HealthRow]:
-        """Mark rows older than `stale_after` intervals stale (the poller itself is stuck or slow)."""
+    def mark_stale(self, now: float | None = None, allowance: Mapping[str, float] | None = None) -> list[HealthRow]:
+        """Mark rows older than `stale_after` intervals stale (the poller itself is stuck or slow).
+        `allowance` gives, per row source, how much older its data may be: a Prometheus row is observed at
+        its scrape time, whose freshness its source already judged (ProbeSettings.metrics_max_age)."""
         now = time.time() if now is None else now
         limit = self.interval * self.stale_after
         changed = []
         for key, row in list(self.rows.items()):
-            if not row.stale and now - row.observed_at > limit:
+            if not row.stale and now - row.observed_at > limit + (allowance or {}).get(row.source, 0.0):
                 stale = replace(row, stale=True, state=State.UNKNOWN,
                                 reason=f"no fresh data for {now - row.observed_at:.0f}s")
                 self.rows[key] = stale

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--profile", choices=lifecycle.PROFILES, default="keepalived")
     up.add_argument("--lifetime", type=int, default=DEFAULT_LIFETIME_S,
                     help="seconds after which every lab process ends by itself (default 12 h)")
+    up.add_argument("--monitoring", action="store_true",
+                    help="also run Prometheus (host side) and node/mysqld/ha_cluster exporters in the nodes")
     down = sub.add_parser("down", help="remove every process, namespace and file of the lab")
     down.add_argument("--purge", action="store_true", help="also remove the cached MariaDB template datadir")
     sub.add_parser("status", help="what runs, per node and daemon")
@@ -73,7 +75,7 @@ def main(argv: list[str] | None) -> int:
             return 1
         with _lab_lock():
             if args.command == "up":
-                lifecycle.up(lab, profile=args.profile, lifetime_s=args.lifetime)
+                lifecycle.up(lab, profile=args.profile, lifetime_s=args.lifetime, with_monitoring=args.monitoring)
             elif args.command == "down":
                 lifecycle.down(lab, purge=args.purge)
             elif args.command == "break":

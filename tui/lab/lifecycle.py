@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tui.config.paths import find_hosts_file
-from tui.lab import daemons, network, nodes
+from tui.lab import daemons, monitoring, network, nodes
 from tui.lab.layout import (
     CLUSTER_NODES,
     DEFAULT_LIFETIME_S,
@@ -60,10 +60,13 @@ def holder_of(lab: LabDir, node: str) -> int:
 
 
 def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LIFETIME_S,
-       say: Callable[[str], None] = print) -> float:
-    """Build the whole lab; returns the seconds it took."""
+       say: Callable[[str], None] = print, with_monitoring: bool = False) -> float:
+    """Build the whole lab (with Prometheus and the exporters when asked); returns the seconds it took."""
     if profile not in IMPLEMENTED_PROFILES:
         raise LabError(f"profile {profile!r} is not implemented yet (implemented: {', '.join(IMPLEMENTED_PROFILES)})")
+    if with_monitoring and monitoring.missing_packages(profile):
+        raise LabError("--monitoring: missing " + ", ".join(monitoring.missing_packages(profile))
+                       + " (Debian packages prometheus*, installed by scripts/setup.sh as root)")
     began = time.monotonic()
     down(lab, say=lambda _msg: None)
     spent = daemons.ensure_mysql_template()
@@ -72,7 +75,8 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
     lab.root.mkdir(parents=True, exist_ok=True)
     os.chmod(lab.root, 0o755)
     (lab.root / MARKER).write_text("hascreen lab directory: `hascreen lab down` removes it\n")
-    state: dict = {"profile": profile, "started": time.time(), "lifetime_s": lifetime_s, "nodes": {}, "breaks": []}
+    state: dict = {"profile": profile, "started": time.time(), "lifetime_s": lifetime_s, "nodes": {}, "breaks": [],
+                   "monitoring": with_monitoring}
     save_state(lab, state)
     network.build()
     daemons.write_lab_key(lab)
@@ -92,6 +96,8 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
         else:
             daemons.configure_pacemaker(lab, node)
         daemons.install_drbd_shims(lab, node)
+        if with_monitoring:
+            monitoring.configure_node(lab, node, daemons.mysql_secrets()["root"])
     for node in NODE_IPS:
         unshare_pid, holder = nodes.start_holder(lab, node, lifetime_s, _extra_dirs(profile, node))
         state["nodes"][node] = {"unshare": unshare_pid, "holder": holder}
@@ -111,6 +117,9 @@ def up(lab: LabDir, *, profile: str = "keepalived", lifetime_s: int = DEFAULT_LI
     daemons.start_replication(holders[REPLICA_NODE])
     _write_client_files(lab, host_keys, profile)
     wait_healthy(lab, holders)
+    if with_monitoring:
+        monitoring.start(lab, holders, profile, lifetime_s)
+        say(f"monitoring: Prometheus at {monitoring.prometheus_url()}")
     took = time.monotonic() - began
     state["up_seconds"] = round(took, 2)
     save_state(lab, state)
@@ -187,6 +196,7 @@ def down(lab: LabDir, *, purge: bool = False, say: Callable[[str], None] = print
     state = load_state(lab)
     pids = {int(info["holder"]) for info in state.get("nodes", {}).values() if info.get("holder")}
     pids |= set(nodes.find_holders(None))
+    monitoring.stop(lab)
     for pid in pids:
         if nodes.holder_alive(pid):
             nodes.kill_holder(pid)
@@ -222,6 +232,8 @@ def restart_node(lab: LabDir, node: str) -> int:
     if node in CLUSTER_NODES:
         start_manager(profile, holder)
         daemons.wait_mysql(holder)
+        if state.get("monitoring"):
+            monitoring.start_node(node, holder, profile, int(state.get("lifetime_s", DEFAULT_LIFETIME_S)))
     return holder
 
 
@@ -271,6 +283,7 @@ def leftovers(lab: LabDir) -> list[str]:
     """What of the lab still exists (empty after a clean down): used by tests and `status`."""
     found = [f"namespace {ns}" for ns in network.namespaces()]
     found += [f"holder pid {pid}" for pid in nodes.find_holders(lab)]
+    found += monitoring.leftovers(lab)
     if network.host_link_exists():
         found.append("host veth")
     if lab.root.exists():

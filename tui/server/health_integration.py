@@ -1,4 +1,5 @@
-"""Cluster health inside the server: it polls every cluster of hosts.yaml over the shared SSH connections,
+"""Cluster health inside the server: it polls every cluster of hosts.yaml from its health source (over the
+shared SSH connections, or Prometheus through `tui.prometheus_http`),
 keeps polling while no client is attached, keeps the timeline of state changes, and pushes `health`
 messages to clients (a snapshot on attach, then one per poll). A new crit becomes a crit notice and, when
 configured, a bell.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.health.poller import HealthPoller
 from tui.health.tracker import HealthEvent, HealthTracker
+from tui.prometheus_http import PrometheusHttp
 from tui.server.hooks import Reply
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ class HealthIntegration:
             return
         interval = float(os.environ.get("HASCREEN_HEALTH_INTERVAL", config.defaults.health_interval))
         self.poller = HealthPoller(pool.runner, list(config.clusters.values()), interval=interval,
-                                   tracker=HealthTracker(interval=interval))
+                                   tracker=HealthTracker(interval=interval), metrics=PrometheusHttp(),
+                                   addresses={name: host.address for name, host in config.hosts.items()})
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     @property

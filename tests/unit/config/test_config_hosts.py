@@ -144,6 +144,12 @@ MALFORMED = [
     ("failover-settings-bad.yaml", 16, "clusters.db.mysql.replication_password_file", "must be an absolute path"),
     ("failover-settings-bad.yaml", 19, "clusters.db.keepalived.start_command", "a string"),
     ("failover-settings-bad.yaml", 21, "clusters.db.fencing.method", "'ipmi' is not one of confirm, stonith"),
+    ("health-source-unknown.yaml", 8, "clusters.db.health_source", "'prometeus' is not one of ssh, prometheus, auto"),
+    ("health-source-without-url.yaml", 8, "clusters.db.health_source",
+     "auto reads Prometheus: give its URL as `prometheus: http://HOST:9090`"),
+    ("prometheus-url-invalid.yaml", 2, "defaults.prometheus", "'ftp://prometheus.example:9090' is not an http(s) URL"),
+    ("prometheus-url-invalid.yaml", 11, "clusters.db.prometheus", "no credentials in the Prometheus URL"),
+    ("prometheus-url-invalid.yaml", 15, "clusters.web.prometheus", "without ?query or #fragment"),
 ]
 
 

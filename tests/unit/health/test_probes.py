@@ -204,15 +204,29 @@ async def test_hung_host_times_out_without_blocking_the_others() -> None:
     assert all(r.state is State.OK for r in health.rows if r.node == "node-a")
 
 
-async def test_per_host_limit_is_respected() -> None:
+async def test_one_script_per_host_per_poll_holds_every_layer() -> None:
     runner = healthy_runner()
     runner.delay = 0.02
-    await probe_cluster(runner, keepalived_cluster(), settings=ProbeSettings(timeout=2, per_host_limit=1))
+    health = await probe_cluster(runner, keepalived_cluster(), settings=ProbeSettings(timeout=2, per_host_limit=1))
+    assert dict(runner.scripts) == {"node-a": 1, "node-b": 1}  # one channel per host, not one per command
     assert runner.max_in_flight["node-a"] == 1 and runner.max_in_flight["node-b"] == 1
-    runner2 = healthy_runner()
-    runner2.delay = 0.02
-    await probe_cluster(runner2, keepalived_cluster(), settings=ProbeSettings(timeout=2, per_host_limit=4))
-    assert runner2.max_in_flight["node-a"] > 1  # the layers really run concurrently
+    ran = {argv[0] for host, argv in runner.calls if host == "node-a"}
+    assert ran == {"drbdsetup", "drbdadm", "mysql", "sh", "ip"}  # all four layers' commands, in that one run
+    assert [r for r in health.rows if r.state is not State.OK] == []
+
+
+async def test_a_failed_or_hung_section_is_that_layers_unknown_with_the_reason() -> None:
+    runner = healthy_runner()
+    runner.rules.insert(0, ("node-b", "mysql", HANG))  # the script's `timeout` ends it; the others still answer
+    runner.rules.insert(0, ("node-b", "drbdadm status", RunResult(20, "", "drbd module not loaded\n")))
+    health = await probe_cluster(runner, keepalived_cluster(), settings=FAST)
+    rows = by_key(health)
+    assert rows[("node-b", "mysql", "")].state is State.UNKNOWN
+    assert rows[("node-b", "mysql", "")].reason == "mysql timed out after 0.3s"
+    drbd_row = next(r for r in health.rows if r.node == "node-b" and r.layer == "drbd")
+    assert drbd_row.state is State.UNKNOWN and "drbd module not loaded" in drbd_row.reason
+    assert rows[("node-b", "vrrp", "VI_1")].state is State.OK and rows[("node-a", "mysql", "")].state is State.OK
+    assert "node-b" not in health.unreachable
 
 
 async def test_drbd_84_split_brain_from_both_sides() -> None:
@@ -337,7 +351,7 @@ async def test_drbd_tool_failure_is_unknown_with_the_message_not_stale() -> None
 async def test_a_transport_error_on_one_host_stays_on_that_host() -> None:
     class Flaky(ReplayRunner):
         async def run(self, host, argv, *, timeout=10.0, stdin=None):
-            if host == "node-b" and argv[0] == "mysql":
+            if host == "node-b":  # node-b's one script per poll loses its channel
                 raise ConnectionResetError("channel closed")
             return await super().run(host, argv, timeout=timeout, stdin=stdin)
 
@@ -347,5 +361,5 @@ async def test_a_transport_error_on_one_host_stays_on_that_host() -> None:
     rows = by_key(health)
     assert rows[("node-b", "mysql", "")].state is State.UNKNOWN
     assert "ConnectionResetError: channel closed" in rows[("node-b", "mysql", "")].reason
-    assert rows[("node-a", "mysql", "")].state is State.OK
-    assert rows[("node-b", "vrrp", "VI_1")].state is State.OK
+    assert rows[("node-b", "vrrp", "VI_1")].state is State.UNKNOWN
+    assert all(r.state is State.OK for r in health.rows if r.node == "node-a")

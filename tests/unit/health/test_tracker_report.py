@@ -64,6 +64,16 @@ def test_mark_stale_after_n_intervals() -> None:
     assert "no fresh data for 7s" in tracker.latest()[0].reason
 
 
+def test_a_prometheus_row_is_judged_by_its_scrape_age_allowance_not_the_poll_interval() -> None:
+    from dataclasses import replace
+
+    tracker = HealthTracker(interval=2, stale_after=3)
+    tracker.update(poll(0, replace(row("a", "vip", State.OK, 0), source="prometheus"), row("b", "vip", State.OK, 0)))
+    changed = tracker.mark_stale(now=30, allowance={"prometheus": 60})
+    assert [(r.node, r.source) for r in changed] == [("b", "ssh")]  # the ssh row only
+    assert [r.node for r in tracker.mark_stale(now=67, allowance={"prometheus": 60})] == ["a"]
+
+
 def test_rows_that_disappear_are_cleared() -> None:
     tracker = HealthTracker()
     tracker.update(poll(0, row("b", "host", State.UNKNOWN, 0, reason="unreachable"), row("a", "vip", State.OK, 0)))
@@ -98,7 +108,7 @@ def test_text_renderer() -> None:
     lines = text.splitlines()
     assert lines[0] == ("HEALTH CRITICAL - 1 problem(s); db/a/mysql: replica SQL thread stopped: Duplicate entry "
                         "'3' for key 'PRIMARY' (1062)")
-    assert lines[1].startswith("✗ crit    db a mysql") and "(30s)" in lines[1] and "(1062)" in lines[1]
+    assert lines[1].startswith("✗ crit    db a mysql") and "(ssh 30s)" in lines[1] and "(1062)" in lines[1]
     assert lines[2].startswith("✓ ok      db b vip[10.0.0.1]")
     assert render_text([], now=0).startswith("HEALTH UNKNOWN - no clusters checked")
 
