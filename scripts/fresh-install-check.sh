@@ -11,9 +11,9 @@
 # sources.list.d at run time). The pristine debootstrap is cached in WORK/base (delete it to rebuild); every
 # run copies it to WORK/root and removes that afterwards (--keep leaves it for inspection). The lab inside
 # the chroot uses the same kernel-global namespace and veth names as this machine's lab, so the phases
-# that run it (the smoke test, `pytest -m lab`) hold this machine's /run/hascreen-lab.lock (waiting at most
-# $HASCREEN_LAB_LOCK_WAIT s); setup and `pytest -m "not lab"` run without it. --full runs scripts/test.sh
-# as those two halves.
+# that run it (the smoke test, then with --full `pytest -m lab`) hold this machine's /run/hascreen-lab.lock
+# (waiting at most $HASCREEN_LAB_LOCK_WAIT s); setup and, with --full, `pytest -m "not lab"` run first,
+# without it. --full runs scripts/test.sh as those two halves.
 set -euo pipefail
 
 WORK=/var/tmp/hascreen-fresh
@@ -195,18 +195,17 @@ INSIDE
 
 : >"$WORK/run.log"
 STATUS=0
-# in_chroot PHASE LOCKED [PYTEST ARGS]: one phase in the chroot, its time and exit code in the summary
+# in_chroot PHASE [PYTEST ARGS]: one phase in the chroot, its time and exit code in the summary. The lock's
+# descriptor (9) is not inherited: daemons the phase leaves behind must not keep the lab lock.
 in_chroot() {
-  local name=$1 locked=$2 began rc
-  shift 2
-  local argv=(chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8 "${TLS_ENV[@]}"
-              PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-              /bin/bash /root/fresh-check-inside.sh "$name" "$@")
-  [ "$locked" = locked ] && argv=(flock -w "$LOCK_WAIT" "$LOCK" "${argv[@]}")
-  say "phase $name$([ "$locked" = locked ] && echo " (holding $LOCK)")"
+  local name=$1 began rc
+  shift
+  say "phase $name"
   began=$(date +%s)
   set +e
-  "${argv[@]}" 2>&1 | tee "$WORK/$name.log"
+  chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8 "${TLS_ENV[@]}" \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/bash /root/fresh-check-inside.sh "$name" "$@" 9>&- 2>&1 | tee "$WORK/$name.log"
   rc=${PIPESTATUS[0]}
   set -e
   cat "$WORK/$name.log" >>"$WORK/run.log"
@@ -218,9 +217,21 @@ in_chroot() {
 }
 SUMMARY=()
 began_all=$(date +%s)
-if in_chroot setup free && in_chroot smoke locked && [ "$FULL" -eq 1 ]; then
-  in_chroot tests-nolab free "${PYTEST_ARGS[@]}" || true
-  in_chroot tests-lab locked "${PYTEST_ARGS[@]}" || true
+if in_chroot setup; then
+  [ "$FULL" -eq 0 ] || in_chroot tests-nolab "${PYTEST_ARGS[@]}" || true
+  # the phases that run the lab, under one hold of the lock
+  exec 9>>"$LOCK"
+  say "waiting for $LOCK (at most $LOCK_WAIT s)"
+  if flock -w "$LOCK_WAIT" 9; then
+    if in_chroot smoke && [ "$FULL" -eq 1 ]; then
+      in_chroot tests-lab "${PYTEST_ARGS[@]}" || true
+    fi
+    flock -u 9
+  else
+    SUMMARY+=("  smoke: not run: $LOCK stayed busy for $LOCK_WAIT s")
+    STATUS=1
+  fi
+  exec 9>&-
 fi
 
 say "summary (logs in $WORK)"

@@ -49,8 +49,14 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
 fi
 stamp=.venv/.hascreen-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[test]'
+  # quiet (setuptools' notes about editable installs are not for the user), all of it on failure
+  pip_log=$(mktemp /tmp/hascreen-setup-pip.XXXXXX)
+  if ! { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e '.[test]'; } >"$pip_log" 2>&1; then
+    echo "setup: pip install failed; its output ($pip_log):" >&2
+    tail -n 40 "$pip_log" >&2
+    exit 1
+  fi
+  rm -f "$pip_log"
   touch "$stamp"
 fi
 # On PATH for every login (ssh's default PATH has /usr/local/bin). A hascreen there that is not our link
