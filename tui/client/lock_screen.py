@@ -21,6 +21,7 @@ asks for a one-time lock passphrase (`LockPassphrasePrompt`, twice, never echoed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -77,6 +78,7 @@ class LockScreen(Screen[None], inherit_bindings=False):
         self.verify = verify
         self.password_usable = password_usable
         self.own_password = True  # until the check on mount says this user has none to unlock with
+        self.own_password_checked = asyncio.Event()
         self.user = user or current_user()
         self.limiter = AttemptLimiter()
         self.busy = False
@@ -96,10 +98,13 @@ class LockScreen(Screen[None], inherit_bindings=False):
         self.run_worker(self._check_own_password(), exclusive=True)
 
     async def _check_own_password(self) -> None:
-        usable = await asyncio.to_thread(self.password_usable, self.message.get("pam_service") or None)
-        if not usable:
-            self.own_password = False
-            self.update_from({})
+        try:
+            usable = await asyncio.to_thread(self.password_usable, self.message.get("pam_service") or None)
+            if not usable:
+                self.own_password = False
+                self.update_from({})
+        finally:
+            self.own_password_checked.set()
 
     # ---- what the server says ---------------------------------------------------------------------------
     @property
@@ -149,6 +154,8 @@ class LockScreen(Screen[None], inherit_bindings=False):
             return
         self.busy = True
         self.show_error("checking…")
+        with contextlib.suppress(TimeoutError):  # typed before the check ended: password or passphrase?
+            await asyncio.wait_for(self.own_password_checked.wait(), 10)
         if self.use_pam:
             try:
                 ok = await asyncio.to_thread(self.verify, password, self.message.get("pam_service") or None)

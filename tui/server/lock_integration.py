@@ -337,8 +337,7 @@ class LockIntegration:
     async def _unlock_from_control(self, client: Client, message: dict[str, Any]) -> None:
         """`hascreen -X NAME unlock`: the owner ends the lock of their own clients."""
         if client.uid != self.server.owner_uid:
-            log.warning("unlock from a control connection of %s (uid %d) refused: only the owner may",
-                        client.user, client.uid)
+            client.warn("unlock from a control connection (uid %d) refused: only the owner may", client.uid)
             client.send(self.lock_message(None, error=f"only {self.server.owner} may end the lock from the "
                                                       f"command line"))
             return
