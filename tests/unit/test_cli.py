@@ -142,3 +142,24 @@ def test_attach_via_runs_ssh_t_with_one_quoted_remote_command(tmp_path):
     assert record.read_text().splitlines() == ["-t", "bob@jumphost", "--", "hascreen -r 'ops; rm -rf ~'"]
     assert run("attach", "--via", "bob@jumphost", env_extra=env).returncode == 0
     assert record.read_text().splitlines() == ["-t", "bob@jumphost", "--", "hascreen -r"]
+
+
+def test_health_source_flag_needs_a_prometheus_and_reports_one_that_is_down(tmp_path):
+    import json
+    import socket
+
+    no_url = run("health", "--hosts", str(REPO / "hosts.yaml"), "--source", "prometheus")
+    assert no_url.returncode == 3 and "needs a Prometheus URL" in no_url.stderr
+    assert run("health", "--hosts", str(REPO / "hosts.yaml"), "--source", "snmp").returncode == 2
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again below: connection refused
+    hosts = tmp_path / "hosts.yaml"
+    hosts.write_text(f"defaults:\n  prometheus: http://127.0.0.1:{port}\nhosts:\n  a: {{address: 127.0.0.1}}\n"
+                     "  b: {address: 127.0.0.2}\nclusters:\n  db:\n    members: [a, b]\n    manager: none\n"
+                     "    health_source: prometheus\n    mysql: {master: a, replicas: [b]}\n")
+    down = run("health", "--hosts", str(hosts), "--json")
+    report = json.loads(down.stdout)
+    assert down.returncode == 3 and report["rows"]
+    assert all(r["source"] == "prometheus" and r["state"] == "unknown" for r in report["rows"])
+    assert "did not answer" in report["rows"][0]["reason"] and "Traceback" not in down.stderr

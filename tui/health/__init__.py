@@ -1,9 +1,12 @@
-"""Cluster health: pure parsers of the HA tools' outputs, verdicts as rows, probes over a Runner, a timeline.
+"""Cluster health: pure parsers of the HA tools' outputs, verdicts as rows, probes over a Runner, the same
+verdicts from Prometheus's answers, a timeline.
 
-Stdlib only; probes receive a `tui.runner.Runner` and never open connections. Entry points:
+Stdlib only; probes receive a `tui.runner.Runner` (one script per host per poll, `host_script`) and the
+Prometheus path a `tui.runner.MetricsSource`; neither opens connections. Entry points:
 `probe_cluster(runner, cluster) -> ClusterHealth`, `check_clusters` (one shot), `HealthPoller` (the server's
-loop), `HealthTracker` (timeline), `exit_code`, `render_text`, `render_json`.
-The parsers live in `drbd`, `mysql`, `keepalived`, `hamanager` and `vip`.
+loop), both choosing each cluster's source in `sources`; `HealthTracker` (timeline), `exit_code`,
+`render_text`, `render_json`. The parsers live in `drbd`, `mysql`, `keepalived`, `hamanager`, `vip` and
+`prometheus`.
 """
 
 from tui.health.model import CLUSTER_WIDE, STATE_SYMBOLS, ClusterHealth, HealthRow, State, worst

@@ -271,6 +271,10 @@ def status(lab: LabDir) -> tuple[bool, list[str]]:
                          f"errno={st.get('Last_SQL_Errno', '?')},behind={st.get('Seconds_Behind_Master', '?')}")
         link = "link:up" if network.port_is_up(node) else "link:DOWN"
         lines.append(f"{node:7} {ip:14} holder {pid}  {link}  " + "  ".join(parts))
+    if state.get("monitoring"):
+        monitored, line = monitoring.status_line(lab, state.get("profile", "keepalived"))
+        ok &= monitored
+        lines.append(line)
     parted = network.partitioned_ports()
     if parted:
         lines.append("partitioned bridge ports: " + ", ".join(parted))

@@ -177,6 +177,21 @@ def announce_in_hosts_yaml(lab: LabDir) -> None:
     lab.hosts_yaml.write_text("\n".join(lines) + "\n")
 
 
+def status_line(lab: LabDir, profile: str) -> tuple[bool, str]:
+    """For `lab status`: (Prometheus runs and every target is up, one line)."""
+    if not prometheus_pids(lab):
+        return False, "monitoring: prometheus DOWN"
+    try:
+        result = query("up")["data"]["result"]
+    except (OSError, ValueError, KeyError, urllib.error.URLError) as exc:
+        return False, f"monitoring: prometheus not answering ({exc})"
+    up = sorted(r["metric"]["instance"] for r in result if r["value"][1] == "1")
+    wanted = sum(len(v) for v in targets(profile).values())
+    down = sorted(r["metric"]["instance"] for r in result if r["value"][1] != "1")
+    return len(up) == wanted, (f"monitoring: {prometheus_url()} targets up {len(up)}/{wanted}"
+                               + (f", down: {', '.join(down)}" if down else ""))
+
+
 def prometheus_pids(lab: LabDir) -> list[int]:
     """Pids of this lab's Prometheus (and its `timeout` wrapper), found by the lab dir in their argv."""
     mark = str(workdir(lab)).encode()

@@ -132,3 +132,18 @@ def test_the_lab_without_monitoring_leaves_no_monitoring_process(monitored_lab):
     assert not (monitored_lab.dir / "monitoring").exists()
     again = monitored_lab.cli("up", "--monitoring", timeout=240)  # back, for any test after this one
     assert again.returncode == 0, again.stderr
+
+
+def test_the_pacemaker_lab_through_ha_cluster_exporter(monitored_lab):
+    if monitoring.missing_packages("pacemaker"):
+        pytest.skip("prometheus-hacluster-exporter is not installed")
+    up = monitored_lab.cli("up", "--profile", "pacemaker", "--monitoring", timeout=240)
+    assert up.returncode == 0, up.stderr + up.stdout
+    code, report, _ = wait_for(monitored_lab, lambda code, _: code == 0, timeout=90)
+    assert code == 0, [(r["node"], r["layer"], r["state"], r["reason"]) for r in report["rows"] if r["state"] != "ok"]
+    ha_rows = rows_where(report, layer="ha")
+    assert ha_rows and {r["source"] for r in ha_rows} == {"prometheus"}
+    with monitored_lab.broken("drbd-split-brain"):
+        code, report, _ = wait_for(monitored_lab, lambda code, report: any(
+            r["state"] == "crit" for r in rows_where(report, node="*", layer="drbd")))
+        assert code == 2 and any("split" in r["reason"] for r in rows_where(report, node="*", layer="drbd"))
