@@ -10,6 +10,7 @@ APT_PACKAGES=(
   openssh-server openssh-client mariadb-server mariadb-client keepalived iputils-arping heartbeat
   pacemaker corosync drbd-utils
   nftables iproute2 procps psmisc util-linux acl libpam-runtime sudo
+  vim
 )
 
 missing=()

@@ -2,11 +2,13 @@
 
 One scenario, as a sysadmin's morning: start a session, make and name windows, split, run a command,
 detach, list, lose the client to kill -9, reattach and find everything, then join from a second client.
+And vim with a colour scheme scrolled in a pane: no default-background stripes (the emulator's bce).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -131,3 +133,73 @@ def test_a_morning_with_hascreen(tmux: Tmux):
     # -r refuses an attached session, and says what to do instead
     refused = tmux.hascreen("-r", "morning")
     assert refused.returncode != 0
+
+
+SGR_RE = re.compile(r"\x1b\[([0-9;:]*)m")
+
+
+def _background_after(bg: str | None, params: str) -> str | None:
+    codes = [int(p) if p.isdigit() else 0 for p in params.replace(":", ";").split(";")]
+    i = 0
+    while i < len(codes):
+        code = codes[i]
+        if code in (0, 49):
+            bg = None
+        elif 40 <= code <= 47 or 100 <= code <= 107:
+            bg = str(code)
+        elif code in (38, 48) and i + 1 < len(codes):
+            width = 2 if codes[i + 1] == 5 else 4 if codes[i + 1] == 2 else 0
+            if code == 48:
+                bg = ";".join(map(str, codes[i + 1:i + 1 + width]))
+            i += width
+        i += 1
+    return bg
+
+
+def backgrounds_per_cell(captured: str) -> list[tuple[str, list[str | None]]]:
+    """`capture-pane -e -N` output as (text, background of each character, None = default) per row. tmux
+    emits only style changes and carries the style from one row to the next."""
+    bg = None
+    result = []
+    for line in captured.split("\n"):
+        text, cells, pos = [], [], 0
+        for match in SGR_RE.finditer(line):
+            chunk = line[pos:match.start()]
+            text.append(chunk)
+            cells += [bg] * len(chunk)
+            bg = _background_after(bg, match.group(1))
+            pos = match.end()
+        text.append(line[pos:])
+        cells += [bg] * len(line[pos:])
+        result.append(("".join(text), cells))
+    return result
+
+
+@pytest.mark.skipif(shutil.which("vim") is None, reason="needs vim")
+def test_vim_with_a_colour_scheme_scrolled_with_ctrl_e_leaves_no_default_background(tmux: Tmux, tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text("".join(f"line {n:03d} of a file longer than the screen\n" for n in range(1, 201)))
+    tmux.new("vim", f"{HASCREEN} -S vimbce; sleep 600", cols=100, rows=30)
+    try:
+        tmux.wait_text("vim", "0* ")
+        tmux.keys("vim", f"vim -u NONE -i NONE -n -c 'colorscheme desert' {path}", "Enter")
+        tmux.wait_text("vim", "line 020 of")
+        tmux.keys("vim", "C-e", "C-e", "C-e", "C-e", "C-e")
+        screen = tmux.wait_text("vim", "line 030 of")
+        deadline = time.monotonic() + 10
+        while "line 005 of" in screen and time.monotonic() < deadline:
+            time.sleep(0.1)
+            screen = tmux.text("vim")
+        assert "line 005 of" not in screen and "line 006 of" in screen  # scrolled by five lines
+        captured = tmux.run("capture-pane", "-e", "-p", "-N", "-t", "vim").stdout
+        rows = backgrounds_per_cell(captured)
+        text_rows = [y for y, (text, _) in enumerate(rows) if re.match(r"line \d{3} of", text)]
+        assert len(text_rows) >= 20
+        # the file's rows, the rows scrolled in at the bottom and vim's command line below them
+        for y in range(text_rows[0], text_rows[-1] + 2):
+            text, cells = rows[y]
+            assert len(cells) == 100, (y, text)
+            stripe = [x for x, bg in enumerate(cells) if bg is None]
+            assert not stripe, f"row {y} has default-background cells at columns {stripe[:5]}...: {text!r}"
+    finally:
+        tmux.hascreen("-X", "vimbce", "kill-server")

@@ -1,7 +1,9 @@
 """The screen model of one pane: pyte's `Screen`, extended where a real terminal needs more.
 
-Owns cell storage and the semantics of every screen operation. Additions over stock pyte 0.8.2:
-- a `Cell` that also carries `dim` (SGR 2), and an SGR parser with 256-colour/truecolour clamping;
+Owns cell storage and the semantics of every screen operation; where pyte and xterm differ, xterm's
+documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0.8.2:
+- a `Cell` that also carries `dim` (SGR 2) and `conceal` (SGR 8), and an SGR parser with
+  256-colour/truecolour clamping;
 - a fast `draw` for single-cell text (printable ASCII and `NARROW_CHARS`) that reuses one cell object per
   (character, style) instead of building a namedtuple per cell, `draw_styled` for text interleaved with
   SGR, and a slow path that never drops the rest of a chunk on an unprintable or zero-width character
@@ -10,7 +12,11 @@ Owns cell storage and the semantics of every screen operation. Additions over st
   must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
 - scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
   `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
-- DA/DSR replies collected for the server, BEL and OSC title capture, CSI S/T/b/Z/I/s/u and DECSTR;
+- background colour erase (bce) on every erase, insert, delete and scroll; IND/RI/CUU/CUD that leave a
+  cursor outside the scroll region outside it; pending wrap ended by cursor moves; DECSC/DECRC with one
+  saved state per screen; DECSCNM applied at render time; xterm's DEC line-drawing table; DECALN;
+- replies collected for the server (DA, DSR, DECRQM, DECRQSS, CSI 18 t, OSC 10/11 colours), BEL and OSC
+  title capture, the DECSCUSR cursor shape, CSI S/T/b/Z/I/s/u and DECSTR;
 - erases that colour whole rows with the current background, `clear` (ED 2) that keeps the main screen in
   scrollback, ED 3 that keeps history (the console's scrollback is evidence), DECCOLM ignored;
 - a resize that keeps the cursor's line (rows below it go first, then the top rows go to scrollback).
@@ -31,7 +37,7 @@ import pyte
 from pyte import charsets as pyte_charsets
 from pyte import graphics as pyte_graphics
 from pyte import modes as pyte_modes
-from pyte.screens import Margins, StaticDefaultDict, wcwidth
+from pyte.screens import Margins, Savepoint, StaticDefaultDict, wcwidth
 
 from tui.protocol.messages import (
     ATTR_BLINK,
@@ -50,6 +56,12 @@ DECSCNM = pyte_modes.DECSCNM
 DECOM = pyte_modes.DECOM
 DECCOLM = pyte_modes.DECCOLM
 
+# DEC Special Graphics (ESC ( 0) as xterm maps it: only 0x60-0x7E change. pyte's VT100_MAP (and tmux's
+# table) follow the Linux console and also turn + , - . 0 into arrows and a block and h into #; xterm does
+# not, and ctlseqs lists none of those. 0x5F is left alone (xterm's own builds differ on it).
+DEC_SPECIAL_GRAPHICS = (pyte_charsets.LAT1_MAP[:0x60] + "◆▒␉␌␍␊°±␤␋┘┐┌└┼⎺⎻─⎼⎽├┤┴┬│≤≥π≠£·"
+                        + pyte_charsets.LAT1_MAP[0x7F:])
+INITIAL_G1 = DEC_SPECIAL_GRAPHICS  # G1 after a reset, as pyte sets it (SO then draws line drawing)
 MOUSE_TRACKING_MODES = (1000, 1002, 1003)
 ALT_SCREEN_MODES = (47, 1047, 1049)
 
@@ -60,13 +72,17 @@ BRIGHT = {k + 60: "bright" + v for k, v in FG_ANSI.items()}
 PALETTE_256 = pyte_graphics.FG_BG_256
 
 MAX_REPLY_BYTES = 64 * 1024
+DEFAULT_FG_RGB = "aaaaaa"
+DEFAULT_BG_RGB = "000000"
 MAX_TITLE_CHARS = 1024
 CELL_CACHE_STYLES = 512  # distinct styles whose per-character cell dicts are kept
 SGR_CACHE_SIZE = 4096
 
 
 class Cell(NamedTuple):
-    """One screen cell: pyte's `Char` fields in the same order, plus `dim`."""
+    """One screen cell: pyte's `Char` fields in the same order, plus `dim` and `conceal` (SGR 8). A concealed
+    cell's character is stored as a blank (see CellsOfStyle): xterm shows nothing there, and SGR 28 only
+    reveals text written after it, so the hidden character can never reappear."""
 
     data: str
     fg: str = "default"
@@ -78,16 +94,17 @@ class Cell(NamedTuple):
     reverse: bool = False
     blink: bool = False
     dim: bool = False
+    conceal: bool = False
 
 
 DEFAULT_CELL = Cell(" ")
-REVERSE_DEFAULT_CELL = Cell(" ", reverse=True)
 DEFAULT_STYLE_KEY = DEFAULT_CELL[1:]
 
 
 def style_of(cell_style: tuple[Any, ...]) -> Style:
-    """(fg, bg, bold, italics, underscore, strike, reverse, blink, dim) -> (fg, bg, ATTR bits)."""
-    fg, bg, bold, italics, underscore, strike, reverse, blink, dim = cell_style
+    """(fg, bg, bold, italics, underscore, strike, reverse, blink, dim, conceal) -> (fg, bg, ATTR bits); a
+    concealed cell already holds a blank."""
+    fg, bg, bold, italics, underscore, strike, reverse, blink, dim, _conceal = cell_style
     attrs = ((ATTR_BOLD if bold else 0) | (ATTR_DIM if dim else 0) | (ATTR_ITALIC if italics else 0)
              | (ATTR_UNDERLINE if underscore else 0) | (ATTR_REVERSE if reverse else 0)
              | (ATTR_STRIKE if strike else 0) | (ATTR_BLINK if blink else 0))
@@ -118,7 +135,7 @@ class CellsOfStyle(dict):  # type: ignore[type-arg]
         self.attrs = attrs
 
     def __missing__(self, char: str) -> Cell:
-        cell = self[char] = self.attrs._replace(data=char)
+        cell = self[char] = self.attrs._replace(data=" " if self.attrs[10] else char)
         return cell
 
 
@@ -162,8 +179,8 @@ def cell_width(text: str) -> int:
 
 # SGR codes that set one flag: code -> (index in Cell, value)
 SGR_FLAGS = {1: (3, True), 2: (9, True), 3: (4, True), 4: (5, True), 21: (5, True), 5: (8, True), 6: (8, True),
-             7: (7, True), 9: (6, True), 23: (4, False), 24: (5, False), 25: (8, False), 27: (7, False),
-             29: (6, False)}
+             7: (7, True), 8: (10, True), 9: (6, True), 23: (4, False), 24: (5, False), 25: (8, False),
+             27: (7, False), 28: (10, False), 29: (6, False)}
 
 
 def _clamp_byte(value: int) -> int:
@@ -179,12 +196,17 @@ class TermScreen(pyte.Screen):
         self._cells_by_style: dict[Cell, CellsOfStyle] = {}
         self._sgr_cache: dict[tuple[Cell, tuple[int, ...]], Cell] = {}
         self._sgr_text_cache: dict[tuple[Cell, str], Cell] = {}
+        self._bce_blanks: dict[str, Cell] = {}
+        self.conceal_seen = False  # SGR 8 ever used here (the block path only then blanks concealed text)
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
         # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
         self._lazy_rows: dict[int, list[tuple[str, Cell]]] = {}
-        self.cursor_shape = 0  # DECSCUSR: 0 the terminal's default, 1/2 block, 3/4 underline, 5/6 bar
         self.replies = bytearray()
+        # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
+        # these are the Linux console's (light grey on black) until someone sets better ones
+        self.default_fg = DEFAULT_FG_RGB
+        self.default_bg = DEFAULT_BG_RGB
         self.bell_pending = False
         self.osc_title: str | None = None
         super().__init__(max(1, columns), max(1, lines))
@@ -193,7 +215,34 @@ class TermScreen(pyte.Screen):
 
     @property
     def default_char(self) -> Cell:  # type: ignore[override]
-        return REVERSE_DEFAULT_CELL if DECSCNM in self.mode else DEFAULT_CELL
+        # DECSCNM (reverse screen) is applied when rendering, never stored in cells: see reverse_screen
+        return DEFAULT_CELL
+
+    @property
+    def reverse_screen(self) -> bool:
+        """DECSCNM: the whole display is inverted when rows are rendered (Terminal.render_row); cells keep
+        their own reverse attribute, so a visual bell (?5h then ?5l) gives every cell back as it was (pyte
+        rewrote them all and lost SGR 7)."""
+        return DECSCNM in self.mode
+
+    def blank_cell(self) -> Cell:
+        """What erasing, inserting, deleting and scrolling leave behind. xterm-256color declares `bce`, so a
+        blank takes the current background; only the background (xterm keeps the foreground colour too, but
+        a blank never shows it, and bold, underline or reverse are not kept by either xterm or tmux)."""
+        bg = self.cursor.attrs[2]
+        if bg == "default":
+            return self.default_char
+        blank = self._bce_blanks.get(bg)
+        if blank is None:
+            if len(self._bce_blanks) > 1024:  # truecolour backgrounds are many
+                self._bce_blanks.clear()
+            blank = self._bce_blanks[bg] = DEFAULT_CELL._replace(bg=bg)
+        return blank
+
+    def _blank_row(self, blank: Cell) -> StaticDefaultDict[int, Cell]:
+        line = StaticDefaultDict(self.default_char)
+        line.update(dict.fromkeys(range(self.columns), blank))
+        return line
 
     @property
     def buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:  # type: ignore[override]
@@ -225,16 +274,19 @@ class TermScreen(pyte.Screen):
 
     def reset(self) -> None:
         super().reset()
+        self.g1_charset = INITIAL_G1
         self.cursor.attrs = self.default_char
         self.alt_active = False
         self._main_buffer: defaultdict[int, StaticDefaultDict[int, Cell]] | None = None
-        self._alt_saved: tuple[pyte.screens.Cursor, str, str, int, bool, bool] | None = None
         self.app_cursor = False
         self.app_keypad = False
         self.bracketed_paste = False
         self.mouse_mode = 0
         self.mouse_sgr = False
-        self.savepoints = []
+        self.cursor_shape = 0  # DECSCUSR; 0 is the user's default
+        self.savepoints = []  # pyte's DECSC stack, unused: see saved_cursors
+        # DECSC state, one per screen as in xterm (False: main, True: alternate); DECRC does not consume it
+        self.saved_cursors: dict[bool, Savepoint] = {}
         self.last_char = " "
         self._charset_is_plain = True
         self._draw_attrs: Cell | None = None  # the attrs whose cell lookup draw() used last
@@ -245,7 +297,13 @@ class TermScreen(pyte.Screen):
         self._charset_is_plain = active is pyte_charsets.LAT1_MAP
 
     def define_charset(self, code: str, mode: str) -> None:
-        super().define_charset(code, mode)
+        if code == "0" and mode in "()":
+            if mode == "(":
+                self.g0_charset = DEC_SPECIAL_GRAPHICS
+            else:
+                self.g1_charset = DEC_SPECIAL_GRAPHICS
+        else:
+            super().define_charset(code, mode)
         self._update_charset_flag()
 
     def shift_in(self) -> None:
@@ -289,7 +347,10 @@ class TermScreen(pyte.Screen):
         x = cursor.x
         if x + length <= columns:  # the common case: it fits on this row
             buffer[cursor.y].update(zip(range(x, x + length), map(get_cell, data), strict=False))
-            cursor.x = x + length
+            x += length
+            if x == columns and DECAWM not in self.mode:
+                x -= 1  # without autowrap there is no pending wrap: the cursor stays on the last column
+            cursor.x = x
             self.last_char = data[-1]
             dirty.add(cursor.y)
             return
@@ -305,12 +366,13 @@ class TermScreen(pyte.Screen):
                 else:
                     # without autowrap every further character overwrites the last column
                     buffer[cursor.y][columns - 1] = get_cell(data[-1])
-                    x = columns
                     break
             take = min(length - done, columns - x)
             buffer[cursor.y].update(zip(range(x, x + take), map(get_cell, data[done:done + take]), strict=False))
             x += take
             done += take
+        if x >= columns and DECAWM not in self.mode:
+            x = columns - 1
         cursor.x = x
         self.last_char = data[-1]
         dirty.add(cursor.y)
@@ -359,34 +421,47 @@ class TermScreen(pyte.Screen):
             if IRM in self.mode:
                 self.insert_characters(width)
             line = self.buffer[cursor.y]
-            line[cursor.x] = cursor.attrs._replace(data=char)
+            line[cursor.x] = cursor.attrs._replace(data=" " if cursor.attrs[10] else char)
             if width == 2 and cursor.x + 1 < self.columns:
                 line[cursor.x + 1] = cursor.attrs._replace(data="")
             cursor.x = min(cursor.x + width, self.columns)
+            if cursor.x == self.columns and DECAWM not in self.mode:
+                cursor.x -= 1  # no autowrap, no pending wrap
             self.last_char = char
         self.dirty.add(cursor.y)
 
     def _combine(self, char: str) -> None:
-        """Attach a zero-width character to the previous cell (this line, or the end of the one above)."""
+        """Attach a zero-width character to the previous cell of this line. At the first column there is
+        none: like xterm (which, after a cursor move, combines with the cell under the cursor) the mark goes
+        on the cell at the cursor, never on the row above (a character written in the last column leaves a
+        pending wrap, so its marks still find it on its own row)."""
         cursor = self.cursor
+        line = self.buffer[cursor.y]
         if cursor.x:
-            line = self.buffer[cursor.y]
             x = cursor.x - 1
             if line[x].data == "" and x:  # the stub of a wide character: combine with the character itself
                 x -= 1
-        elif cursor.y:
-            line = self.buffer[cursor.y - 1]
-            x = self.columns - 1
         else:
-            return
+            x = 0
         last = line[x]
-        if len(last.data) > 32:  # bound a cell's length against floods of combining marks
-            return
+        if len(last.data) > 32 or last[10]:  # bound a cell's length against floods of combining marks;
+            return  # a concealed cell shows nothing
         combined = last.data + char
         if unicodedata.combining(char):
             combined = unicodedata.normalize("NFC", combined)
         line[x] = last._replace(data=combined)
-        self.dirty.add(cursor.y if cursor.x else cursor.y - 1)
+        self.dirty.add(cursor.y)
+
+    def alignment_display(self) -> None:
+        """DECALN (ESC # 8): every cell an E in the default style, the margins reset, the cursor home."""
+        self.margins = None
+        self.cursor.x = self.cursor.y = 0
+        letter = self.cells_for(self.default_char)["E"]
+        row = dict.fromkeys(range(self.columns), letter)
+        for y in range(self.lines):
+            self.buffer[y] = line = StaticDefaultDict(self.default_char)
+            line.update(row)
+        self.dirty.update(range(self.lines))
 
     def repeat_last_character(self, count: int | None = None) -> None:
         """REP (CSI n b): draw the last graphic character again, n times."""
@@ -396,9 +471,16 @@ class TermScreen(pyte.Screen):
     # ---- scrolling and scrollback -------------------------------------------------------------------
 
     def index(self) -> None:
+        """IND / LF as xterm does it: a pending wrap ends; at the bottom margin the region scrolls and the new
+        bottom row takes the background (bce); below the region the cursor only moves down, never scrolls,
+        and stops at the last row (stock pyte pulls it back into the region)."""
+        cursor = self.cursor
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
         top, bottom = self.margins or Margins(0, self.lines - 1)
-        if self.cursor.y != bottom:
-            self.cursor_down()
+        if cursor.y != bottom:
+            if cursor.y < self.lines - 1:
+                cursor.y += 1
             return
         buffer = self.buffer
         if top == 0 and bottom == self.lines - 1 and not self.alt_active:
@@ -410,7 +492,131 @@ class TermScreen(pyte.Screen):
                 buffer.pop(y, None)
             else:
                 buffer[y] = following
-        buffer.pop(bottom, None)
+        if cursor.attrs[2] == "default":
+            buffer.pop(bottom, None)
+        else:
+            self._fill_blank_rows(bottom, bottom + 1)
+
+    def reverse_index(self) -> None:
+        """RI: the mirror of `index` (scrolls down at the top margin, bce; above the region it only moves up)."""
+        cursor = self.cursor
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        if cursor.y != top:
+            if cursor.y > 0:
+                cursor.y -= 1
+            return
+        buffer = self.buffer
+        self.dirty.update(range(top, bottom + 1))
+        for y in range(bottom, top, -1):
+            above = buffer.get(y - 1)
+            if above is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = above
+        self._fill_blank_rows(top, top + 1)
+
+    def _fill_blank_rows(self, start: int, stop: int) -> None:
+        """Rows [start, stop) become blank rows in the current background (bce)."""
+        blank = self.blank_cell()
+        if blank is self.default_char:
+            for y in range(start, stop):
+                self.buffer.pop(y, None)
+        else:
+            for y in range(start, stop):
+                self.buffer[y] = self._blank_row(blank)
+
+    def fill_bottom_row(self) -> None:
+        """The bottom row blank in the current background, as the LF that scrolled it in leaves it (bce)."""
+        self._fill_blank_rows(self.lines - 1, self.lines)
+
+    def insert_lines(self, count: int | None = None) -> None:
+        """IL: ignored outside the scroll region; the inserted rows take the background (bce)."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        start = self.cursor.y
+        if not top <= start <= bottom:
+            return
+        count = min(count or 1, bottom - start + 1)
+        buffer = self.buffer
+        self.dirty.update(range(start, bottom + 1))
+        for y in range(bottom, start + count - 1, -1):
+            moved = buffer.get(y - count)
+            if moved is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = moved
+        self._fill_blank_rows(start, start + count)
+        self.carriage_return()
+
+    def delete_lines(self, count: int | None = None) -> None:
+        """DL: ignored outside the scroll region; the rows coming in at the bottom margin take the
+        background (bce)."""
+        top, bottom = self.margins or Margins(0, self.lines - 1)
+        start = self.cursor.y
+        if not top <= start <= bottom:
+            return
+        count = min(count or 1, bottom - start + 1)
+        buffer = self.buffer
+        self.dirty.update(range(start, bottom + 1))
+        for y in range(start, bottom + 1 - count):
+            moved = buffer.get(y + count)
+            if moved is None:
+                buffer.pop(y, None)
+            else:
+                buffer[y] = moved
+        self._fill_blank_rows(bottom + 1 - count, bottom + 1)
+        self.carriage_return()
+
+    def insert_characters(self, count: int | None = None) -> None:
+        """ICH: cells from the cursor shift right (the last ones fall off); the gap takes the background."""
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        start = cursor.x
+        columns = self.columns
+        if start >= columns:
+            return
+        count = min(count or 1, columns - start)
+        line = self.buffer[cursor.y]
+        moved = {x + count: cell for x, cell in line.items() if start <= x < columns - count}
+        for x in [x for x in line if x >= start]:
+            del line[x]
+        line.update(moved)
+        blank = self.blank_cell()
+        if blank != line.default:
+            line.update(dict.fromkeys(range(start, start + count), blank))
+
+    def delete_characters(self, count: int | None = None) -> None:
+        """DCH: cells right of the deleted ones shift left; the cells freed at the right margin take the
+        background (bce)."""
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        start = cursor.x
+        columns = self.columns
+        if start >= columns:
+            return
+        count = min(count or 1, columns - start)
+        line = self.buffer[cursor.y]
+        moved = {x - count: cell for x, cell in line.items() if start + count <= x < columns}
+        for x in [x for x in line if x >= start]:
+            del line[x]
+        line.update(moved)
+        blank = self.blank_cell()
+        if blank != line.default:
+            line.update(dict.fromkeys(range(columns - count, columns), blank))
+
+    def erase_characters(self, count: int | None = None) -> None:
+        """ECH: blanks in the current background (bce), the cursor stays."""
+        cursor = self.cursor
+        self.dirty.add(cursor.y)
+        stop = min(cursor.x + (count or 1), self.columns)
+        blank = self.blank_cell()
+        line = self.buffer[cursor.y]
+        if blank == line.default:
+            for x in range(cursor.x, stop):
+                line.pop(x, None)
+        else:
+            line.update(dict.fromkeys(range(cursor.x, stop), blank))
 
     def linefeed(self) -> None:
         """While the block path holds rows as segments, a line feed at the bottom of a full-screen region
@@ -466,20 +672,20 @@ class TermScreen(pyte.Screen):
     def scroll_up(self, count: int | None = None) -> None:
         """SU (CSI n S): scroll the region up; the cursor stays."""
         top, bottom = self.margins or Margins(0, self.lines - 1)
-        saved = self.cursor.y
+        saved = (self.cursor.x, self.cursor.y)
         self.cursor.y = bottom
         for _ in range(min(count or 1, bottom - top + 1)):
             self.index()
-        self.cursor.y = saved
+        self.cursor.x, self.cursor.y = saved
 
     def scroll_down(self, count: int | None = None) -> None:
         """SD (CSI n T): scroll the region down; the cursor stays."""
         top, bottom = self.margins or Margins(0, self.lines - 1)
-        saved = self.cursor.y
+        saved = (self.cursor.x, self.cursor.y)
         self.cursor.y = top
         for _ in range(min(count or 1, bottom - top + 1)):
             self.reverse_index()
-        self.cursor.y = saved
+        self.cursor.x, self.cursor.y = saved
 
     def ready_for_block(self) -> bool:
         """True when the next complete lines could go straight to scrollback: the cursor sits at the start
@@ -584,7 +790,7 @@ class TermScreen(pyte.Screen):
                 segments = self._segments_per_cell(cells, columns)
         default_key = default[1:]
         if default_key != DEFAULT_STYLE_KEY:
-            # DECSCNM: the blank tail is reverse video and must stay visible
+            # a row whose default cell is not the plain blank: its blank tail must stay visible
             used = sum(cell_width(text) for text, _ in segments)
             if used < columns:
                 segments.append((" " * (columns - used), style_cache[default_key]))
@@ -693,7 +899,7 @@ class TermScreen(pyte.Screen):
         return found
 
     def _apply_sgr(self, current: Cell, attrs: tuple[int, ...]) -> Cell:
-        fields = list(current)  # data, fg, bg, bold, italics, underscore, strike, reverse, blink, dim
+        fields = list(current)  # data, fg, bg, bold, italics, underscore, strike, reverse, blink, dim, conceal
         params = attrs
         i = 0
         count = len(params)
@@ -703,6 +909,8 @@ class TermScreen(pyte.Screen):
             flag = SGR_FLAGS.get(code)
             if flag is not None:
                 fields[flag[0]] = flag[1]
+                if code == 8:
+                    self.conceal_seen = True  # from now on the block path checks its segments for it
             elif code == 0:
                 fields = list(self.default_char)
             elif code == 22:
@@ -763,7 +971,10 @@ class TermScreen(pyte.Screen):
                     self.app_keypad = True
                 elif mode == 1048:
                     self.save_cursor()
-                elif mode in (5, 6, 7, 25):  # the private modes pyte implements (DECCOLM 3 is ignored)
+                elif mode == 5:
+                    self.mode.add(DECSCNM)
+                    self.dirty.update(range(self.lines))
+                elif mode in (6, 7, 25):  # the private modes pyte implements (DECCOLM 3 is ignored)
                     rest.append(mode)
             if rest:
                 super().set_mode(*rest, private=True)
@@ -789,7 +1000,10 @@ class TermScreen(pyte.Screen):
                     self.app_keypad = False
                 elif mode == 1048:
                     self.restore_cursor()
-                elif mode in (5, 6, 7, 25):
+                elif mode == 5:
+                    self.mode.discard(DECSCNM)
+                    self.dirty.update(range(self.lines))
+                elif mode in (6, 7, 25):
                     rest.append(mode)
             if rest:
                 super().reset_mode(*rest, private=True)
@@ -803,39 +1017,29 @@ class TermScreen(pyte.Screen):
         self.app_keypad = False
 
     def enter_alternate_screen(self, mode: int) -> None:
+        """47/1047/1049 set; 1049 first saves the cursor as DECSC does, in the main screen's slot."""
+        if mode == 1049 and not self.alt_active:
+            self.save_cursor()
         if self.alt_active:
             if mode != 47:
                 self.buffer.clear()
                 self.dirty.update(range(self.lines))
             return
-        if mode == 1049:
-            self._alt_saved = (copy.copy(self.cursor), self.g0_charset, self.g1_charset, self.charset,
-                               DECOM in self.mode, DECAWM in self.mode)
         self._main_buffer = self.buffer
         self.buffer = self._new_buffer()
         self.alt_active = True
         self.dirty.update(range(self.lines))
 
     def exit_alternate_screen(self, mode: int) -> None:
-        if not self.alt_active or self._main_buffer is None:
-            return
-        self.buffer = self._main_buffer
-        self._main_buffer = None
-        self.alt_active = False
-        if mode == 1049 and self._alt_saved is not None:
-            cursor, self.g0_charset, self.g1_charset, self.charset, origin, wrap = self._alt_saved
-            self._update_charset_flag()
-            self.mode.discard(DECOM)
-            self.mode.discard(DECAWM)
-            if origin:
-                self.mode.add(DECOM)
-            if wrap:
-                self.mode.add(DECAWM)
-            self.cursor = cursor
-            self.ensure_hbounds()
-            self.ensure_vbounds()
-        self._alt_saved = None
-        self.dirty.update(range(self.lines))
+        """47/1047/1049 reset; 1049 then restores the cursor as DECRC does, even when the main screen was
+        already showing (xterm does; dialog and whiptail exit that way)."""
+        if self.alt_active and self._main_buffer is not None:
+            self.buffer = self._main_buffer
+            self._main_buffer = None
+            self.alt_active = False
+            self.dirty.update(range(self.lines))
+        if mode == 1049:
+            self.restore_cursor()
 
     def soft_reset(self) -> None:
         """DECSTR (CSI ! p)."""
@@ -847,6 +1051,7 @@ class TermScreen(pyte.Screen):
         self.margins = None
         self.app_cursor = self.app_keypad = False
         self.cursor.attrs = self.default_char
+        self.saved_cursors.pop(self.alt_active, None)  # DECRC now goes home
         self.g0_charset = self.g1_charset = pyte_charsets.LAT1_MAP
         self.charset = 0
         self._update_charset_flag()
@@ -854,8 +1059,9 @@ class TermScreen(pyte.Screen):
     # ---- erasing ----------------------------------------------------------------------------------------
 
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
-        """Like pyte's, but erased rows take the current background in full (pyte only recolours cells
-        that were written before), and erasing to the default style simply drops rows. Clearing the main
+        """Like pyte's, but erased rows take the current background in full (bce: the background only, as in
+        xterm's ClearCells; pyte only recolours cells that were written before, with every attribute), and
+        erasing to the default style simply drops rows. Clearing the main
         screen (ED 2, what `clear` sends) first moves its text into scrollback, like tmux's scroll-on-clear;
         ED 3 (erase saved lines) is ignored: the console keeps its history as evidence."""
         if how == 0:
@@ -871,7 +1077,7 @@ class TermScreen(pyte.Screen):
         else:
             return
         self.dirty.update(rows)
-        attrs = self.cursor.attrs
+        attrs = self.blank_cell()
         if attrs[1:] == self.default_char[1:]:
             for y in rows:
                 self.buffer.pop(y, None)
@@ -883,7 +1089,8 @@ class TermScreen(pyte.Screen):
             self.erase_in_line(how)
 
     def erase_in_line(self, how: int = 0, private: bool = False) -> None:
-        """pyte's semantics with dict-level operations instead of a Python loop per cell."""
+        """pyte's semantics with dict-level operations instead of a Python loop per cell; erased cells are
+        `blank_cell()` (bce, no attributes), not the cursor's full style."""
         cursor = self.cursor
         if how == 0:
             start, stop = cursor.x, self.columns
@@ -894,7 +1101,7 @@ class TermScreen(pyte.Screen):
         else:
             return
         self.dirty.add(cursor.y)
-        attrs = cursor.attrs
+        attrs = self.blank_cell()
         line = self.buffer.get(cursor.y)
         if line is None:
             if attrs == self.default_char:
@@ -921,13 +1128,62 @@ class TermScreen(pyte.Screen):
     # ---- cursor and tabs --------------------------------------------------------------------------------
 
     def save_cursor(self) -> None:
-        super().save_cursor()
-        del self.savepoints[:-16]  # DECSC floods must not grow memory
+        """DECSC: position (and pending wrap), attributes, charsets and origin mode, in this screen's one
+        slot; saving again replaces it (pyte keeps a stack)."""
+        self.saved_cursors[self.alt_active] = Savepoint(copy.copy(self.cursor), self.g0_charset,
+                                                        self.g1_charset, self.charset, DECOM in self.mode,
+                                                        DECAWM in self.mode)
+
+    def restore_cursor(self) -> None:
+        """DECRC: back to the saved state, which stays saved: restoring twice goes to the same place (pyte
+        pops a stack, so a second restore went home). With nothing saved: the power-on state (home, default
+        attributes and charsets, origin mode off). DECAWM and cursor visibility are not part of it."""
+        saved = self.saved_cursors.get(self.alt_active)
+        hidden = self.cursor.hidden
+        if saved is None:
+            cursor = pyte.screens.Cursor(0, 0, self.default_char)
+            self.g0_charset, self.g1_charset, self.charset = pyte_charsets.LAT1_MAP, INITIAL_G1, 0
+            origin = False
+        else:
+            cursor = copy.copy(saved.cursor)
+            self.g0_charset, self.g1_charset, self.charset = saved.g0_charset, saved.g1_charset, saved.charset
+            origin = saved.origin
+        self._update_charset_flag()
+        if origin:
+            self.mode.add(DECOM)
+        else:
+            self.mode.discard(DECOM)
+        cursor.hidden = hidden
+        cursor.x = min(cursor.x, self.columns)  # the column past the last one is a pending wrap, kept
+        cursor.y = min(cursor.y, self.lines - 1)
+        self.cursor = cursor
+
+    def cursor_up(self, count: int | None = None) -> None:
+        """CUU as xterm's CursorUp: stops at the top margin only when starting at or below it (else at the
+        top row), and ends a pending wrap."""
+        cursor = self.cursor
+        top = self.margins.top if self.margins is not None and cursor.y >= self.margins.top else 0
+        cursor.y = max(cursor.y - (count or 1), top)
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
+
+    def cursor_down(self, count: int | None = None) -> None:
+        """CUD as xterm's CursorDown: stops at the bottom margin only when starting at or above it (else at
+        the last row), and ends a pending wrap."""
+        cursor = self.cursor
+        bottom = (self.margins.bottom if self.margins is not None and cursor.y <= self.margins.bottom
+                  else self.lines - 1)
+        cursor.y = min(cursor.y + (count or 1), bottom)
+        if cursor.x >= self.columns:
+            cursor.x = self.columns - 1
 
     def cursor_position(self, line: int | None = None, column: int | None = None) -> None:
         """pyte's CUP without its generic bound checks in the common case (no origin mode)."""
         if self.margins is not None and DECOM in self.mode:
-            super().cursor_position(line, column)
+            # origin mode: relative to the top margin and clamped to the region (pyte ignored a CUP beyond it)
+            top, bottom = self.margins
+            self.cursor.x = min((column or 1) - 1, self.columns - 1)
+            self.cursor.y = min(top + (line or 1) - 1, bottom)
             return
         x = (column or 1) - 1
         y = (line or 1) - 1
@@ -936,7 +1192,9 @@ class TermScreen(pyte.Screen):
         cursor.y = y if y < self.lines else self.lines - 1
 
     def cursor_to_line(self, line: int | None = None) -> None:
-        """VPA; pyte asserts when origin mode is on without margins, here that just means no offset."""
+        """VPA; pyte asserts when origin mode is on without margins, here that just means no offset. A
+        pending wrap ends (xterm's CursorSet)."""
+        self.cursor.x = min(self.cursor.x, self.columns - 1)
         self.cursor.y = (line or 1) - 1
         if DECOM in self.mode and self.margins is not None:
             self.cursor.y += self.margins.top
@@ -960,6 +1218,44 @@ class TermScreen(pyte.Screen):
     def write_process_input(self, data: str) -> None:
         if len(self.replies) < MAX_REPLY_BYTES:
             self.replies += data.encode()
+
+    def report_mode(self, mode: int, private: bool) -> None:
+        """DECRQM (CSI ? Ps $ p, CSI Ps $ p): 1 set, 2 reset, 4 permanently reset, 0 not recognised."""
+        if private:
+            flags = {1: self.app_cursor, 5: DECSCNM in self.mode, 6: DECOM in self.mode,
+                     7: DECAWM in self.mode, 25: not self.cursor.hidden, 47: self.alt_active,
+                     1047: self.alt_active, 1049: self.alt_active, 66: self.app_keypad,
+                     1000: self.mouse_mode == 1000, 1002: self.mouse_mode == 1002,
+                     1003: self.mouse_mode == 1003, 1006: self.mouse_sgr, 2004: self.bracketed_paste}
+            state = (1 if flags[mode] else 2) if mode in flags else 4 if mode == 3 else 0  # DECCOLM: ignored
+            self.write_process_input(f"\x1b[?{mode};{state}$y")
+        else:
+            flags = {4: IRM in self.mode, 20: pyte_modes.LNM in self.mode}
+            state = (1 if flags[mode] else 2) if mode in flags else 0
+            self.write_process_input(f"\x1b[{mode};{state}$y")
+
+    def report_window(self, operation: int) -> None:
+        """XTWINOPS reports: 18 (text area in characters) is answered. 14 (pixels) and 19 (the whole
+        screen) are not: the server knows neither the cell size nor the user's display."""
+        if operation == 18:
+            self.write_process_input(f"\x1b[8;{self.lines};{self.columns}t")
+
+    def report_colour(self, code: int, terminator: str) -> None:
+        """OSC 10/11 ? (default foreground/background) in xterm's form, ended as the query was."""
+        rgb = self.default_fg if code == 10 else self.default_bg
+        red, green, blue = rgb[0:2], rgb[2:4], rgb[4:6]
+        self.write_process_input(f"\x1b]{code};rgb:{red}{red}/{green}{green}/{blue}{blue}{terminator}")
+
+    def report_setting(self, request: str) -> None:
+        """DECRQSS (DCS $ q Pt ST) for the cursor shape and the scroll region; anything else is invalid."""
+        if request == " q":
+            # 0 (the default shape) is reported as such: the user's terminal decides what it looks like
+            self.write_process_input(f"\x1bP1$r{self.cursor_shape} q\x1b\\")
+        elif request == "r":
+            top, bottom = self.margins or Margins(0, self.lines - 1)
+            self.write_process_input(f"\x1bP1$r{top + 1};{bottom + 1}r\x1b\\")
+        else:
+            self.write_process_input("\x1bP0$r\x1b\\")
 
     def report_device_attributes(self, mode: int = 0, **kwargs: Any) -> None:
         if mode == 0:
@@ -1004,12 +1300,16 @@ class TermScreen(pyte.Screen):
             return
         if lines < self.lines:
             if self._main_buffer is not None:
-                saved_y = self._alt_saved[0].y if self._alt_saved else self.cursor.y
+                main_saved = self.saved_cursors.get(False)
+                saved_y = main_saved.cursor.y if main_saved else self.cursor.y
                 main_shift = self._shrink_rows(self._main_buffer, saved_y, lines, to_history=True)
-                if self._alt_saved:
-                    self._alt_saved[0].y = max(0, saved_y - main_shift)
+                if main_saved:
+                    main_saved.cursor.y = max(0, saved_y - main_shift)
             shift = self._shrink_rows(self.buffer, self.cursor.y, lines, to_history=not self.alt_active)
             self.cursor.y -= shift
+            own_saved = self.saved_cursors.get(self.alt_active)
+            if own_saved:
+                own_saved.cursor.y = max(0, own_saved.cursor.y - shift)
         if columns < self.columns:
             for buffer in (self.buffer, self._main_buffer):
                 for line in (buffer or {}).values():
@@ -1022,11 +1322,7 @@ class TermScreen(pyte.Screen):
         self.margins = None
         self.cursor.x = min(self.cursor.x, columns - 1)
         self.cursor.y = min(max(0, self.cursor.y), lines - 1)
-        if self._alt_saved:
-            saved = self._alt_saved[0]
-            saved.x = min(saved.x, columns - 1)
-            saved.y = min(saved.y, lines - 1)
-        for savepoint in self.savepoints:
+        for savepoint in self.saved_cursors.values():
             savepoint.cursor.x = min(savepoint.cursor.x, columns - 1)
             savepoint.cursor.y = min(savepoint.cursor.y, lines - 1)
         self.dirty.update(range(lines))

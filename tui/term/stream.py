@@ -39,8 +39,10 @@ TOKEN_RE = re.compile(
     r"|\r\n"
 )
 CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
-CSI_ANY_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-CSI_PREFIX_RE = re.compile(r"\x1b\[[0-?]*[ -/]*")
+# a CSI whose parameter and intermediate bytes come in the wrong order (`CSI 38;2;300;-1;20 m`) is malformed;
+# like xterm's parser (its CSI_IGNORE state) we swallow it up to its final byte instead of printing the tail
+CSI_ANY_RE = re.compile(r"\x1b\[[ -?]*[@-~]")
+CSI_PREFIX_RE = re.compile(r"\x1b\[[ -?]*")
 ESC_RE = re.compile(r"\x1b([ -/]*)([0-~])")
 ESC_PARTIAL_RE = re.compile(r"\x1b[ -/]*\Z")
 STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")
@@ -282,7 +284,9 @@ class TermStream(pyte.ByteStream):
         self._string = None
         self._string_data = []
         if kind == "]" and not self._skipping_string:
-            self._osc(payload)
+            self._osc(payload, match.group())
+        elif kind == "P" and not self._skipping_string and payload.startswith("$q"):
+            self.screen.report_setting(payload[2:])
         self._skipping_string = False
         return match.end()
 
@@ -295,10 +299,15 @@ class TermStream(pyte.ByteStream):
                 screen.soft_reset()
             elif intermediates == " " and final == "q":
                 screen.set_cursor_shape(*parse_params(params)[:1])
-            return  # DECRQM ...: not implemented
+            elif intermediates == "$" and final == "p" and marker in ("", "?"):
+                screen.report_mode(parse_params(params)[0] if params else 0, private=marker == "?")
+            return
         if not marker:
             if final == "m":
                 screen.cursor.attrs = screen.sgr_transition(screen.cursor.attrs, params)
+                return
+            if final == "t":
+                screen.report_window(parse_params(params)[0] if params else 0)
                 return
             entry = self._csi.get(final)
             if entry is None:
@@ -337,12 +346,17 @@ class TermStream(pyte.ByteStream):
         self.screen.carriage_return()
         self.screen.linefeed()
 
-    def _osc(self, payload: str) -> None:
+    def _osc(self, payload: str, terminator: str) -> None:
         code, _, text = payload.partition(";")
         if code in ("0", "2"):
             self.screen.set_title(text)
         if code in ("0", "1"):
             self.screen.set_icon_name(text)
+        if code in ("10", "11"):
+            # xterm: each further parameter is about the next colour, so "10;?;?" asks for both
+            for number, value in enumerate(text.split(";"), start=int(code)):
+                if value == "?" and number in (10, 11):
+                    self.screen.report_colour(number, "\x1b\\" if terminator == "\x9c" else terminator)
 
     # ---- block path -------------------------------------------------------------------------------------
 
@@ -361,46 +375,76 @@ class TermStream(pyte.ByteStream):
         known_transitions = screen._sgr_text_cache.get
         default = screen.default_char
         split_sgr = SGR_SPLIT_RE.split
-        for line in lines:
-            if "\x1b" not in line:
-                attrs = screen.cursor.attrs
+        attrs = screen.cursor.attrs
+        # bce: a line whose LF (or autowrap) runs with a coloured background brings in a coloured row, and
+        # concealed text (SGR 8) must become blanks; plain lines in any other style need neither check
+        simple_style = attrs[2] == "default" and not attrs[10]
+        taken = len(lines)
+        coloured_tail = False
+        for number, line in enumerate(lines):
+            if simple_style and "\x1b" not in line:
                 if len(line) <= columns:
                     append([(line, attrs)])
                 else:
                     for start in range(0, len(line), columns):
                         append([(line[start:start + columns], attrs)])
                 continue
-            parts = split_sgr(line)
-            attrs = screen.cursor.attrs
-            segments = [(parts[0], attrs)] if parts[0] else []
-            used = len(parts[0])
-            for index in range(1, len(parts), 2):
-                params = parts[index]
-                if params == "0" or not params:
-                    attrs = default
-                else:
-                    following = known_transitions((attrs, params))
-                    attrs = following if following is not None else transition(attrs, params)
-                text = parts[index + 1]
-                if text:
-                    segments.append((text, attrs))
-                    used += len(text)
-            screen.cursor.attrs = attrs
+            if "\x1b" not in line:
+                segments = [(" " * len(line) if attrs[10] else line, attrs)]
+                used = len(line)
+            else:
+                parts = split_sgr(line)
+                text = parts[0]
+                segments = [(text, attrs)] if text else []
+                used = len(text)
+                for index in range(1, len(parts), 2):
+                    params = parts[index]
+                    if params == "0" or not params:
+                        attrs = default
+                    else:
+                        following = known_transitions((attrs, params))
+                        attrs = following if following is not None else transition(attrs, params)
+                    text = parts[index + 1]
+                    if text:
+                        segments.append((text, attrs))
+                        used += len(text)
+                if screen.conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
+                    segments = [(" " * len(text) if style[10] else text, style) for text, style in segments]
             if used <= columns:
                 append(segments)
-                continue
-            row: list[tuple[str, Any]] = []
-            used = 0
-            for text, attrs in segments:
-                while text:
-                    if used == columns:
-                        append(row)
-                        row = []
-                        used = 0
-                    take = text[:columns - used]
-                    row.append((take, attrs))
-                    used += len(take)
-                    text = text[len(take):]
-            append(row)
+            elif any(style[2] != "default" for _, style in segments):
+                attrs = screen.cursor.attrs  # autowrap would bring in a coloured row: the slow path draws it
+                taken = number
+                break
+            else:
+                self._append_wrapped(segments, columns, append)
+            screen.cursor.attrs = attrs
+            if attrs[2] != "default":
+                taken = number + 1  # this line's LF brings in a coloured row; the slow path goes on from there
+                coloured_tail = True
+                break
+            simple_style = not attrs[10]
         screen.absorb_rows(rows)
-        return match.end()
+        if coloured_tail:
+            screen.fill_bottom_row()
+        if taken == len(lines):
+            return match.end()
+        return pos + sum(len(line) + 2 for line in lines[:taken])
+
+    @staticmethod
+    def _append_wrapped(segments: list[tuple[str, Any]], columns: int,
+                        append: Callable[[list[tuple[str, Any]]], None]) -> None:
+        """A line wider than the screen as the rows autowrap makes of it."""
+        row: list[tuple[str, Any]] = []
+        used = 0
+        for text, attrs in segments:
+            while text:
+                if used == columns:
+                    append(row)
+                    row = []
+                    used = 0
+                take = text[:columns - used]
+                row.append((take, attrs))
+                used += len(take)
+                text = text[len(take):]
+        append(row)

@@ -1,7 +1,7 @@
 """`Terminal`: the one emulator object the server keeps per pane (contract in docs/interfaces.md).
 
 Owns the public face of tui.term: feed bytes, report dirty rows and render them as protocol runs, resize,
-expose modes/title/bell/replies, read scrollback, and encode mouse events and pastes for the program.
+expose modes/title/bell/replies/cursor shape, read scrollback, and encode mouse events and pastes for the program.
 `feed` never raises: a bug inside the emulator on some input is counted in `internal_errors` (the fuzz test
 asserts it stays 0) and the pane keeps working.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from tui.protocol.messages import ATTR_REVERSE
 from tui.term.screen import TermScreen
 from tui.term.scrollback import Run
 from tui.term.stream import TermStream
@@ -84,7 +85,10 @@ class Terminal:
 
     def render_row(self, y: int) -> list[Run]:
         """Row y as runs (text, fg, bg, attrs) covering exactly `cols` cells; [] outside the screen."""
-        return self._screen.render_row(y)
+        runs = self._screen.render_row(y)
+        if self._screen.reverse_screen:
+            return [(text, fg, bg, attrs ^ ATTR_REVERSE) for text, fg, bg, attrs in runs]
+        return runs
 
     def display(self) -> list[str]:
         """Every row as plain text (for tests and debugging)."""
@@ -103,6 +107,14 @@ class Terminal:
         rang = self._screen.bell_pending
         self._screen.bell_pending = False
         return rang
+
+    def set_default_colours(self, fg: str, bg: str) -> None:
+        """The default colours (6 hex digits each) that OSC 10/11 queries report; until set, light grey
+        (aaaaaa) on black, the Linux console's, since the server cannot see the user's terminal."""
+        for value in (fg, bg):
+            if len(value) != 6 or any(c not in "0123456789abcdefABCDEF" for c in value):
+                raise ValueError(f"not a 6-digit hex colour: {value!r}")
+        self._screen.default_fg, self._screen.default_bg = fg.lower(), bg.lower()
 
     def take_replies(self) -> bytes:
         replies = bytes(self._screen.replies)

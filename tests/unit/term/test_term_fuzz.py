@@ -22,6 +22,9 @@ FRAGMENTS = [
     "中文".encode(), "e\u0301".encode(), "é─● état\r\n".encode(), "\U0001f600".encode(), "\u200d\ufe0f".encode(), b"\xe4\xb8", b"\xad",
     b"\xff", b"\xc0\x80", b"\xed\xa0\x80", b"\r\n", b"\n", b"\r", b"\t", b"\x08", b"\x07", b"\x00", b"\x7f",
     b"\xc2\x9b1m", b"\xc2\x9d0;x\x07", b"plain text ", b"0123456789" * 9 + b"\r\n",
+    b"\x1b]10;?\x07", b"\x1b]11;?;?\x1b\\", b"\x1bP$q q\x1b\\", b"\x1bP$qr\x1b\\", b"\x1b[18t", b"\x1b[14t",
+    b"\x1b[8m", b"\x1b[28m", b"\x1b[44m", b"\x1b[49m", b"\x1b[?1048h", b"\x1b[?1048l", b"\x1b[5$p",
+    b"\x1b[38;2;300;-1;20m", b"\xcc\x81",
 ]
 
 
