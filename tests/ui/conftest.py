@@ -40,7 +40,10 @@ class LiveSession:
         self.env.pop("ENV", None)
 
     def hascreen(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([HASCREEN, *args], env=self.env, capture_output=True, text=True, timeout=20)
+        # cwd: the private directory, so the repository's ./hosts.yaml (the lab's) is not picked up and the
+        # console does not show the lab's health whenever another test session has the lab up
+        return subprocess.run([HASCREEN, *args], env=self.env, capture_output=True, text=True, timeout=20,
+                              cwd=self.directory)
 
     def start(self, *extra: str) -> None:
         result = self.hascreen("-d", "-m", "-S", self.name, *extra)
