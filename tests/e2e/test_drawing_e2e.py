@@ -53,13 +53,18 @@ def test_ansi_colours_leave_the_client_as_palette_indexes(tmux: Tmux):  # noqa: 
 def test_the_terminal_cursor_follows_a_lone_move_and_hides_with_the_program(tmux: Tmux):  # noqa: F811
     tmux.new("one", f"{HASCREEN} -S morning; sleep 600")
     tmux.wait_text("one", "0* ")
-    # one command line: a `clear` of its own could run after the next line's typed-ahead echo and leave
-    # "hello world" behind the new prompt
-    tmux.keys("one", r"clear; printf 'hello world'; sleep 2; printf '\033[6D'; sleep 2; printf '\033[?25l'; sleep 2; "
-                     r"printf '\033[?25h'; sleep 30", "Enter")
+    # one command line (a `clear` of its own could run after the next line's typed-ahead echo and leave
+    # "hello world" behind the new prompt); each step waits for Enter (not echoed), so the test moves on
+    # only once it has seen the previous state
+    tmux.keys("one", r"clear; stty -echo; printf 'hello world'; read a; printf '\033[6D'; read a; "
+                     r"printf '\033[?25l'; read a; printf '\033[?25h'; read a; stty echo", "Enter")
     screen = tmux.wait_text("one", "\nhello world")
     row = screen.splitlines().index("hello world")
     assert wait_for("the cursor after the text", lambda: cursor(tmux, "one") == (11, row, True))
+    tmux.keys("one", "Enter")
     assert wait_for("the cursor moved back by 6", lambda: cursor(tmux, "one") == (5, row, True))
+    tmux.keys("one", "Enter")
     assert wait_for("the cursor hidden", lambda: cursor(tmux, "one") == (5, row, False))
+    tmux.keys("one", "Enter")
     assert wait_for("the cursor shown again", lambda: cursor(tmux, "one") == (5, row, True))
+    tmux.keys("one", "Enter")

@@ -40,7 +40,8 @@ class LiveSession:
         self.env.pop("ENV", None)
 
     def hascreen(self, *args: str) -> subprocess.CompletedProcess:
-        # run from the private directory: the repository's example ./hosts.yaml is no part of these sessions
+        # cwd: the private directory, so the repository's ./hosts.yaml (the lab's) is not picked up and the
+        # console does not show the lab's health whenever another test session has the lab up
         return subprocess.run([HASCREEN, *args], env=self.env, capture_output=True, text=True, timeout=20,
                               cwd=self.directory)
 

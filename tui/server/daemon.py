@@ -66,6 +66,9 @@ FRAME_INTERVAL = 1 / 60
 FRAME_BURST = 4
 # output up to this size from a pane that is not flooding is parsed and drawn as soon as it is read
 ECHO_BYTES = 4096
+# for this long after a keystroke, a flood in another pane pauses this long after each slice
+TYPING_SECONDS = 1.0
+TYPING_PAUSE = 0.001
 # a pane that floods (throttled) is drawn at most this often, so the panes people type in keep the frames
 FLOOD_FRAME_INTERVAL = 1 / 20
 HELLO_TIMEOUT = 10.0
@@ -113,6 +116,7 @@ class Server:
         self._next_pane = 1
         self._next_client = 1
         self._feed_wakeup = asyncio.Event()
+        self._typing: tuple[int, float] = (-1, float("-inf"))  # (pane, loop time) of the last keystroke
         self._frame_handle: asyncio.TimerHandle | None = None
         self._frame_tokens = float(FRAME_BURST)
         self._frame_tokens_at = 0.0
@@ -296,7 +300,15 @@ class Server:
                         log.exception("pane %d: emulator error; output skipped", pane.id)
                         pane.drop_backlog()
                     self._after_feed(pane)
-                    await asyncio.sleep(0)  # keystrokes, frames and attaches run between any two slices
+                    # keystrokes, frames and attaches run between any two slices; while someone types in
+                    # another pane, a flood's slice is followed by a short pause in which the loop waits
+                    # for I/O, so the key and its echo are served in it instead of after the next slices
+                    typed_pane, typed_at = self._typing
+                    if (pane.id != typed_pane and pane.flooding
+                            and asyncio.get_running_loop().time() - typed_at < TYPING_SECONDS):
+                        await asyncio.sleep(TYPING_PAUSE)
+                    else:
+                        await asyncio.sleep(0)
 
     def _after_feed(self, pane: Pane) -> None:
         terminal = pane.terminal
@@ -406,7 +418,9 @@ class Server:
             for client in clients:
                 if client.id not in refreshed:
                     self._send_rows(client, pane, message)
-            sent_something = True
+            # a flooding pane is paced on its own (FLOOD_FRAME_INTERVAL): its frames must not use up the
+            # tokens that let an echo in another pane go out at once
+            sent_something = sent_something or not pane.flooding
         for client in self.display_clients():
             if client.id in refreshed:
                 self.send_snapshot(client)
@@ -687,6 +701,7 @@ class Server:
             pane = self.focused_pane()
             if pane is not None:
                 pane.backend.write(decode_bytes(message["data"]))
+                self._typing = (pane.id, asyncio.get_running_loop().time())
             self._adopt_size_of(client)
         elif kind == "paste":
             written = self._paste(client, message["text"], more=message.get("more", False))

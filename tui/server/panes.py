@@ -16,6 +16,7 @@ import signal
 import struct
 import subprocess
 import termios
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from tui.term.feeding import FeedQueue
 READ_SIZE = 65536
 READ_BUDGET = 16 * 1024  # at most this much per readable event, so one pane cannot hold the loop
 FLOOD_BYTES = 16 * 1024  # more output than this between two frames is a flood, not an interactive echo
+FLOOD_MEMORY = 1.0  # a pane that flooded counts as flooding this long after (its frames reset the count)
 
 
 class PaneBackend(Protocol):
@@ -223,6 +225,7 @@ class Pane:
         self.sent_cursor: tuple | None = None  # the cursor (x, y, visible, shape) clients last heard about
         self.last_frame = 0.0  # loop time of the last rows sent for this pane
         self.fed_since_frame = 0  # bytes parsed since then: a pane past FLOOD_BYTES is drawn less often
+        self.flooded_at = -FLOOD_MEMORY  # monotonic time it was last seen flooding
         self._wake_feeder = wake_feeder
         # extension point: called with every chunk of the program's output as it arrives (screen's `log`)
         self.output_listeners: list[Callable[[bytes], None]] = []
@@ -247,7 +250,11 @@ class Pane:
 
     @property
     def flooding(self) -> bool:
-        return self.throttled or self.fed_since_frame > FLOOD_BYTES
+        now = time.monotonic()
+        if self.throttled or self.fed_since_frame > FLOOD_BYTES:
+            self.flooded_at = now
+            return True
+        return now - self.flooded_at < FLOOD_MEMORY
 
     def feed_slice(self) -> None:
         """Parse one bounded slice of the queued output and answer the program's queries."""

@@ -202,7 +202,6 @@ class TermScreen(pyte.Screen):
         # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
         # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
         self._lazy_rows: dict[int, list[tuple[str, Cell]]] = {}
-        self.cursor_shape = 0  # DECSCUSR: 0 the terminal's default, 1/2 block, 3/4 underline, 5/6 bar
         self.replies = bytearray()
         # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
         # these are the Linux console's (light grey on black) until someone sets better ones
