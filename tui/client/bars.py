@@ -1,7 +1,8 @@
 """The one-line bars around the pane area: the tab bar (screen's caption) and the status/message line.
 
 Both are plain Static widgets rendered from data the app hands them ("attributes down"): the tab bar from the
-`layout` message's windows plus whether health has a crit; the status line from the latest notice, the prefix
+`layout` message's windows plus whether health has a crit (the alarm is never cut: window names give way
+first); the status line from the latest notice (cut with a pointer to `C-a m` when too long), the prefix
 indicator, the throttled marker of the focused pane and who holds the session.
 """
 
