@@ -6,7 +6,8 @@
     hascreen -X NAME COMMAND [ARGS]  send a command               hascreen -d NAME        detach it remotely
     hascreen check-config | health | run | lab | attach --via    the ops subcommands
 
-It is the only module that wires server, client, SSH, health, procedures and the lab together.
+It is the composition root of the command: it starts servers (whose own composition root is
+tui.server.composition), runs the client, and dispatches the ops subcommands to tui.ops and the lab's.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""The hascreen daemon: sessions, panes, emulators, clients; see tui.server.daemon."""
+"""The hascreen daemon: sessions, panes, emulators, clients (tui.server.daemon), its extension points
+(tui.server.hooks) and the integrations the composition root installs (tui.server.composition)."""

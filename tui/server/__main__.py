@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tui.server.composition import serve
 from tui.server.daemon import ServerOptions, configure_logging
-from tui.server.socketdir import socket_name
+from tui.server.socketdir import socket_name, valid_session_name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hosts", type=Path, help="hosts.yaml for SSH panes, health and procedures")
     parser.add_argument("shell", nargs="*")
     args = parser.parse_args(argv)
+    if not valid_session_name(args.session):
+        parser.error(f"invalid session name {args.session!r}")  # the socket, -ls and every frame carry it
     if args.log:
         configure_logging(args.log)
     if args.hosts:

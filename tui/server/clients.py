@@ -35,11 +35,13 @@ LOG_WINDOW = 10.0
 
 
 class LogLimiter:
-    """Warnings about one source: at most LOG_BURST per LOG_WINDOW seconds; the rest are counted and the
+    """Log lines about one source: at most `burst` per LOG_WINDOW seconds; the rest are counted and the
     count is logged when the next window opens."""
 
-    def __init__(self, prefix: str = "") -> None:
+    def __init__(self, prefix: str = "", level: int = logging.WARNING, burst: int = LOG_BURST) -> None:
         self.prefix = prefix
+        self.level = level
+        self.burst = burst
         self._window = 0.0
         self._count = 0
         self._suppressed = 0
@@ -48,13 +50,13 @@ class LogLimiter:
         now = time.monotonic()
         if now - self._window >= LOG_WINDOW:
             if self._suppressed:
-                log.warning("%s%d more warning(s) suppressed", self.prefix, self._suppressed)
+                log.log(self.level, "%s%d more message(s) suppressed", self.prefix, self._suppressed)
             self._window, self._count, self._suppressed = now, 0, 0
-        if self._count >= LOG_BURST:
+        if self._count >= self.burst:
             self._suppressed += 1
             return
         self._count += 1
-        log.warning(self.prefix.replace("%", "%%") + text, *args)
+        log.log(self.level, self.prefix.replace("%", "%%") + text, *args)
 
 
 class RequestBudget:

@@ -21,6 +21,7 @@ daemon emits the hooks and runs the commands registered in its `CommandTable`, a
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -61,6 +62,8 @@ HELLO_TIMEOUT = 10.0
 HELLO_MAX = 64 * 1024  # bytes of the first frame: a hello is small, whoever sends it
 FRAME_TIMEOUT = 10.0  # a frame in progress must complete within this (plus its length at 128 KiB/s)
 CONTROL_IDLE_TIMEOUT = 600.0  # a control connection (-X, -ls) silent this long is closed
+# connections one uid may hold open at once: each may hold a frame in progress of up to 8 MiB
+MAX_CONNECTIONS_PER_UID = 32
 SCROLLBACK_PAGE = 1000  # lines per scrollback reply
 SCROLLBACK_SLICE = 200  # lines rendered between two yields to the event loop
 # what observers may still ask for: nothing that changes the session or another client (a display
@@ -109,6 +112,8 @@ class Server:
         self.commands = CommandTable()
         self._message_handlers: dict[str, MessageHandler] = {}
         self._drop_log = LogLimiter()
+        self._connection_log = LogLimiter(level=logging.INFO, burst=20)  # attaches and lost connections
+        self._connections: collections.Counter[int] = collections.Counter()  # open connections per uid
 
     def handle_message(self, kind: str, handler: MessageHandler) -> None:
         """Let an integration answer a client message type that the core leaves to it (e.g. `unlock`).
@@ -480,11 +485,23 @@ class Server:
             log.warning("refusing a client whose credentials cannot be read: %s", exc)
             writer.close()
             return
-        client = Client(self._next_client, reader, writer, credentials.uid, _user_name(credentials.uid))
+        if self._connections[credentials.uid] >= MAX_CONNECTIONS_PER_UID:
+            self._drop_log.warn("refusing a connection from uid %d: %d already open", credentials.uid,
+                                MAX_CONNECTIONS_PER_UID)
+            writer.close()
+            return
+        self._connections[credentials.uid] += 1
+        try:
+            await self._accept_from(reader, writer, credentials.uid)
+        finally:
+            self._connections[credentials.uid] -= 1
+
+    async def _accept_from(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, uid: int) -> None:
+        client = Client(self._next_client, reader, writer, uid, _user_name(uid))
         self._next_client += 1
-        access = self.access_for(credentials.uid)
+        access = self.access_for(uid)
         if access is None:
-            log.warning("refused uid %d (%s): not the owner and not in the ACL", client.uid, client.user)
+            self._drop_log.warn("refused uid %d (%s): not the owner and not in the ACL", client.uid, client.user)
             # take the client's hello first: closing with it unread would reset the connection and lose
             # the refusal on the way
             with contextlib.suppress(Exception):
@@ -501,7 +518,7 @@ class Server:
             client.send(make_error(f"protocol error: {exc}", fatal=True))
         except (ConnectionError, asyncio.IncompleteReadError):
             if not client.dropped:
-                log.info("client %d (%s): connection lost", client.id, client.user)
+                self._connection_log.warn("client %d (%s): connection lost", client.id, client.user)
         except Exception:
             log.exception("client %d: unexpected error; dropping the client", client.id)
             client.send(make_error("internal server error; see the server log", fatal=True))
@@ -551,7 +568,8 @@ class Server:
         self.clients[client.id] = client
         client.send(self.welcome_message(client))
         if client.is_display:
-            log.info("client %d (%s) attached, %dx%d", client.id, client.user, client.cols, client.rows)
+            self._connection_log.warn("client %d (%s) attached, %dx%d", client.id, client.user, client.cols,
+                                      client.rows)
             self._adopt_size_of(client)
             self.hooks.client_attached.emit(client)
             self.send_snapshot(client)

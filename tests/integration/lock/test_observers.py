@@ -67,8 +67,8 @@ def test_an_observer_at_1x1_does_not_resize_the_owner(users, start_session) -> N
     observer.send({"t": "resize", "cols": 1, "rows": 2})
     observer.command("resize-region", "-5")
     time.sleep(0.5)
-    owner.type("stty size; echo SIZE-DONE\n")
-    owner.expect(rows_with("SIZE-DONE"), "stty's answer")
+    owner.type("stty size; echo SIZE-$((40+2))\n")
+    owner.expect(rows_with("SIZE-42"), "stty's answer")
     assert "24 80" in screen_text(owner.seen)
     assert not [m for m in owner.seen if m.get("t") == "layout" and m.get("rows") != 24]
 

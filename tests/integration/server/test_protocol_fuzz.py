@@ -1,5 +1,5 @@
-"""A seeded, bounded protocol fuzzer against the real server (started by the CLI, its program `cat`, so that
-nothing typed at random can run anything): many connections, each a hello (mostly valid) and a burst of
+"""A seeded, bounded protocol fuzzer against the real server (started by the CLI, its program an echo loop
+that ignores ^C, ^\\ and ^Z and outlives ^D, so that nothing typed at random can run anything or end the session): many connections, each a hello (mostly valid) and a burst of
 frames that are valid, half valid (every message type with fields of the wrong type, out of range, nested,
 with lone surrogates) or garbage (random bytes, bad lengths, truncated frames, deep JSON, invalid UTF-8).
 Afterwards no traceback has reached the server's log, the server runs, and a normal client is served.
@@ -166,7 +166,16 @@ async def test_seeded_protocol_fuzz_leaves_no_traceback_and_a_working_server(tmp
     env = dict(os.environ, HASCREEN_DIR=str(tmp_path / "sock"), HASCREEN_CONFIG=str(tmp_path / "config.yaml"),
                HASCREEN_AUDIT_LOG=str(tmp_path / "audit.log"), SHELL="/bin/cat")
     env.pop("HASCREEN_HOSTS", None)
-    subprocess.run([HASCREEN, "-d", "-m", "-S", "fuzz", "cat"], env=env, check=True, timeout=20)
+    echo = tmp_path / "echo.py"
+    echo.write_text("import os, signal\n"
+                    "for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGHUP):\n"
+                    "    signal.signal(sig, signal.SIG_IGN)\n"
+                    "while True:\n"
+                    "    data = os.read(0, 4096)\n"
+                    "    if data:\n"
+                    "        os.write(1, data)\n")
+    subprocess.run([HASCREEN, "-d", "-m", "-S", "fuzz", sys.executable, str(echo)], env=env, check=True, timeout=20,
+                   cwd=tmp_path)  # not the repository: its example hosts.yaml would be found
     socket_path = next(p for p in (tmp_path / "sock").iterdir() if p.name.endswith(".fuzz"))
     log_path = socket_path.parent / ".fuzz.log"
     rng = random.Random(SEED)
@@ -186,8 +195,17 @@ async def test_seeded_protocol_fuzz_leaves_no_traceback_and_a_working_server(tmp
             if not lock["locked"]:
                 break
             await asyncio.sleep(min(float(lock.get("retry_after") or 1), 5))
-        writer.write(encode_frame({"t": "command", "name": "select-window", "args": ["0"]}))
-        writer.write(encode_frame(make_input(b"fuzz-survived\r")))
+        # whatever regions and windows the fuzzer left: one region, showing the first window
+        writer.write(encode_frame({"t": "command", "name": "only-region", "args": []}))
+        layout = await asyncio.wait_for(read_until_kind(reader, "layout"), 10)
+        assert layout["windows"], f"seed {SEED}: no window left"
+        first = str(layout["windows"][0]["number"])
+        writer.write(encode_frame({"t": "command", "name": "select-window", "args": [first], "id": 1}))
+        result = await asyncio.wait_for(read_until_kind(reader, "result"), 10)
+        assert result["ok"], result
+        # ^Q first: a ^S typed at random stops the pane's tty output, as in any terminal; ^U: a line of
+        # random text may have filled the tty's line buffer
+        writer.write(encode_frame(make_input(b"\x11\x15\rfuzz-survived\r")))
 
         async def echoed() -> None:
             while True:

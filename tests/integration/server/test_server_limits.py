@@ -267,3 +267,24 @@ async def test_two_clients_of_different_sizes_each_see_a_consistent_screen(serve
         assert screen.get(cursor[1], "").startswith("$"), (step, screen.get(cursor[1]))
     small_writer.close()
     big_writer.close()
+
+
+async def test_one_user_cannot_hold_unbounded_connections(served):
+    env, socket_path = served("many")
+    held = []
+    for _ in range(40):  # each could hold a frame in progress; the server takes 32 per uid at once
+        reader, writer = await asyncio.open_unix_connection(str(socket_path))
+        writer.write(struct.pack(">I", 1 << 20) + b"{")
+        held.append((reader, writer))
+    closed = 0
+    for reader, _ in held[32:]:
+        try:
+            closed += await asyncio.wait_for(reader.read(1), 5) == b""
+        except ConnectionResetError:  # closed with our bytes unread
+            closed += 1
+    assert closed == 8
+    for _, writer in held:
+        writer.close()
+    await asyncio.sleep(0.5)
+    await assert_normal_client_works(socket_path, "after-many")
+    assert "already open" in server_log(socket_path)
