@@ -272,3 +272,11 @@ async def test_a_refusal_too_long_for_the_status_line_opens_whole(live):
         await console.wait(lambda: type(console.app.screen).__name__ == "MessageBox", "the refusal, whole")
         assert "no-such-window-" + "x" * 70 in console.app.screen.text
         await console.press("escape")
+
+
+def test_screens_names_work_from_a_script_too(live):
+    assert live.hascreen("-X", live.name, "title", "logs").returncode == 0
+    assert live.hascreen("-X", live.name, "screen", "-t", "top").returncode == 0
+    assert live.hascreen("-X", live.name, "windows").stdout.splitlines() == ["0- logs", "1* top"]
+    wrong = live.hascreen("-X", live.name, "title", "a", "b")
+    assert wrong.returncode == 1 and "title: wrong number of arguments; usage: title [NAME]" in wrong.stderr
