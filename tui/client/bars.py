@@ -52,8 +52,9 @@ class TabBar(Static):
     @staticmethod
     def _label(window: dict[str, Any], cap: int | None, with_name: bool = True) -> tuple[str, str]:
         marker = "!" if window.get("bell") else ("@" if window.get("activity") else "")
-        head = f" {window.get('index', '?')}{'*' if window.get('active') else ''}{marker}"
-        label = f"{head} {_elide(str(window.get('name', '')), cap)} " if with_name else f"{head} "
+        index = window.get("index")
+        head = f" {'?' if index is None else index}{'*' if window.get('active') else ''}{marker}"
+        label = f"{head} {_elide(str(window.get('name') or ''), cap)} " if with_name else f"{head} "
         style = "bold reverse" if window.get("active") else ("bold yellow" if marker else "")
         return label, style
 
@@ -109,7 +110,7 @@ class TabBar(Static):
 
     @property
     def names(self) -> list[str]:
-        return [str(window.get("name", "")) for window in self.windows]
+        return [str(window.get("name") or "") for window in self.windows]
 
     @property
     def active_index(self) -> int | None:
