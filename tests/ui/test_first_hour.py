@@ -272,3 +272,24 @@ async def test_a_refusal_too_long_for_the_status_line_opens_whole(live):
         await console.wait(lambda: type(console.app.screen).__name__ == "MessageBox", "the refusal, whole")
         assert "no-such-window-" + "x" * 70 in console.app.screen.text
         await console.press("escape")
+
+
+def test_screens_names_work_from_a_script_too(live):
+    assert live.hascreen("-X", live.name, "title", "logs").returncode == 0
+    assert live.hascreen("-X", live.name, "screen", "-t", "top").returncode == 0
+    assert live.hascreen("-X", live.name, "windows").stdout.splitlines() == ["0- logs", "1* top"]
+    wrong = live.hascreen("-X", live.name, "title", "a", "b")
+    assert wrong.returncode == 1 and "title: wrong number of arguments; usage: title [NAME]" in wrong.stderr
+
+
+def test_missing_fields_never_show_as_none():
+    from tui.client.bars import TabBar
+
+    message = {"clusters": [{"name": None, "state": "warn", "rows": [
+        {"node": "node-a", "layer": "mysql", "state": "warn", "value": None, "reason": "lag 30s", "age": None}]}],
+        "events": [{"time": None, "new": None, "text": "replica lag"}]}
+    text = health_text(message, width=40).plain
+    assert "None" not in text and "node-a mysql" in text and "replica lag" in text
+    bar = TabBar()
+    bar.windows = [{"index": 0, "name": None, "active": True}, {"index": 1, "name": "logs"}]
+    assert bar.caption(80).plain.startswith(" 0*  ") and "None" not in bar.caption(80).plain

@@ -3,7 +3,8 @@
 It owns the connection to the server (hello → welcome, then frames in both directions), applies server
 messages to its widgets (tab bar, pane area, status line, health panel), runs terminal bytes through the
 prefix state machine, and opens the client-side UI elements (window list, prompts, confirmations, help, copy
-mode). It keeps no session state of its own beyond what the server last sent and the paste buffer, so a
+mode, the procedures' parameter questions, and a message box for a refusal too long or structured for the
+status line). Commands go out with request ids, so their answers come back to this client alone. It keeps no session state of its own beyond what the server last sent and the paste buffer, so a
 reattach loses nothing.
 
 Keys: with the raw driver (tui.client.raw_input) terminal bytes arrive as `RawInput` messages; Pilot tests

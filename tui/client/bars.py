@@ -1,7 +1,8 @@
 """The one-line bars around the pane area: the tab bar (screen's caption) and the status/message line.
 
 Both are plain Static widgets rendered from data the app hands them ("attributes down"): the tab bar from the
-`layout` message's windows plus whether health has a crit; the status line from the latest notice, the prefix
+`layout` message's windows plus whether health has a crit (the alarm is never cut: window names give way
+first); the status line from the latest notice (cut with a pointer to `C-a m` when too long), the prefix
 indicator, the throttled marker of the focused pane and who holds the session.
 """
 
@@ -51,8 +52,9 @@ class TabBar(Static):
     @staticmethod
     def _label(window: dict[str, Any], cap: int | None, with_name: bool = True) -> tuple[str, str]:
         marker = "!" if window.get("bell") else ("@" if window.get("activity") else "")
-        head = f" {window.get('index', '?')}{'*' if window.get('active') else ''}{marker}"
-        label = f"{head} {_elide(str(window.get('name', '')), cap)} " if with_name else f"{head} "
+        index = window.get("index")
+        head = f" {'?' if index is None else index}{'*' if window.get('active') else ''}{marker}"
+        label = f"{head} {_elide(str(window.get('name') or ''), cap)} " if with_name else f"{head} "
         style = "bold reverse" if window.get("active") else ("bold yellow" if marker else "")
         return label, style
 
@@ -108,7 +110,7 @@ class TabBar(Static):
 
     @property
     def names(self) -> list[str]:
-        return [str(window.get("name", "")) for window in self.windows]
+        return [str(window.get("name") or "") for window in self.windows]
 
     @property
     def active_index(self) -> int | None:

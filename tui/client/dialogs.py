@@ -43,7 +43,7 @@ class WindowList(ModalScreen[int | None]):
 
     @staticmethod
     def _options(windows: list[dict[str, Any]]) -> list[Option]:
-        return [Option(f"{window.get('index')}{'*' if window.get('active') else ' '} {window.get('name', '')}"
+        return [Option(f"{window.get('index')}{'*' if window.get('active') else ' '} {(window.get('name') or '')}"
                        f"  {window.get('title') or ''}", id=f"w{window.get('index')}")
                 for window in windows]
 

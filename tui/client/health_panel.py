@@ -71,7 +71,7 @@ def _event_line(event: Any) -> Text:
     when = event.get("time")
     if isinstance(when, (int, float)):
         line.append(time.strftime("%H:%M:%S ", time.localtime(when)), style="dim")
-    new = str(event.get("new", ""))
+    new = str(event.get("new") or "")
     symbol, style = STATE_SYMBOLS.get(new, ("", ""))
     if symbol:
         line.append(f"{symbol} ", style=style)
@@ -101,21 +101,21 @@ def health_text(message: dict[str, Any] | None, events: int = 10, width: int | N
             continue
         symbol, style = STATE_SYMBOLS.get(str(cluster.get("state")), ("", ""))
         text.append(f"{symbol} " if symbol else "", style=style)
-        text.append(f"{cluster.get('name', '?')}\n", style="bold underline")
+        text.append(f"{(cluster.get('name') or '?')}\n", style="bold underline")
         rows = cluster.get("rows") if isinstance(cluster.get("rows"), list) else []
         for row in rows:
             if not isinstance(row, dict):
                 continue
             symbol, style = STATE_SYMBOLS.get(str(row.get("state")), STATE_SYMBOLS["unknown"])
-            node = str(row.get("node", ""))
-            layer = str(row.get("layer", ""))
+            node = str(row.get("node") or "")
+            layer = str(row.get("layer") or "")
             if row.get("subject"):
                 layer += f"/{row['subject']}"
             line = Text()
             line.append(f" {symbol} ", style=style)
             line.append("cluster" if node == "*" else node, style="bold")
             line.append(f" {layer} ")
-            line.append(str(row.get("value", "")))
+            line.append(str(row.get("value") or ""))
             age = _age(row.get("age"))
             if age:
                 line.append(" ")

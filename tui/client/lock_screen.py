@@ -222,8 +222,8 @@ class HandoffSummary(ModalScreen[None]):
     def title_text(self) -> str:
         handoff = self.summary.get("handoff")
         if isinstance(handoff, dict):
-            return f"Handoff {handoff.get('from', '?')} → {handoff.get('to', '?')}: the session is yours now"
-        return f"Unlocked by {self.summary.get('unlocked_by', '?')}"
+            return f"Handoff {(handoff.get('from') or '?')} → {(handoff.get('to') or '?')}: the session is yours now"
+        return f"Unlocked by {self.summary.get('unlocked_by') or '?'}"
 
     def body(self) -> Text:
         summary = self.summary
@@ -232,7 +232,7 @@ class HandoffSummary(ModalScreen[None]):
         span = ""
         if isinstance(since, int | float) and isinstance(until, int | float):
             span = f" ({_duration(until - since)})"
-        text.append(f"Locked by {summary.get('locked_by', '?')} from {_clock(since)} to {_clock(until)}{span}.\n")
+        text.append(f"Locked by {summary.get('locked_by') or '?'} from {_clock(since)} to {_clock(until)}{span}.\n")
         kinds = (("failed_attempts", "Failed unlock attempts"), ("health_events", "Health events"),
                  ("procedures", "Procedures run"), ("notices", "Messages"))
         if summary.get("nothing") or not any(summary.get(key) for key, _ in kinds):

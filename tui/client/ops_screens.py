@@ -42,7 +42,7 @@ class ProcedurePalette(ModalScreen[str | None]):
         for number, name in enumerate(self.names, start=1):
             details = self.info.get(name, {})
             key = str(number) if number < 10 else " "
-            options.append(Option(f"{key} {name:22} {details.get('danger', ''):10} {details.get('note', '')}",
+            options.append(Option(f"{key} {name:22} {(details.get('danger') or ''):10} {(details.get('note') or '')}",
                                   id=name))
         with Vertical() as box:
             box.border_title = f"Procedures{f' for {self.cluster}' if self.cluster else ''}"
@@ -94,7 +94,7 @@ class ParamChoice(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"{self.procedure}: --{self.param.get('name', '?')}"
+            box.border_title = f"{self.procedure}: --{self.param.get('name') or '?'}"
             box.border_subtitle = "1-9 or Enter chooses · Esc cancels the run"
             yield Static(str(self.param.get("help") or ""), id="param-help")
             yield OptionList(*[Option(f"{n if n < 10 else ' '} {self._label(v)}", id=f"v{n}")
