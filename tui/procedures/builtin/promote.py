@@ -42,7 +42,7 @@ class Promote(Procedure):
     danger = DISRUPTIVE
     is_failover = True
     params = (
-        Param("to", "the replica to promote (default: the peer of the dead master)"),
+        Param("to", "the replica to promote (default: the peer of the dead master)", member=True),
         Param("powered-off", "fencing by confirmation: the cluster name, typed to state that the old master "
               "is powered off"),
         Param("wait", "seconds to wait for the VIP on the new master", default="20"),

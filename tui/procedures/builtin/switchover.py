@@ -87,7 +87,7 @@ class Failover(Procedure):
     danger = DISRUPTIVE
     is_failover = True
     params = (
-        Param("to", "node that takes over (default: the peer of the current holder)"),
+        Param("to", "node that takes over (default: the peer of the current holder)", member=True),
         Param("method", "heartbeat only: 'stop' heartbeat on the active node, or 'standby'",
               choices=("stop", "standby")),
         Param("wait", "seconds to wait for the VIP to move", default="20"),
