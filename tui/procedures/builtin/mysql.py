@@ -155,6 +155,7 @@ class MysqlResync(Procedure):
             checks.append(Check(f"replica {replica} state", True, broken.describe()))
             ctx.facts["gtid"] = broken.using_gtid not in ("", "No")
             ctx.facts["using_gtid"] = broken.using_gtid
+            ctx.facts["was_replica"] = broken.configured
         except (HostUnreachable, live.ProbeFailed) as exc:
             master_host = cluster.host_addresses.get(mysql.master, mysql.master)
             checks.append(Check(f"replica {replica} MySQL answers", False, "", str(exc)))
@@ -191,6 +192,9 @@ class MysqlResync(Procedure):
                 live.mysql_server(ctx.runner, ctx.cluster, replica), live.mysql_server(ctx.runner, ctx.cluster, source_host))
         except (HostUnreachable, live.ProbeFailed) as exc:
             return [Check("server versions", False, "", str(exc))]
+        if ctx.facts.get("was_replica") is False and replica_info.gtid_on and source_info.gtid_on:
+            # not a replica yet (a former master rejoining): GTID, which both servers have
+            ctx.facts.update(gtid=True, using_gtid="Slave_Pos" if replica_info.flavor == "mariadb" else "Auto_Position")
         gtid = bool(ctx.facts.get("gtid"))
         ctx.facts.update(replica_info=replica_info, source_info=source_info,
                          gtid_mariadb=gtid and replica_info.flavor == "mariadb")
