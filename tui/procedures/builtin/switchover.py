@@ -19,7 +19,7 @@ from typing import Any
 from tui.health.consistency import evaluate_consistency
 from tui.health.keepalived import instance_nopreempt, parse_notify_state
 from tui.health.model import State
-from tui.health.mysql import ServerInfo, errant_gtids, parse_read_only
+from tui.health.mysql import ServerInfo, errant_gtids, parse_master_status, parse_read_only
 from tui.procedures import interlocks, live, validation
 from tui.procedures.builtin.vip import HB_DAEMON, HB_STANDBY, arping_step, gateway_sees
 from tui.procedures.model import DISRUPTIVE, Check, Param, Procedure, RunContext, Step
@@ -51,8 +51,6 @@ def _capture_master_position(gtid: bool, info: ServerInfo):
                 raise ValueError(f"unexpected GTID text {value[:80]!r}")
             facts["master_gtid"] = value
             return
-        from tui.health.mysql import parse_master_status
-
         status = parse_master_status(result.stdout)
         if status.file is None or status.position is None:
             raise ValueError("binary log status is empty: log-bin is off")
@@ -72,8 +70,6 @@ def _capture_applied(dialect: Dialect, gtid: bool, timeout: int):
 
 
 def _capture_new_master_position(result: RunResult, facts: dict[str, Any]) -> None:
-    from tui.health.mysql import parse_master_status
-
     status = parse_master_status(result.stdout)
     if status.file is None or status.position is None:
         raise ValueError("the target's binary log status is empty: log-bin is off, nothing to replicate from")
