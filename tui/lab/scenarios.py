@@ -301,6 +301,25 @@ def break_node_crash(lab: LabDir, node: str | None) -> str:
     return f"node-crash: every process of {node} killed (SIGKILL to its PID 1), port down"
 
 
+def break_node_return(lab: LabDir, node: str | None) -> str:
+    """A crashed node powers on again with its disks as they were: its MySQL starts writable if it was the
+    master (it still believes it is), keepalived joins as BACKUP (nopreempt), DRBD comes up Secondary.
+    Nothing else is touched: what to do with it is the operator's job (see `promote`)."""
+    assert node
+    state = lifecycle.load_state(lab)
+    holder = state.get("nodes", {}).get(node, {}).get("holder")
+    if holder and nodes.holder_alive(holder):
+        raise LabError(f"{node} is running: node-return is for a node that crashed (lab break node-crash {node})")
+    holder = lifecycle.restart_node(lab, node)
+    network.set_port(node, True)
+    if node in CLUSTER_NODES:
+        with drbd_sim.locked_state(str(lab.drbd_shared / drbd_sim.STATE_FILE_NAME)) as drbd:
+            for res in drbd["resources"].values():
+                res["nodes"][node].update(loaded=True, up=True, role="Secondary", reachable=True)
+                drbd_sim.settle(res, time.time())
+    return f"node-return: {node} is up again with its old state (its MySQL as it was when it crashed)"
+
+
 # ---------------------------------------------------------------- DRBD (simulated)
 
 
@@ -347,6 +366,8 @@ SCENARIOS: dict[str, Scenario] = {
                                  break_drbd_split_brain),
     "drbd-resync": Scenario("full resync node-a → node-b, progress over time (simulated)", break_drbd_resync),
     "node-crash": Scenario("kill every process of the node", break_node_crash, True, _NODES),
+    "node-return": Scenario("a crashed node powers on again as it was (after node-crash)", break_node_return, True,
+                            _NODES),
 }
 
 

@@ -7,6 +7,7 @@ user-defined procedure file all work. Values that will reach a command line are 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,8 +81,6 @@ class ClusterView:
         """The cluster's identity, not its name: a hash of its members with their addresses and its VIP.
         Two hosts.yaml files that call different clusters `db` get different identities (anti-flapping
         and the audit log tell them apart); renaming a cluster keeps it."""
-        import hashlib
-
         members = ",".join(sorted(f"{m}={self.host_addresses.get(m, m)}" for m in self.members))
         text = f"{members};vip={self.vip.address if self.vip else ''}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -8,6 +8,7 @@ module only picks the fields the interlocks need.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -128,8 +129,6 @@ async def mysql_server(runner: Runner, cluster: ClusterView, host: str) -> Serve
 async def acting_master(runner: Runner, cluster: ClusterView) -> str | None:
     """The member that is the MySQL master now (writable and not a replica): after a failover or a promote
     it is no longer the one hosts.yaml names. None when no member, or more than one, looks like it."""
-    import contextlib
-
     async def one(member: str) -> str | None:
         with contextlib.suppress(HostUnreachable, ProbeFailed):
             info = await mysql_server(runner, cluster, member)

@@ -8,9 +8,33 @@ statements. Values that enter a statement are validated by the caller (tui.proce
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from tui.health.mysql import ServerInfo
+
+PASSWORD_MARKER = "\x00password\x00"  # where a statement's password goes; filled on the node by its shell
+
+
+def _printf_format(sql: str) -> str:
+    """SQL as part of a double-quoted printf format: % doubled, ' as \\047, shell specials escaped."""
+    text = sql.replace("%", "%%").replace("'", "\\047")
+    for char in ("\\", '"', "$", "`"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def piped_with_password(statements: str, password_file: str, mysql_argv: list[str]) -> list[str]:
+    """`sh -c` that reads the password from a file on the node and pipes the statements, with the password
+    where PASSWORD_MARKER is, into mysql's stdin (printf is a shell builtin): the password is in no argv,
+    plan or log. The statements go through printf's format with ' written as \\047, so the script has no
+    single quote and the plan reads as it runs. A password with ' or \\ is refused (exit 3)."""
+    head, tail = statements.split(PASSWORD_MARKER)
+    fmt = _printf_format(head) + "%s" + _printf_format(tail) + "\\n"
+    script = (f"pw=$(cat {shlex.quote(password_file)}) || exit 3; sq=$(printf \\\\047); "
+              "case $pw in *\"$sq\"*|*\\\\*) echo \"unsupported character in the password file\" >&2; exit 3;; "
+              f"esac; printf \"{fmt}\" \"$pw\" | " + shlex.join(mysql_argv))
+    return ["sh", "-c", script]
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ async def test_switchover_refuses_an_errant_gtid_on_the_target(healthy, cli):
     assert code == 0 and "✓ no errant GTIDs on node-b: none" in text, text
 
 
-async def test_promote_after_the_master_crashed_needs_the_confirmation_then_takes_over(healthy, cli, app_writer):
+async def test_promote_after_the_master_crashed_then_the_old_master_rejoins_as_a_gtid_replica(healthy, cli,
+                                                                                             app_writer):
     row_id = next_id(healthy)
     assert app_writer(row_id).returncode == 0
     wait_until(lambda: sql(healthy, "node-b", f"SELECT COUNT(*) FROM app.items WHERE id={row_id}") == "1", 10,
@@ -104,3 +105,14 @@ async def test_promote_after_the_master_crashed_needs_the_confirmation_then_take
         assert "Next: (1) when node-a returns" in text
         assert sql(healthy, "node-b", f"SELECT name FROM app.items WHERE id={row_id}") == "via vip"
         assert app_writer(row_id + 1).returncode == 0  # the VIP takes writes again, on node-b
+        # the old master powers on again, still writable: what promote's `Next:` says, step by step
+        healthy.must("break", "node-return", "node-a")
+        assert sql(healthy, "node-a", "SELECT @@read_only") == "0"
+        sql(healthy, "node-a", "SET GLOBAL read_only=ON")
+        code, text = await cli("mysql-resync", "--cluster", "db", "--replica", "node-a", "--yes")
+        assert code == 0, text
+        assert "GTID (Slave_Pos)" in text and "MASTER_USE_GTID=slave_pos" in text
+        status = healthy.ssh("node-a", "mariadb -e 'SHOW SLAVE STATUS\\G'").stdout
+        assert "Using_Gtid: Slave_Pos" in status and f"Master_Host: {healthy.ips['node-b']}" in status
+        wait_until(lambda: sql(healthy, "node-a", f"SELECT COUNT(*) FROM app.items WHERE id={row_id + 1}") == "1",
+                   10, "the row written after the promotion on the rejoined node-a")

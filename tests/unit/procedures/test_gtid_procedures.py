@@ -180,3 +180,20 @@ async def test_promote_refuses_a_replica_that_has_not_applied_all_it_received(wo
     assert code == 1
     assert "✗ ctl-1 applied all it received: received 0-1-2, applied 0-1-1; domain 0: 1 < 2" in text
     assert "✗ SQL thread of ctl-1 without error" in text
+
+
+async def test_resync_rejoins_a_former_master_on_gtid_with_the_replication_user(world, hosts_config, registry):
+    world.replica_status = ""  # ctl-1 replicates from nobody (a former master coming back)
+    r = world.runner
+    r.on("ctl-1", "ssh -o BatchMode=yes -o ConnectTimeout=10 -- 192.168.122.37 true", "")
+    for sql in ("STOP REPLICA", "RESET REPLICA", "sh -c", "rm -f /var/tmp/hascreen-resync-web.sql"):
+        r.on("ctl-1", sql, "")
+    r.on("ctl-1", "grep -m 2 -E", fixture("lab-mariadb-10.11-dump-gtid-header-grep.txt"))
+    code, text = await cli(world, hosts_config, registry, "mysql-resync", "--cluster", "web", "--databases",
+                           "app", "--dry-run")
+    assert code == 0, text
+    assert "✓ replica ctl-1 state: not a replica" in text
+    assert "✓ replication mode of ctl-1 (kept): mariadb 10.11.19, GTID (Slave_Pos)" in text
+    assert (r"MASTER_USER=\\047repl\\047, MASTER_PASSWORD=\\047%s\\047, MASTER_USE_GTID=slave_pos" in text
+            and "pw=$(cat /root/.hascreen-repl)" in text)
+    assert "as repl, the password from /root/.hascreen-repl on ctl-1" in text

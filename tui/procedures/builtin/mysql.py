@@ -22,7 +22,7 @@ from typing import Any
 from tui.health.mysql import ServerInfo, parse_mariadb_gtids, parse_vertical
 from tui.procedures import interlocks, live, validation
 from tui.procedures.model import DISRUPTIVE, Check, Param, Procedure, RunContext, Step
-from tui.procedures.mysql_dialect import Dialect
+from tui.procedures.mysql_dialect import PASSWORD_MARKER, Dialect, piped_with_password
 from tui.runner import HostUnreachable, RunResult
 
 DUMP_DIR = "/var/tmp"
@@ -155,6 +155,7 @@ class MysqlResync(Procedure):
             checks.append(Check(f"replica {replica} state", True, broken.describe()))
             ctx.facts["gtid"] = broken.using_gtid not in ("", "No")
             ctx.facts["using_gtid"] = broken.using_gtid
+            ctx.facts["was_replica"] = broken.configured
         except (HostUnreachable, live.ProbeFailed) as exc:
             master_host = cluster.host_addresses.get(mysql.master, mysql.master)
             checks.append(Check(f"replica {replica} MySQL answers", False, "", str(exc)))
@@ -191,6 +192,9 @@ class MysqlResync(Procedure):
                 live.mysql_server(ctx.runner, ctx.cluster, replica), live.mysql_server(ctx.runner, ctx.cluster, source_host))
         except (HostUnreachable, live.ProbeFailed) as exc:
             return [Check("server versions", False, "", str(exc))]
+        if ctx.facts.get("was_replica") is False and replica_info.gtid_on and source_info.gtid_on:
+            # not a replica yet (a former master rejoining): GTID, which both servers have
+            ctx.facts.update(gtid=True, using_gtid="Slave_Pos" if replica_info.flavor == "mariadb" else "Auto_Position")
         gtid = bool(ctx.facts.get("gtid"))
         ctx.facts.update(replica_info=replica_info, source_info=source_info,
                          gtid_mariadb=gtid and replica_info.flavor == "mariadb")
@@ -254,12 +258,26 @@ class MysqlResync(Procedure):
         # the restore must not log: its transactions would be errant GTIDs of the replica
         restore = ["sh", "-c", "{ echo 'SET SESSION sql_log_bin=0;'; cat " + shlex.quote(dump_file) + "; } | "
                    + shlex.join(["mysql", *opts])]
-        port = ctx.cluster.mysql.port if ctx.cluster.mysql else 3306
+        mysql = ctx.cluster.mysql
+        port = mysql.port if mysql else 3306
+        # a former master rejoining has no replication user of its own: the one hosts.yaml names, with the
+        # password read on the node (an existing replica keeps its user: RESET REPLICA leaves it)
+        new_user = facts.get("was_replica") is False and mysql is not None and bool(
+            mysql.replication_user and mysql.replication_password_file)
         change = on_replica.change_source(host=facts["master_host"], port=port, gtid=gtid,
+                                          user=mysql.replication_user if new_user and mysql else None,
+                                          password=PASSWORD_MARKER if new_user else None,
                                           log_file="{master_log_file}", log_pos="{master_log_pos}")
         if mariadb_gtid:
             change = "SET GLOBAL gtid_slave_pos='{gtid_pos}'; " + change
-        mode = "GTID" if gtid else "file/position"
+        if new_user and mysql and mysql.replication_password_file:
+            point = Step(replica, piped_with_password(change, mysql.replication_password_file,
+                                                      live.mysql_argv(ctx.cluster)),
+                         f"point the replica at the master ({'GTID' if gtid else 'file/position'}) as "
+                         f"{mysql.replication_user}, the password from {mysql.replication_password_file} on {replica}")
+        else:
+            point = _sql(ctx, replica, change, f"point the replica at the master "
+                                               f"({'GTID' if gtid else 'file/position'}, as before)")
         steps = [_sql(ctx, replica, on_replica.stop_replica, f"stop replication on the broken replica {replica}",
                       rollback=f"on {replica}: {on_replica.start_replica}")]
         if source == "master":
@@ -292,7 +310,7 @@ class MysqlResync(Procedure):
                               "empty the replica's gtid_executed: the dump sets GTID_PURGED"))
         steps += [
             Step(replica, restore, f"restore the dump on {replica} (not logged)", timeout=3600.0),
-            _sql(ctx, replica, change, f"point the replica at the master ({mode}, as before)"),
+            point,
             _sql(ctx, replica, on_replica.start_replica, "start replication"),
             Step(replica, ["rm", "-f", dump_file], "remove the dump file"),
         ]

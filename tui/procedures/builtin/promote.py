@@ -8,7 +8,13 @@ Afterwards it says exactly what to do with the old master when it returns.
 
 from __future__ import annotations
 
-from tui.health.mysql import ServerInfo, parse_mariadb_gtids
+from tui.health.mysql import (
+    ServerInfo,
+    parse_gtid_set,
+    parse_mariadb_gtids,
+    parse_replica_status,
+    subtract_gtid_sets,
+)
 from tui.procedures import interlocks, live
 from tui.procedures.builtin.switchover import Failover, cluster_layers
 from tui.procedures.builtin.vip import arping_step
@@ -26,8 +32,6 @@ def received_all_applied(status: live.ReplicaStatus, raw: dict[str, str], info: 
         return not behind, value + ("; " + ", ".join(behind) if behind else "")
     if status.using_gtid not in ("", "No"):
         retrieved = raw.get("Retrieved_Gtid_Set", "").replace("\n", "")
-        from tui.health.mysql import parse_gtid_set, subtract_gtid_sets
-
         missing = subtract_gtid_sets(parse_gtid_set(retrieved), parse_gtid_set(info.executed))
         return not missing, f"retrieved {retrieved or '(none)'}, executed {info.executed or '(none)'}"
     read = (raw.get("Master_Log_File") or raw.get("Source_Log_File", ""),
@@ -108,8 +112,6 @@ class Promote(Procedure):
         status = live.replica_status_from_text(candidate, result.stdout)
         if not status.configured:
             return [Check(f"{candidate} is a replica", False, "not a replica", "nothing to promote from")]
-        from tui.health.mysql import parse_replica_status
-
         raw = parse_replica_status(result.stdout).channels[0].raw
         ctx.facts.update(new_server=info, gtid=status.using_gtid not in ("", "No"))
         applied, value = received_all_applied(status, raw, info)

@@ -19,11 +19,11 @@ from typing import Any
 from tui.health.consistency import evaluate_consistency
 from tui.health.keepalived import instance_nopreempt, parse_notify_state
 from tui.health.model import State
-from tui.health.mysql import ServerInfo, errant_gtids, parse_read_only
+from tui.health.mysql import ServerInfo, errant_gtids, parse_master_status, parse_read_only
 from tui.procedures import interlocks, live, validation
 from tui.procedures.builtin.vip import HB_DAEMON, HB_STANDBY, arping_step, gateway_sees
 from tui.procedures.model import DISRUPTIVE, Check, Param, Procedure, RunContext, Step
-from tui.procedures.mysql_dialect import Dialect
+from tui.procedures.mysql_dialect import PASSWORD_MARKER, Dialect, piped_with_password
 from tui.runner import HostUnreachable, RunResult
 
 _GTID_TEXT = re.compile(r"^[0-9A-Za-z:,_-]*$")
@@ -31,14 +31,6 @@ _GTID_TEXT = re.compile(r"^[0-9A-Za-z:,_-]*$")
 _CLIENT_SESSIONS = ("SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() "
                     "AND user NOT IN ('system user', 'event_scheduler') AND command NOT IN "
                     "('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Killed')")
-
-
-def _printf_format(sql: str) -> str:
-    """SQL as part of a double-quoted printf format: % doubled, ' as \\047, shell specials escaped."""
-    text = sql.replace("%", "%%").replace("'", "\\047")
-    for char in ("\\", '"', "$", "`"):
-        text = text.replace(char, "\\" + char)
-    return text
 
 
 def _capture_master_position(gtid: bool, info: ServerInfo):
@@ -51,8 +43,6 @@ def _capture_master_position(gtid: bool, info: ServerInfo):
                 raise ValueError(f"unexpected GTID text {value[:80]!r}")
             facts["master_gtid"] = value
             return
-        from tui.health.mysql import parse_master_status
-
         status = parse_master_status(result.stdout)
         if status.file is None or status.position is None:
             raise ValueError("binary log status is empty: log-bin is off")
@@ -72,8 +62,6 @@ def _capture_applied(dialect: Dialect, gtid: bool, timeout: int):
 
 
 def _capture_new_master_position(result: RunResult, facts: dict[str, Any]) -> None:
-    from tui.health.mysql import parse_master_status
-
     status = parse_master_status(result.stdout)
     if status.file is None or status.position is None:
         raise ValueError("the target's binary log status is empty: log-bin is off, nothing to replicate from")
@@ -370,19 +358,12 @@ class Failover(Procedure):
                                            gtid=gtid, log_file="{new_log_file}", log_pos="{new_log_pos}")
             return Step(holder, kind="manual", note=f"make {holder} a replica of {target}",
                         describe=f"on {holder}: {prefix}{change}; {dialect.start_replica}")
-        marker = "\x00password\x00"
         change = dialect.change_source(host=address, port=mysql.port, user=mysql.replication_user,
-                                       password=marker, gtid=gtid, log_file="{new_log_file}", log_pos="{new_log_pos}")
-        head, tail = f"{prefix}{change}".split(marker)
-        path = shlex.quote(mysql.replication_password_file)
-        # The password is read by the node's shell and reaches mysql on stdin (printf is a shell builtin):
-        # it is never in an argv, the plan or the audit log. The statement goes through printf's format
-        # with ' written as \047, so the script has no single quote and the plan reads as it runs.
-        fmt = _printf_format(head) + "%s" + _printf_format(tail + "; " + dialect.start_replica) + "\\n"
-        script = (f"pw=$(cat {path}) || exit 3; sq=$(printf \\\\047); case $pw in *\"$sq\"*|*\\\\*) "
-                  "echo \"unsupported character in the password file\" >&2; exit 3;; esac; "
-                  f"printf \"{fmt}\" \"$pw\" | " + shlex.join(live.mysql_argv(cluster)))
-        return Step(holder, ["sh", "-c", script],
+                                       password=PASSWORD_MARKER, gtid=gtid, log_file="{new_log_file}",
+                                       log_pos="{new_log_pos}")
+        argv = piped_with_password(f"{prefix}{change}; {dialect.start_replica}", mysql.replication_password_file,
+                                   live.mysql_argv(cluster))
+        return Step(holder, argv,
                     f"make {holder} a replica of {target} ({'GTID' if gtid else 'file/position'}); "
                     f"the password comes from {mysql.replication_password_file} on {holder}",
                     rollback=f"on {holder}: {dialect.stop_replica}; {dialect.reset_replica_all}")
