@@ -104,8 +104,22 @@ def exclusive_test_users(timeout: float = 900.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def unreachable_by_others(path: Path) -> Path | None:
+    """The first directory on the way to `path` that other users cannot enter (e.g. /root, mode 0700)."""
+    for directory in [*reversed(path.parents)]:
+        if not directory.stat().st_mode & 0o001:
+            return directory
+    return None
+
+
 @pytest.fixture(scope="session")
 def users() -> Iterator[dict[str, TestUser]]:
+    blocked = unreachable_by_others(Path(PYTHON))
+    if blocked is not None:
+        pytest.fail(f"the test users cannot run {PYTHON}: {blocked} is mode {blocked.stat().st_mode & 0o777:o} "
+                    "(others may not enter it). Clone the repository where other users can read it, e.g. "
+                    "/opt/hascreen, as the README says; colleagues need that too (hascreen -x alice/ops).",
+                    pytrace=False)
     with exclusive_test_users():
         yield from _created_users()
 
