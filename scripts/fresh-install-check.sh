@@ -219,8 +219,9 @@ in_chroot() {
   set -e
   cat "$WORK/$name.log" >>"$WORK/run.log"
   local summary
-  summary=$(grep -aE '^=* ?[0-9]+ (passed|failed|skipped|deselected|errors?)' "$WORK/$name.log" | tail -n 1 | tr -d '=')
-  SUMMARY+=("  $name: exit $rc, $(elapsed "$began") s${summary:+,$summary}")
+  summary=$(grep -aE '^=* ?[0-9]+ (passed|failed|skipped|deselected|errors?)' "$WORK/$name.log" | tail -n 1 \
+            | tr -d '=' | sed 's/^ *//; s/ *$//')
+  SUMMARY+=("  $name: exit $rc, $(elapsed "$began") s${summary:+; pytest: $summary}")
   [ "$rc" -eq 0 ] || STATUS=1
   return "$rc"
 }
@@ -237,7 +238,7 @@ if in_chroot setup; then
     fi
     flock -u 9
   else
-    SUMMARY+=("  smoke: not run: $LOCK stayed busy for $LOCK_WAIT s")
+    SUMMARY+=("  smoke: not run: no hold of $LOCK (busy for $LOCK_WAIT s, or interrupted)")
     STATUS=1
   fi
   exec 9>&-
