@@ -146,9 +146,10 @@ def _created_users() -> Iterator[dict[str, TestUser]]:
 
 
 def user_env(user: TestUser, shared_root: Path, **extra: str) -> dict[str, str]:
+    # HASCREEN_HOSTS empty: no hosts file, even while a lab is up on this machine (see tests/conftest.py)
     return {"HOME": str(user.home), "USER": user.name, "LOGNAME": user.name, "SHELL": "/bin/sh",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HASCREEN_SHARED_ROOT": str(shared_root),
-            **extra}
+            "HASCREEN_HOSTS": "", **extra}
 
 
 def as_user(user: TestUser, argv: list[str], env: dict[str, str], terminal: bool = False) -> list[str]:
