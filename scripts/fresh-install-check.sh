@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's two commands on a genuinely fresh Debian 12: builds a minimal bookworm root with debootstrap
-# (variant minbase: only Priority required), clones this repository's current branch into it (committed
-# work only), runs scripts/setup.sh there, then a smoke test (hascreen --version, lab up, health and run
-# with no flags from /, lab down) and, with --full, scripts/test.sh. Prints the wall time of every phase.
+# (variant minbase: only Priority required), clones this repository's current branch to its /opt/hascreen
+# (committed work only), runs scripts/setup.sh there, then a smoke test (hascreen --version, lab up, health
+# and run with no flags from /, lab down) and, with --full, scripts/test.sh. Prints the wall time of every
+# phase. Each phase runs in a mount namespace whose root is the new system (pivot_root, not a bare chroot:
+# the lab enters its nodes' mount namespaces with nsenter, which would leave a chroot).
 #
 #   bash scripts/fresh-install-check.sh [--full] [--work DIR] [--keep] [-- PYTEST ARGS]
 #   bash scripts/fresh-install-check.sh --base-only     # only build the cached debootstrap (no lock needed)
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --base-only) BASE_ONLY=1 ;;
     --work) WORK=$2; shift ;;
     --) shift; PYTEST_ARGS=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fresh-install-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -82,13 +84,16 @@ fi
 # ---- mounts: bounded, never followed by rm while anything is still mounted under ROOT -------------------
 mounted_under_root() { awk -v r="$ROOT" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts; }
 
+# processes whose root directory is the new system (pivoted or chrooted): what the phases left running
 stop_chroot_processes() {
-  local pid link round
+  local pid round root_id
+  root_id=$(stat -c '%d:%i' "$ROOT")
   for round in 1 2 3; do
     local left=0
     for pid in /proc/[0-9]*; do
-      link=$(readlink "$pid/root" 2>/dev/null) || continue
-      case "$link" in "$ROOT"|"$ROOT"/*) left=1; kill -"$([ "$round" -lt 3 ] && echo TERM || echo KILL)" "${pid#/proc/}" 2>/dev/null || true ;; esac
+      [ "$(stat -L -c '%d:%i' "$pid/root" 2>/dev/null)" = "$root_id" ] || continue
+      left=1
+      kill -"$([ "$round" -lt 3 ] && echo TERM || echo KILL)" "${pid#/proc/}" 2>/dev/null || true
     done
     [ "$left" -eq 0 ] && return 0
     sleep 2
@@ -155,8 +160,9 @@ for var in SSL_CERT_FILE REQUESTS_CA_BUNDLE PIP_CERT; do
   install -D -m 644 "$file" "$ROOT/etc/ssl/host-ca/$var.pem"
   TLS_ENV+=("$var=/etc/ssl/host-ca/$var.pem")
 done
-git clone -q --branch "$BRANCH" --single-branch "$REPO" "$ROOT/root/hascreen"
-say "cloned $BRANCH at $(git -C "$ROOT/root/hascreen" log -1 --format='%h %s' | cut -c1-80)"
+# where the README says to clone it: other users (the multi-user tests) run its venv too
+git clone -q --branch "$BRANCH" --single-branch "$REPO" "$ROOT/opt/hascreen"
+say "cloned $BRANCH at $(git -C "$ROOT/opt/hascreen" log -1 --format='%h %s' | cut -c1-80)"
 
 mount --bind "$ROOT" "$ROOT"  # / must be a mount point: `ip netns exec` remounts it (--make-rslave)
 mount -t proc proc "$ROOT/proc"
@@ -172,7 +178,7 @@ install -d -m 1777 "$ROOT/run/lock"
 # (pytest -m "not lab") run without it.
 cat >"$ROOT/root/fresh-check-inside.sh" <<'INSIDE'
 set -uo pipefail
-cd /root/hascreen
+cd /opt/hascreen
 step() { "$@" || { echo "smoke: '$*' failed (exit $?)"; exit 1; }; }
 smoke() (
   cd /
@@ -203,15 +209,19 @@ in_chroot() {
   say "phase $name"
   began=$(date +%s)
   set +e
-  chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8 "${TLS_ENV[@]}" \
+  unshare --mount --propagation private -- /bin/sh -ec '
+      cd "$1"; shift; mkdir -p .host-root; pivot_root . .host-root
+      cd /; umount -l /.host-root; rmdir /.host-root; exec "$@"' pivot "$ROOT" \
+    /usr/bin/env -i HOME=/root TERM=xterm-256color LANG=C.UTF-8 "${TLS_ENV[@]}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash /root/fresh-check-inside.sh "$name" "$@" 9>&- 2>&1 | tee "$WORK/$name.log"
   rc=${PIPESTATUS[0]}
   set -e
   cat "$WORK/$name.log" >>"$WORK/run.log"
   local summary
-  summary=$(grep -aE '^=* ?[0-9]+ (passed|failed|skipped|deselected|errors?)' "$WORK/$name.log" | tail -n 1 | tr -d '=')
-  SUMMARY+=("  $name: exit $rc, $(elapsed "$began") s${summary:+,$summary}")
+  summary=$(grep -aE '^=* ?[0-9]+ (passed|failed|skipped|deselected|errors?)' "$WORK/$name.log" | tail -n 1 \
+            | tr -d '=' | sed 's/^ *//; s/ *$//')
+  SUMMARY+=("  $name: exit $rc, $(elapsed "$began") s${summary:+; pytest: $summary}")
   [ "$rc" -eq 0 ] || STATUS=1
   return "$rc"
 }
@@ -228,7 +238,7 @@ if in_chroot setup; then
     fi
     flock -u 9
   else
-    SUMMARY+=("  smoke: not run: $LOCK stayed busy for $LOCK_WAIT s")
+    SUMMARY+=("  smoke: not run: no hold of $LOCK (busy for $LOCK_WAIT s, or interrupted)")
     STATUS=1
   fi
   exec 9>&-

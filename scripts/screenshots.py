@@ -50,6 +50,7 @@ class Session:
         self.name = "ops"
         self.env = dict(os.environ, HASCREEN_DIR=str(self.directory), HOME=str(self.directory), SHELL="/bin/bash",
                         TERM="xterm-256color", LANG="C.UTF-8")
+        self.env["HASCREEN_HOSTS"] = ""  # local shells only, even while a lab is up on this machine
 
     def hascreen(self, *args: str) -> subprocess.CompletedProcess:
         # run from HOME so every shell starts in ~ and the prompt is the same on every run

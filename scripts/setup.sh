@@ -59,6 +59,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   rm -f "$pip_log"
   touch "$stamp"
 fi
+# Colleagues (hascreen -x alice/ops) and the multi-user tests run this checkout's venv as other users.
+blocked=$(d=$PWD; while [ "$d" != / ]; do [ "$(( $(stat -c '%#a' "$d") & 1 ))" -eq 1 ] || echo "$d"; d=$(dirname "$d"); done | tail -n 1)
+if [ -n "$blocked" ]; then
+  echo "setup: warning: other users cannot enter $blocked, so they cannot run this hascreen (and the" \
+       "multi-user tests fail); clone the repository where others can read it, e.g. /opt/hascreen" >&2
+fi
+
 # On PATH for every login (ssh's default PATH has /usr/local/bin). A hascreen there that is not our link
 # (e.g. a system-wide pip install) is left alone.
 LINK=/usr/local/bin/hascreen

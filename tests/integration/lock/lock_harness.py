@@ -105,8 +105,22 @@ def exclusive_test_users(timeout: float = 900.0) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def unreachable_by_others(path: Path) -> Path | None:
+    """The first directory on the way to `path` that other users cannot enter (e.g. /root, mode 0700)."""
+    for directory in [*reversed(path.parents)]:
+        if not directory.stat().st_mode & 0o001:
+            return directory
+    return None
+
+
 @pytest.fixture(scope="session")
 def users() -> Iterator[dict[str, TestUser]]:
+    blocked = unreachable_by_others(Path(PYTHON))
+    if blocked is not None:
+        pytest.fail(f"the test users cannot run {PYTHON}: {blocked} is mode {blocked.stat().st_mode & 0o777:o} "
+                    "(others may not enter it). Clone the repository where other users can read it, e.g. "
+                    "/opt/hascreen, as the README says; colleagues need that too (hascreen -x alice/ops).",
+                    pytrace=False)
     with exclusive_test_users():
         yield from _created_users()
 
@@ -134,9 +148,10 @@ def _created_users() -> Iterator[dict[str, TestUser]]:
 
 
 def user_env(user: TestUser, shared_root: Path, **extra: str) -> dict[str, str]:
+    # HASCREEN_HOSTS empty: no hosts file, even while a lab is up on this machine (see tests/conftest.py)
     return {"HOME": str(user.home), "USER": user.name, "LOGNAME": user.name, "SHELL": "/bin/sh",
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HASCREEN_SHARED_ROOT": str(shared_root),
-            **extra}
+            "HASCREEN_HOSTS": "", **extra}
 
 
 def as_user(user: TestUser, argv: list[str], env: dict[str, str], terminal: bool = False) -> list[str]:
