@@ -1,7 +1,8 @@
 """failover: the planned switchover of every layer a cluster has, in the order that loses nothing —
 stop writes on the old master, wait until the target applied all of it, move DRBD (with the hooks of
-hosts.yaml), promote MySQL on the target, move the VIP the way its manager expects (keepalived is
-started again on the old node, as BACKUP), arping, make the old master a replica of the new one, and
+hosts.yaml), promote MySQL on the target, move the VIP the way its manager expects (keepalived: its
+release track file puts the old node in FAULT and back to BACKUP, keepalived running all along; without
+one, keepalived is stopped there and started again as BACKUP), arping, make the old master a replica of the new one, and
 verify with the health consistency rule. Failback is the same procedure toward the other node.
 
 At no moment are two nodes VIP holder, DRBD Primary or writable MySQL master: each layer is released
