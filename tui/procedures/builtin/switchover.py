@@ -442,6 +442,8 @@ class Failover(Procedure):
             for node in (holder, target):
                 alive = await live.process_alive(ctx.runner, node, ctx.cluster.keepalived_pidfile)
                 checks.append(Check(f"keepalived runs on {node}", alive, "yes" if alive else "no"))
+            if ctx.cluster.keepalived_state_file:  # FAULT was a moment of the switch: none is left in it
+                checks += [await _vrrp_state_is(ctx, target, "MASTER"), await _vrrp_state_is(ctx, holder, "BACKUP")]
         return checks
 
 
