@@ -31,7 +31,7 @@ def peer_ssh(lab):
 async def test_failover_moves_vip_arpings_and_verifies(healthy, cli):
     code, text = await cli("failover", "--cluster", "db", "--dry-run")
     assert code == 0, text
-    assert "[node-a] pkill -TERM -F /run/keepalived.pid" in text
+    assert "[node-a] sh -c 'echo 1 > /etc/keepalived/release'" in text and "pkill -TERM" not in text
     code, text = await cli("failover", "--cluster", "db", "--yes")
     assert code == 0, text
     assert vip_holders(healthy) == {"node-b"}
