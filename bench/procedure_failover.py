@@ -2,8 +2,8 @@
 
 Per round (after `lab heal`: node-a is master again):
 - an observer in the root namespace polls node-b's addresses every 2 ms (`ip -n lab-node-b`) and notes
-  when the VIP appears there: keepalived's own switch (SIGTERM on the MASTER → VIP on the BACKUP) is the
-  VIP-only figure, what a VIP-only failover would cost;
+  when the VIP appears there: keepalived's own switch (the MASTER released through its track file, or
+  SIGTERM on it without one → VIP on the BACKUP) is the VIP-only figure, what a VIP-only failover would cost;
 - the whole-stack switchover is the procedure's steps, from the first (read_only on the old master) to the
   last (the old master re-pointed), and with its verification (the consistency rule);
 - a writer on the gateway host inserts a row through the VIP every ~10 ms, reconnecting each time as an
@@ -137,7 +137,8 @@ async def one_round(pool: SshPool, hosts, audit_path: Path, password: str) -> di
     result = next(r for r in records if r["event"] == "result")
     audit_path.unlink()
     first_start = steps[0]["ts"] - steps[0]["duration"]
-    vip_stop = next(s for s in steps if "pkill -TERM" in s["command"])
+    # the old MASTER released through keepalived's track file (or, without one, its keepalived stopped)
+    vip_stop = next(s for s in steps if "pkill -TERM" in s["command"] or "echo 1 >" in s["command"])
     during = [t for t in writer.ok_at if t >= first_start - 0.2]
     before = [t for t in writer.ok_at if t < first_start]
     if not before or len(during) < 2:

@@ -107,7 +107,10 @@ class KeepalivedSettings:
     log_file: str | None = None
     notify_state_file: str | None = None  # a file a notify script writes the state to
     pidfile: str = "/run/keepalived.pid"
-    start_command: str | None = None  # shell command that starts keepalived on a node (failover restarts it)
+    # a keepalived track_file (weight 0) in the instance: a failover writes 1 to it on the old holder (FAULT:
+    # it releases the VIP with keepalived running), then 0 (it rejoins as BACKUP)
+    release_file: str | None = None
+    start_command: str | None = None  # shell command that starts keepalived on a node (fallback failover)
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ MYSQL_KEYS = ("master", "replicas", "option_file", "port", "replication_user", "
               "drain", "catchup_timeout")
 MYSQL_DRAIN = ("none", "kill")
 KEEPALIVED_KEYS = ("instance", "config_file", "dump_dir", "log_file", "notify_state_file", "pidfile",
-                   "start_command")
+                   "release_file", "start_command")
 HEARTBEAT_KEYS = ("config_dir", "resources", "node_names")
 PACEMAKER_KEYS = ("resources", "node_names")
 VIP_KEYS = ("address", "prefix", "interface", "gateway")

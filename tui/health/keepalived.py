@@ -488,7 +488,10 @@ def evaluate_vrrp_node(view: VrrpNodeView, cluster: str, node: str, instance: st
         return row(State.CRIT, value, f"VRRP authentication failures: {view.auth_failures} "
                                       "'received an invalid passwd' / auth errors (auth_pass differs between nodes?)")
     if view.state == "FAULT":
-        return row(State.CRIT, value, f"instance {instance} in FAULT state (interface down or track script failing)")
+        # a failover passes through FAULT for a moment (the old MASTER released through its track file);
+        # a node that stays there takes no part in the election
+        return row(State.CRIT, value, f"instance {instance} in FAULT state (interface down, a track script "
+                                      "failing, or a track file not 0, e.g. the release file a failover sets)")
     if view.state in ("INIT", "STOP", "DELETED"):
         return row(State.WARN, value, view.error or f"instance {instance} in {view.state} state")
     if view.script_failing and view.state == "MASTER":

@@ -14,6 +14,7 @@ from tui.lab.layout import (
     GATEWAY,
     KEEPALIVED_LOG,
     KEEPALIVED_PID,
+    KEEPALIVED_RELEASE_FILE,
     KEEPALIVED_START,
     MASTER_NODE,
     NODE_IPS,
@@ -72,6 +73,7 @@ def hosts_yaml(lab: LabDir, manager: str = "keepalived") -> str:
             f"      log_file: {KEEPALIVED_LOG}",
             f"      notify_state_file: {NOTIFY_STATE_FILE}",
             f"      pidfile: {KEEPALIVED_PID}",
+            f"      release_file: {KEEPALIVED_RELEASE_FILE}",
             f"      start_command: {_q(KEEPALIVED_START)}",
         ]
     elif manager == "pacemaker":

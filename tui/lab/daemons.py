@@ -20,6 +20,7 @@ from tui.lab.layout import (
     DRBD_RESOURCE,
     HEARTBEAT_LOG,
     KEEPALIVED_PID,
+    KEEPALIVED_RELEASE_FILE,
     KEEPALIVED_START,
     KEEPALIVED_VRRP_PID,
     MASTER_NODE,
@@ -39,6 +40,7 @@ from tui.lab.layout import (
 )
 from tui.lab.processes import LabError, in_node, run
 
+RELEASE_TRACK = "hascreen_release"
 VRRP_AUTH_PASS = "hsLab77a"  # lab-only; keepalived limits auth_pass to 8 characters
 VRRP_WRONG_PASS = "WRONGpw9"
 TEMPLATE_VERSION = "1"
@@ -252,14 +254,21 @@ def configure_keepalived(lab: LabDir, node: str, auth_pass: str = VRRP_AUTH_PASS
         f"printf '%s\\n' \"$3\" > {NOTIFY_STATE_FILE}.tmp && mv {NOTIFY_STATE_FILE}.tmp {NOTIFY_STATE_FILE}\n"
     )
     os.chmod(notify, 0o755)
-    # Both BACKUP + nopreempt (the higher priority wins at start): a node whose keepalived is started again
-    # after a switchover joins as BACKUP instead of taking the VIP back.
+    # Both BACKUP + nopreempt (the higher priority wins at start): a node released by a switchover (its
+    # release file back to 0) or whose keepalived is started again joins as BACKUP instead of taking the VIP back.
     state = "BACKUP"
+    (conf_dir / Path(KEEPALIVED_RELEASE_FILE).name).write_text("0\n")
     (conf_dir / "keepalived.conf").write_text(
         "global_defs {\n"
         f"    router_id {node}\n"
         "    script_user root\n"
         "    enable_script_security\n"
+        "}\n\n"
+        # weight 0: a non-zero value puts the instance in FAULT (it drops the VIP); a (re)start reads 0
+        f"track_file {RELEASE_TRACK} {{\n"
+        f"    file \"{KEEPALIVED_RELEASE_FILE}\"\n"
+        "    weight 0\n"
+        "    init_file 0 overwrite\n"
         "}\n\n"
         f"vrrp_instance {VRRP_INSTANCE} {{\n"
         f"    state {state}\n"
@@ -276,8 +285,18 @@ def configure_keepalived(lab: LabDir, node: str, auth_pass: str = VRRP_AUTH_PASS
         f"        {VIP}/{SUBNET_PREFIX} dev eth0\n"
         "    }\n"
         "    notify /etc/keepalived/notify.sh\n"
+        f"    track_file {{\n        {RELEASE_TRACK}\n    }}\n"
         "}\n"
     )
+
+
+def end_release(lab: LabDir, node: str) -> bool:
+    """Write 0 to the node's keepalived release file when it holds anything else; True when it did."""
+    path = lab.node_mount_source(node, "/etc/keepalived") / Path(KEEPALIVED_RELEASE_FILE).name
+    if not path.exists() or path.read_text().strip() == "0":
+        return False
+    path.write_text("0\n")
+    return True
 
 
 def keepalived_auth_pass(lab: LabDir, node: str) -> str | None:

@@ -62,6 +62,8 @@ NOTIFY_STATE_FILE = "/run/keepalived.state"
 KEEPALIVED_LOG = "/var/log/keepalived.log"
 KEEPALIVED_PID = "/run/keepalived.pid"
 KEEPALIVED_VRRP_PID = "/run/keepalived_vrrp.pid"
+# keepalived track_file (weight 0): 1 puts the instance in FAULT, so it releases the VIP with keepalived running.
+KEEPALIVED_RELEASE_FILE = "/etc/keepalived/release"
 OPTION_FILE = "/root/.my.cnf"
 REPL_USER = "repl"
 REPL_PASSWORD_FILE = "/root/.hascreen-repl"  # the replication password (0600): a failover re-points the old master

@@ -214,6 +214,9 @@ def _heal_heartbeat(lab: LabDir) -> list[str]:
 def _heal_vrrp(lab: LabDir) -> list[str]:
     done = []
     holders = {n: lifecycle.holder_of(lab, n) for n in CLUSTER_NODES}
+    for node in CLUSTER_NODES:
+        if daemons.end_release(lab, node):  # a failover stopped between its release and its end
+            done.append(f"keepalived release file back to 0 on {node}")
     for node, holder in holders.items():
         if daemons.keepalived_auth_pass(lab, node) != daemons.VRRP_AUTH_PASS:
             daemons.configure_keepalived(lab, node)

@@ -67,6 +67,7 @@ class ClusterView:
     keepalived_config: str = "/etc/keepalived/keepalived.conf"
     keepalived_instance: str | None = None
     keepalived_state_file: str | None = None  # written by a notify script: MASTER / BACKUP / FAULT
+    keepalived_release_file: str | None = None  # track_file: 1 puts the instance in FAULT (drops the VIP), 0 back
     drbd_before_demote: tuple[str, ...] = ()  # shell commands on the old Primary before `drbdadm secondary`
     drbd_after_promote: tuple[str, ...] = ()  # shell commands on the new Primary after `drbdadm primary`
     fencing: str = "confirm"  # promote: "confirm" (the operator types the cluster name) or "stonith"
@@ -161,6 +162,7 @@ def build_cluster_view(cluster: Any, hosts: Mapping[str, Any] | None = None) -> 
         start = " ".join(start)
     keepalived_config = read_field(keepalived, "config_file") or "/etc/keepalived/keepalived.conf"
     state_file = read_field(keepalived, "notify_state_file")
+    release_file = read_field(keepalived, "release_file")
     instance = read_field(keepalived, "instance")
     drbd_obj = read_field(cluster, "drbd")
 
@@ -209,6 +211,7 @@ def build_cluster_view(cluster: Any, hosts: Mapping[str, Any] | None = None) -> 
         keepalived_config=validation.absolute_path(keepalived_config),
         keepalived_instance=validation.resource_name(instance) if instance else None,
         keepalived_state_file=validation.absolute_path(state_file) if state_file else None,
+        keepalived_release_file=validation.absolute_path(release_file) if release_file else None,
         drbd_before_demote=tuple(read_field(drbd_obj, "before_demote", ()) or ()),
         drbd_after_promote=tuple(read_field(drbd_obj, "after_promote", ()) or ()),
         fencing=str(read_field(read_field(cluster, "fencing"), "method", "confirm") or "confirm"),

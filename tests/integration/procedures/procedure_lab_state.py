@@ -1,5 +1,6 @@
 """Where the lab's layers are, read with the real ssh client: who holds the VIP, who is DRBD Primary; a
-sampler that records the VIP, DRBD role and read_only of both nodes every 100 ms while procedures run;
+sampler that records the VIP, DRBD role and read_only (and whether keepalived runs) of both nodes every
+100 ms while procedures run;
 SQL on a node; an application account writing through the VIP from the gateway host; one checked failover
 (`switch_and_check`: a write through the VIP first, the consistency row and the row on the new master after)."""
 
@@ -42,14 +43,18 @@ class LayerSampler:
         "writable": "mariadb -N -B -e 'SELECT @@read_only' 2>/dev/null || echo x",
         "drbd": "drbdadm status r0 2>/dev/null | head -n 1",
     }
+    # keepalived profile: both keepalived processes (parent and VRRP child) alive, through their pid files
+    KEEPALIVED_LOOP = ("kill -0 $(cat /run/keepalived.pid 2>/dev/null) 2>/dev/null "
+                       "&& kill -0 $(cat /run/keepalived_vrrp.pid 2>/dev/null) 2>/dev/null && echo up || echo down")
 
-    def __init__(self, lab) -> None:
+    def __init__(self, lab, keepalived: bool = False) -> None:
         self.lab = lab
+        self.loops = dict(self.LOOPS, **({"keepalived": self.KEEPALIVED_LOOP} if keepalived else {}))
         self.procs: dict[tuple[str, str], subprocess.Popen[str]] = {}
 
     def start(self) -> None:
         for node in NODES:
-            for layer, probe in self.LOOPS.items():
+            for layer, probe in self.loops.items():
                 script = (f"while :; do v=$({probe.format(vip=self.lab.vip)}); "
                           "echo \"$(date +%s.%N) $v\"; sleep 0.1; done")
                 argv = ["ssh", "-F", "/dev/null", "-i", str(self.lab.key), "-o", "IdentitiesOnly=yes",
@@ -69,7 +74,7 @@ class LayerSampler:
     def _parse(layer: str, line: str) -> tuple[float, bool]:
         stamp, _, value = line.partition(" ")
         active = {"vip": value.strip() == "1", "writable": value.strip() == "0",
-                  "drbd": "role:Primary" in value}[layer]
+                  "drbd": "role:Primary" in value, "keepalived": value.strip() == "up"}[layer]
         return float(stamp), active
 
 
@@ -130,5 +135,7 @@ async def switch_and_check(lab, cli, app_writer, target: str, keepalived: bool =
     assert f"✓ {old} replicates from {target}" in text, text
     if keepalived:
         assert f"✓ keepalived runs on {old}: yes" in text and f"✓ keepalived runs on {target}: yes" in text
+        # FAULT (the release) was only a moment: the verification sees MASTER and BACKUP
+        assert f"✓ {target} is VRRP MASTER: MASTER" in text and f"✓ {old} is VRRP BACKUP: BACKUP" in text
     assert sql(lab, target, f"SELECT name FROM app.items WHERE id={row_id}") == "via vip"
     return text

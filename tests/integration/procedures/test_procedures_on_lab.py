@@ -31,7 +31,7 @@ def peer_ssh(lab):
 async def test_failover_moves_vip_arpings_and_verifies(healthy, cli):
     code, text = await cli("failover", "--cluster", "db", "--dry-run")
     assert code == 0, text
-    assert "[node-a] pkill -TERM -F /run/keepalived.pid" in text
+    assert "[node-a] sh -c 'echo 1 > /etc/keepalived/release'" in text and "pkill -TERM" not in text
     code, text = await cli("failover", "--cluster", "db", "--yes")
     assert code == 0, text
     assert vip_holders(healthy) == {"node-b"}
@@ -135,7 +135,7 @@ async def test_replacement_runbook_on_the_lab(healthy, cli):
                            answers=["done"] * 9)
     assert code == 0, text
     assert vip_holders(healthy) == {"node-b"} and drbd_primaries(healthy) == {"node-b"}
-    assert "(8) stop keepalived on node-a" in text
+    assert "(8) release the VIP on node-a: its keepalived (still running) goes FAULT" in text
     assert "✓ DRBD r0 on node-a secondary" in text and "✓ DRBD r0 on node-b primary" in text
 
 

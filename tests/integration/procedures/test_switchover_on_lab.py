@@ -1,7 +1,8 @@
 """The whole-stack failover on the lab (keepalived profile): failover then failback five times in a row,
 with the VIP, the DRBD Primary and the writable MySQL sampled every 100 ms on both nodes DURING the runs
 (never on two nodes at once), a write made through the VIP just before each switch present on the new
-master afterwards, the health consistency row ok after each, keepalived running on both nodes at the end.
+master afterwards, the health consistency row ok after each, keepalived running on both nodes at every
+sample (the VIP moves through keepalived's release file, never by stopping keepalived).
 The same with a file/position replica, and the refusals of the preflight.
 """
 
@@ -16,7 +17,7 @@ from tests.integration.conftest import wait_until
 
 
 async def test_failover_and_failback_five_times_never_two_active_nodes(healthy, cli, app_writer):
-    sampler = LayerSampler(healthy)
+    sampler = LayerSampler(healthy, keepalived=True)
     sampler.start()
     texts = []
     began = time.monotonic()
@@ -38,6 +39,11 @@ async def test_failover_and_failback_five_times_never_two_active_nodes(healthy, 
         assert not overlaps(samples, layer), overlaps(samples, layer)
         # and each layer really moved: both nodes were active at some point
         assert active_spans(samples[("node-a", layer)]) and active_spans(samples[("node-b", layer)])
+    for node in ("node-a", "node-b"):
+        # the VIP moves through the release file: no node is ever without its keepalived
+        down = [stamp for stamp, running in samples[(node, "keepalived")] if not running]
+        assert not down, f"keepalived not running on {node} at {len(down)} samples, first at {down[0]:.3f}"
+    assert "echo 1 > /etc/keepalived/release" in texts[0] and "pkill -TERM" not in texts[0]
     assert "GTID (Slave_Pos)" in texts[0]
     assert "MASTER_GTID_WAIT" in texts[0] and "MASTER_USE_GTID=slave_pos" in texts[0]
     # the lab's replica is still on GTID after ten switches

@@ -14,6 +14,7 @@ from tui.health import ProbeSettings, State, probe_cluster
 from tui.health.keepalived import (
     VrrpNodeView,
     evaluate_vrrp_cluster,
+    evaluate_vrrp_node,
     parse_data_dump,
     parse_json_dump,
     parse_notify_state,
@@ -121,3 +122,21 @@ async def test_fresh_json_dump_gives_state_and_auth_counter_increase() -> None:
     second = await probe_cluster(runner_with(grown), CLUSTER, settings=ProbeSettings(timeout=1), memory=memory)
     row_b = next(r for r in second.rows if r.node == "b" and r.layer == "vrrp")
     assert row_b.state is State.CRIT and "authentication failures: 4" in row_b.reason
+
+
+def test_a_node_released_through_its_track_file_is_fault_for_a_moment() -> None:
+    """The lab's node-a (keepalived 2.2.7) while a failover releases it: its release track file holds 1, the
+    instance is FAULT and has dropped the VIP; node-b is MASTER. Then 0: BACKUP, later MASTER on failback."""
+    data = parse_data_dump((RECORDED / "released" / "a-keepalived.data").read_text())
+    assert data.errors == []  # the "VRRP Track files" section is skipped, not misread as an instance
+    inst = data.instance("VI_1")
+    assert (inst.state, inst.wantstate, inst.faults, inst.vrid) == ("FAULT", "FAULT", 1, 77)
+    json_data, _ = parse_json_dump((RECORDED / "released" / "a-keepalived.json").read_text())
+    assert json_data.instances[0].state == "FAULT"
+    released = evaluate_vrrp_node(VrrpNodeView(state="FAULT", source="json"), "db", "node-a", "VI_1", observed_at=0)
+    assert released.state is State.CRIT and "track file" in released.reason
+    # the cluster keeps exactly one MASTER through the switch
+    switching = {"node-a": VrrpNodeView(state="FAULT"), "node-b": VrrpNodeView(state="MASTER")}
+    assert evaluate_vrrp_cluster(switching, "db", "VI_1", observed_at=0).state is State.OK
+    log = parse_syslog((RECORDED / "released" / "a-console.log").read_text())
+    assert [e.state for e in log.events if e.kind == "state"] == ["FAULT", "BACKUP", "MASTER"]

@@ -15,6 +15,7 @@ from tui.procedures.cli import run_from_cli
 from tui.procedures.cluster_view import build_cluster_view
 from tui.procedures.engine import ClusterBusy, ConfirmationError, ProcedureRun
 from tui.procedures.model import RunContext
+from tui.runner import RunResult
 
 
 def fixture(name: str) -> str:
@@ -348,6 +349,73 @@ async def test_failover_refuses_when_keepalived_would_preempt_or_is_stopped_on_t
     world.keepalived["ctl-1"] = False
     code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
     assert code == 1
-    assert "✗ keepalived VI_1 on ctl-0 is nopreempt: preempts — restarted as BACKUP" in text
+    assert "✗ keepalived VI_1 on ctl-0 is nopreempt: preempts — back as BACKUP" in text
     assert "✗ keepalived runs on the target ctl-1: no — start keepalived on ctl-1 first" in text
     assert not [c for c in world.runner.commands() if c.startswith("pkill -TERM") or "SET GLOBAL" in c]
+
+
+def _with_release_file(world, hosts_config, release: dict[str, str]) -> None:
+    """keepalived.release_file configured: writing 1 puts the node's instance in FAULT (the peer takes the
+    VIP), 0 ends it; keepalived is never stopped."""
+    keepalived = dict(hosts_config.clusters["web"]["keepalived"], release_file="/etc/keepalived/release")
+    hosts_config.clusters["web"] = dict(hosts_config.clusters["web"], keepalived=keepalived)
+    world.runner.on("*", "cat -- /etc/keepalived/release", lambda h, a: release[h] + "\n")
+
+    def write(value: str):
+        def answer(host: str, argv: list[str]) -> str:
+            release[host] = value
+            if value == "1":
+                world.holders.discard(host)
+                world.holders.add("ctl-1" if host == "ctl-0" else "ctl-0")
+            return ""
+        return answer
+
+    world.runner.on("*", "echo 1 > /etc/keepalived/release", write("1"))
+    world.runner.on("*", "echo 0 > /etc/keepalived/release", write("0"))
+
+
+async def test_failover_with_a_release_file_moves_the_vip_without_stopping_keepalived(world, hosts_config, registry):
+    release = {"ctl-0": "0", "ctl-1": "0"}
+    _with_release_file(world, hosts_config, release)
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 0, text
+    assert "✓ keepalived release file on ctl-0 reads 0: /etc/keepalived/release: 0" in text
+    assert "✓ keepalived release file on ctl-1 reads 0" in text
+    assert world.holders == {"ctl-1"} and release == {"ctl-0": "0", "ctl-1": "0"}
+    assert "✓ layers agree (health consistency): ctl-1" in text
+    order = world.runner.commands()
+    assert not [c for c in order if c.startswith("pkill -TERM") or "systemctl start keepalived" in c]
+    released = order.index("sh -c 'echo 1 > /etc/keepalived/release'")
+    back = order.index("sh -c 'echo 0 > /etc/keepalived/release'")
+    promoted = order.index("mysql --defaults-extra-file=/root/.my.cnf -N -B -e 'SET GLOBAL read_only=OFF'")
+    arping = next(i for i, c in enumerate(order) if c.startswith("arping"))
+    assert promoted < released < back < arping  # DRBD/MySQL first, as without a release file
+    assert [s["host"] for s in registry.audit.tail() if s["event"] == "step"][7:11] == ["ctl-0", None, "ctl-0", None]
+
+
+@pytest.mark.parametrize(("node", "value", "shown"), [("ctl-1", "1", "1"), ("ctl-0", None, "missing")])
+async def test_failover_refuses_a_release_file_that_is_missing_or_not_0(world, hosts_config, registry,
+                                                                      node, value, shown):
+    release = {"ctl-0": "0", "ctl-1": "0"}
+    _with_release_file(world, hosts_config, release)
+    if value is None:
+        world.runner.on(node, "cat -- /etc/keepalived/release", RunResult(1, "", "No such file or directory"))
+    else:
+        release[node] = value
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes")
+    assert code == 1, text
+    assert f"✗ keepalived release file on {node} reads 0: /etc/keepalived/release: {shown} — " in text
+    assert not [c for c in world.runner.commands() if "echo 1 >" in c or "SET GLOBAL" in c]
+
+
+async def test_a_vip_that_does_not_move_ends_the_release_on_the_old_node(world, hosts_config, registry):
+    release = {"ctl-0": "0", "ctl-1": "0"}
+    _with_release_file(world, hosts_config, release)
+    world.runner.on("ctl-0", "echo 1 > /etc/keepalived/release",
+                    lambda h, a: release.__setitem__(h, "1") or "")  # FAULT, but the peer never takes the VIP
+    code, text = await cli(world, hosts_config, registry, "failover", "--cluster", "web", "--yes", "--wait", "1")
+    assert code == 2, text
+    assert "rolled back: end the release on ctl-0" in text
+    assert release["ctl-0"] == "0"
+    writes = [c for c in world.runner.commands("ctl-0") if "/etc/keepalived/release" in c and "echo" in c]
+    assert writes == ["sh -c 'echo 1 > /etc/keepalived/release'", "sh -c 'echo 0 > /etc/keepalived/release'"]

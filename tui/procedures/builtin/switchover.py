@@ -1,7 +1,8 @@
 """failover: the planned switchover of every layer a cluster has, in the order that loses nothing —
 stop writes on the old master, wait until the target applied all of it, move DRBD (with the hooks of
-hosts.yaml), promote MySQL on the target, move the VIP the way its manager expects (keepalived is
-started again on the old node, as BACKUP), arping, make the old master a replica of the new one, and
+hosts.yaml), promote MySQL on the target, move the VIP the way its manager expects (keepalived: its
+release track file puts the old node in FAULT and back to BACKUP, keepalived running all along; without
+one, keepalived is stopped there and started again as BACKUP), arping, make the old master a replica of the new one, and
 verify with the health consistency rule. Failback is the same procedure toward the other node.
 
 At no moment are two nodes VIP holder, DRBD Primary or writable MySQL master: each layer is released
@@ -119,18 +120,33 @@ class Failover(Procedure):
                 alive = False
             checks.append(Check(f"keepalived runs on the {role} {node}", alive, "yes" if alive else "no",
                                 "" if alive else f"start keepalived on {node} first: the VIP could land nowhere"))
-        checks.append(Check("keepalived start command", bool(cluster.keepalived_start),
-                            cluster.keepalived_start or "none",
-                            "set keepalived.start_command in hosts.yaml: the failover starts keepalived "
-                            f"again on {holder} as BACKUP"))
+        if cluster.keepalived_release_file:
+            for node in (holder, target):
+                checks.append(await self._release_file_check(ctx, node))
+        else:
+            checks.append(Check("keepalived start command", bool(cluster.keepalived_start),
+                                cluster.keepalived_start or "none",
+                                "set keepalived.release_file (preferred) or keepalived.start_command in "
+                                f"hosts.yaml: without a release file the failover restarts keepalived on {holder}"))
         instance = cluster.keepalived_instance
         text = await live.read_text(ctx.runner, holder, cluster.keepalived_config)
         nopreempt = instance_nopreempt(text, instance) if text is not None and instance else None
         checks.append(Check(f"keepalived {instance} on {holder} is nopreempt", nopreempt is True,
                             {True: "nopreempt", False: "preempts", None: "unreadable"}[nopreempt],
-                            f"restarted as BACKUP, a preempting {holder} would take the VIP back at once: "
+                            f"back as BACKUP, a preempting {holder} would take the VIP back at once: "
                             f"set `state BACKUP` and `nopreempt` in {cluster.keepalived_config} on both nodes"))
         return checks
+
+    async def _release_file_check(self, ctx: RunContext, node: str) -> Check:
+        path = ctx.cluster.keepalived_release_file
+        try:
+            text = await live.read_text(ctx.runner, node, path)
+        except HostUnreachable:
+            text = None
+        value = "missing" if text is None else (text.strip() or "empty")
+        return Check(f"keepalived release file on {node} reads 0", value == "0", f"{path}: {value}",
+                     f"{path} must exist on {node} and hold 0 (a keepalived track_file with weight 0 in the "
+                     f"instance; not 0 means {node} is released or in FAULT already)")
 
     async def _drbd_primary_is(self, ctx: RunContext, holder: str) -> list[Check]:
         checks = []
@@ -288,7 +304,15 @@ class Failover(Procedure):
     def _move_vip(self, ctx: RunContext, holder: str, target: str) -> list[Step]:
         cluster = ctx.cluster
         steps: list[Step] = []
-        if cluster.manager == "keepalived":
+        release = cluster.keepalived_release_file if cluster.manager == "keepalived" else None
+        if release:
+            step = Step(holder, _write_release(release, 1),
+                        f"release the VIP on {holder}: its keepalived (still running) goes FAULT through the "
+                        f"release file and drops the VIP, {target} becomes VRRP MASTER",
+                        rollback=f"on {holder}: echo 0 > {release}")
+            ctx.facts["release_step"] = step
+            steps.append(step)
+        elif cluster.manager == "keepalived":
             steps.append(Step(holder, ["pkill", "-TERM", "-F", cluster.keepalived_pidfile],
                               f"stop keepalived on {holder}: it drops the VIP, {target} becomes VRRP MASTER",
                               rollback=f"on {holder}: {cluster.keepalived_start}"))
@@ -313,7 +337,9 @@ class Failover(Procedure):
 
             async def moved(c: RunContext) -> list[Check]:
                 checks = await interlocks.vip_moved(c, target, holder)
-                if c.cluster.manager == "keepalived":
+                if release:
+                    checks.append(await _vrrp_state_is(c, target, "MASTER"))
+                elif c.cluster.manager == "keepalived":
                     gone = not await live.process_alive(c.runner, holder, c.cluster.keepalived_pidfile)
                     checks.append(Check(f"keepalived on {holder} has exited", gone, "yes" if gone else "not yet"))
                 return checks
@@ -321,17 +347,20 @@ class Failover(Procedure):
             steps.append(Step(None, kind="wait", until=moved, timeout=wait,
                               note=f"wait for the VIP on {target} and gone from {holder}",
                               describe=f"poll `ip -o addr show dev {cluster.vip.interface}` on {holder} and {target}"))
-        if cluster.manager == "keepalived":
+        if release:
+            step = Step(holder, _write_release(release, 0),
+                        f"end the release on {holder}: keepalived there leaves FAULT and joins as BACKUP (nopreempt)")
+            ctx.facts["unrelease_step"] = step
+            steps.append(step)
+        elif cluster.manager == "keepalived":
             steps.append(Step(holder, ["sh", "-c", cluster.keepalived_start],
                               f"start keepalived again on {holder}: it joins as BACKUP (nopreempt)", timeout=30.0))
-
+        if cluster.manager == "keepalived":
             async def backup(c: RunContext) -> list[Check]:
                 alive = await live.process_alive(c.runner, holder, c.cluster.keepalived_pidfile)
                 checks = [Check(f"keepalived runs on {holder}", alive, "yes" if alive else "no")]
                 if c.cluster.keepalived_state_file:
-                    text = await live.read_text(c.runner, holder, c.cluster.keepalived_state_file) or ""
-                    state = next(iter(parse_notify_state(text).values()), "?")
-                    checks.append(Check(f"{holder} is VRRP BACKUP", state == "BACKUP", state))
+                    checks.append(await _vrrp_state_is(c, holder, "BACKUP"))
                 if c.cluster.vip is not None:
                     checks += await interlocks.vip_moved(c, target, holder)
                 return checks
@@ -371,7 +400,18 @@ class Failover(Procedure):
     # ------------------------------------------------------------------------------- failure
     def automatic_rollback(self, ctx: RunContext, steps: list[Step], failed_index: int) -> list[Step]:
         holder = ctx.facts.get("holder")
-        if holder is None or failed_index >= ctx.facts.get("rollback_until", 0) or "writable_sql" not in ctx.facts:
+        if holder is None:
+            return []
+        released = [i for i, s in enumerate(steps) if s is ctx.facts.get("release_step")]
+        unreleased = [i for i, s in enumerate(steps) if s is ctx.facts.get("unrelease_step")]
+        if released and unreleased and released[0] < failed_index <= unreleased[0]:
+            # the old holder's keepalived must not stay in FAULT: it rejoins the election (as BACKUP, or
+            # MASTER again when the target never took the VIP); the state report says where each layer is
+            path = ctx.cluster.keepalived_release_file
+            assert path is not None
+            return [Step(holder, _write_release(path, 0),
+                         f"end the release on {holder}: its keepalived leaves FAULT and rejoins the election")]
+        if failed_index >= ctx.facts.get("rollback_until", 0) or "writable_sql" not in ctx.facts:
             return []
         return [self._sql(ctx, holder, ctx.facts["writable_sql"],
                           f"nothing moved yet: {holder} is the writable master again")]
@@ -402,7 +442,24 @@ class Failover(Procedure):
             for node in (holder, target):
                 alive = await live.process_alive(ctx.runner, node, ctx.cluster.keepalived_pidfile)
                 checks.append(Check(f"keepalived runs on {node}", alive, "yes" if alive else "no"))
+            if ctx.cluster.keepalived_state_file:  # FAULT was a moment of the switch: none is left in it
+                checks += [await _vrrp_state_is(ctx, target, "MASTER"), await _vrrp_state_is(ctx, holder, "BACKUP")]
         return checks
+
+
+def _write_release(path: str, value: int) -> list[str]:
+    """argv writing 1 (release: the instance goes FAULT) or 0 to keepalived's release track file."""
+    return ["sh", "-c", f"echo {int(value)} > {shlex.quote(path)}"]
+
+
+async def _vrrp_state_is(ctx: RunContext, node: str, wanted: str) -> Check:
+    """The node's VRRP state from the notify state file (a check that passes when no file is configured)."""
+    path = ctx.cluster.keepalived_state_file
+    if not path:
+        return Check(f"{node} is VRRP {wanted}", True, "not known (no notify_state_file)")
+    text = await live.read_text(ctx.runner, node, path) or ""
+    state = next(iter(parse_notify_state(text).values()), "?")
+    return Check(f"{node} is VRRP {wanted}", state == wanted, state)
 
 
 async def cluster_layers(ctx: RunContext) -> dict[str, Any]:
