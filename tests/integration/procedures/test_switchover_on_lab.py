@@ -91,8 +91,16 @@ async def test_switchover_refuses_an_errant_gtid_on_the_target(healthy, cli):
     assert code == 0 and "✓ no errant GTIDs on node-b: none" in text, text
 
 
-async def test_promote_after_the_master_crashed_then_the_old_master_rejoins_as_a_gtid_replica(healthy, cli,
-                                                                                             app_writer):
+@pytest.fixture
+def rebuilt_afterwards(lab):
+    """The emergency path leaves node-b's writes as master in the GTID history, which `heal` does not undo
+    (a later failover to node-b would rightly refuse them as errant): the next test gets a new lab."""
+    yield
+    lab.must("up", timeout=180)
+
+
+async def test_promote_after_the_master_crashed_then_the_old_master_rejoins_as_a_gtid_replica(
+        rebuilt_afterwards, healthy, cli, app_writer):
     row_id = next_id(healthy)
     assert app_writer(row_id).returncode == 0
     wait_until(lambda: sql(healthy, "node-b", f"SELECT COUNT(*) FROM app.items WHERE id={row_id}") == "1", 10,
