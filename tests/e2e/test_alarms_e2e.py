@@ -8,31 +8,15 @@ import shutil
 
 import pytest
 
+from tests.down_cluster import write_down_cluster_hosts
 from tests.e2e.test_screen_e2e import HASCREEN, Tmux
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 
-HOSTS = """\
-defaults: {user: root, health_interval: 1, known_hosts: %(known)s}
-hosts:
-  down-a: {address: 127.0.0.1, port: 1}
-  down-b: {address: 127.0.0.1, port: 2}
-clusters:
-  db:
-    members: [down-a, down-b]
-    manager: keepalived
-    keepalived: {instance: VI_1}
-    vip: {address: 10.213.77.100, prefix: 24, interface: eth0, gateway: 10.213.77.254}
-"""
-
-
 @pytest.fixture
 def alarms(tmp_path):
     session = Tmux(tmp_path)
-    known = tmp_path / "known_hosts"
-    known.write_text("")
-    hosts = tmp_path / "hosts.yaml"
-    hosts.write_text(HOSTS % {"known": known})
+    hosts = write_down_cluster_hosts(tmp_path)
     (tmp_path / "config.yaml").write_text("health: {show: auto}\n")
     session.env.update(HASCREEN_HOSTS=str(hosts), HASCREEN_CONFIG=str(tmp_path / "config.yaml"))
     yield session

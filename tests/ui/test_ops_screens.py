@@ -6,30 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.down_cluster import write_down_cluster_hosts
 from tests.ui.conftest import LiveSession  # noqa: F401  (the class behind the fixture)
-
-HOSTS = """\
-defaults: {user: root, health_interval: 1, known_hosts: %(known)s}
-hosts:
-  down-a: {address: 127.0.0.1, port: 1}
-  down-b: {address: 127.0.0.1, port: 2}
-clusters:
-  db:
-    members: [down-a, down-b]
-    manager: keepalived
-    keepalived: {instance: VI_1}
-    vip: {address: 10.213.77.100, prefix: 24, interface: eth0, gateway: 10.213.77.254}
-"""
 
 
 @pytest.fixture
 def ops_session():
     session = LiveSession()
-    known = session.directory / "known_hosts"
-    known.write_text("")
-    hosts = session.directory / "hosts.yaml"
-    hosts.write_text(HOSTS % {"known": known})
-    session.env["HASCREEN_HOSTS"] = str(hosts)
+    session.env["HASCREEN_HOSTS"] = str(write_down_cluster_hosts(session.directory))
     session.start()
     yield session
     session.stop()
