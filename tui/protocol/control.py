@@ -8,6 +8,7 @@ receives pane contents.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,10 @@ class ControlResult:
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def control_session(socket_path: Path, commands: list[tuple[str, list[str]]] | None = None,
-                          timeout: float = 5.0) -> ControlResult:
+@contextlib.asynccontextmanager
+async def _control_connection(socket_path: Path, timeout: float):
+    """Connect and handshake as a control client; yields (reader, writer, welcome). Every way of not getting
+    an answer becomes a ControlError, and the connection is closed at the end."""
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path)), timeout)
     except (OSError, TimeoutError) as exc:
@@ -40,6 +43,20 @@ async def control_session(socket_path: Path, commands: list[tuple[str, list[str]
             raise ControlError("the server closed the connection during the handshake")
         if welcome.get("t") == "error":
             raise ControlError(welcome.get("message", "refused"))
+        yield reader, writer, welcome
+    except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
+        raise ControlError(f"{socket_path.name}: no answer ({exc.__class__.__name__})") from None
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+async def control_session(socket_path: Path, commands: list[tuple[str, list[str]]] | None = None,
+                          timeout: float = 5.0) -> ControlResult:
+    async with _control_connection(socket_path, timeout) as (reader, writer, welcome):
         result = ControlResult(welcome)
         for request_id, (name, args) in enumerate(commands or [], start=1):
             writer.write(encode_frame(make_command(name, *args, request_id=request_id)))
@@ -55,14 +72,6 @@ async def control_session(socket_path: Path, commands: list[tuple[str, list[str]
                 if reply.get("t") == "error" and reply.get("fatal"):
                     raise ControlError(reply.get("message", "refused"))
         return result
-    except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        raise ControlError(f"{socket_path.name}: no answer ({exc.__class__.__name__})") from None
-    finally:
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 async def control_request(socket_path: Path, message: dict[str, Any], answer: str, timeout: float = 30.0,
@@ -71,17 +80,7 @@ async def control_request(socket_path: Path, message: dict[str, Any], answer: st
 
     `before_send(welcome)` may build the message from the welcome (it returns the message to send, or None
     to send nothing and return the welcome alone). Returns (welcome, reply)."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(socket_path)), timeout)
-    except (OSError, TimeoutError) as exc:
-        raise ControlError(f"cannot connect to {socket_path}: {exc}") from None
-    try:
-        writer.write(encode_frame(make_hello(80, 24, "control", "control", user=getpass.getuser())))
-        welcome = await asyncio.wait_for(read_frame(reader), timeout)
-        if welcome is None:
-            raise ControlError("the server closed the connection during the handshake")
-        if welcome.get("t") == "error":
-            raise ControlError(welcome.get("message", "refused"))
+    async with _control_connection(socket_path, timeout) as (reader, writer, welcome):
         if before_send is not None:
             message = await before_send(welcome)
             if message is None:
@@ -95,11 +94,3 @@ async def control_request(socket_path: Path, message: dict[str, Any], answer: st
                 return welcome, reply
             if reply.get("t") == "error":
                 raise ControlError(reply.get("message", "refused"))
-    except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
-        raise ControlError(f"{socket_path.name}: no answer ({exc.__class__.__name__})") from None
-    finally:
-        writer.close()
-        try:
-            await writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
