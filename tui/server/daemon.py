@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui.commands import CommandError
+from tui.commands.registry import check_invocation
 from tui.model import ModelError, Session
 from tui.protocol.framing import PROTOCOL_VERSION, FrameError, clean_text, read_frame
 from tui.protocol.messages import (
@@ -85,6 +87,17 @@ SCROLLBACK_SLICE = 200  # lines rendered between two yields to the event loop
 # observer's detach and redraw concern only itself)
 READ_ONLY_COMMANDS = frozenset({"detach", "redraw", "list-windows"})
 READ_ONLY_CONTROL_COMMANDS = frozenset({"list-windows"})
+
+
+def _command_name(message: dict[str, Any]) -> str | None:
+    """The command a `command` message names, screen's names resolved (`windows` is `list-windows`)."""
+    args = message.get("args") or []
+    if not isinstance(args, list):
+        return None
+    try:
+        return check_invocation(str(message.get("name")), [str(a) for a in args]).name
+    except CommandError:
+        return None
 
 MessageHandler = Callable[[Client, dict[str, Any]], Awaitable[None]]
 
@@ -728,7 +741,7 @@ class Server:
         reason = self.hooks.message_received.first_refusal(client, message)
         if reason is None and client.readonly:
             allowed = READ_ONLY_COMMANDS if client.is_display else READ_ONLY_CONTROL_COMMANDS
-            if not (message["t"] == "command" and message.get("name") in allowed):
+            if not (message["t"] == "command" and _command_name(message) in allowed):
                 reason = "read-only: your keys do not reach the panes or commands"
         return reason
 

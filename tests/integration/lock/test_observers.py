@@ -41,6 +41,10 @@ def test_an_observer_cannot_detach_anyone(users, start_session) -> None:
     control.send({"t": "command", "name": "detach", "args": [], "id": 7})
     result = control.expect(lambda m: m.get("t") == "result", "the detach result")
     assert result["ok"] is False and "read-only" in result["message"]
+    # what it may do, also by screen's name for it (`hascreen -X alice/ops windows`)
+    control.send({"t": "command", "name": "windows", "args": [], "id": 8})
+    listed = control.expect(lambda m: m.get("t") == "result" and m.get("id") == 8, "the window list")
+    assert listed["ok"] is True and listed["message"].startswith("0")
     # bob has full access but alice holds the session: he may join, not throw her out
     intruder = session.connect(bob, mode="attach", detach_others=True)
     error = intruder.expect(lambda m: m.get("t") == "error", "bob's refusal")
