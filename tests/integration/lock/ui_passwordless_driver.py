@@ -7,24 +7,13 @@ Prints one JSON object with what the user saw. The passphrase comes on stdin (ne
 import asyncio
 import json
 import sys
-import time
 from pathlib import Path
 
-from tui.client.app import HascreenApp
+from ui_driver_session import PilotSteps, WiredApp, pane_text
+
 from tui.client.lock_screen import HandoffSummary, LockPassphrasePrompt, LockScreen
 from tui.commands import COMMANDS
 from tui.config import load_keymap
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-class WiredApp(HascreenApp):
-    CSS_PATH = str(REPO / "tui" / "client" / "hascreen.tcss")  # relative paths resolve next to this script
-
-
-def pane_text(app) -> str:
-    return "\n".join("".join(str(run[0]) for run in row) for pane in app.pane_area.panes.values()
-                     for row in pane.rows.values())
 
 
 async def main(socket_path: str) -> None:
@@ -33,17 +22,8 @@ async def main(socket_path: str) -> None:
     app = WiredApp(Path(socket_path), load_keymap("screen", known_commands=COMMANDS), "attach", "ops")
 
     async with app.run_test(size=(100, 30)) as pilot:
-        async def wait(predicate, what: str, timeout: float = 15.0) -> None:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                if predicate():
-                    return
-                await pilot.pause(0.05)
-            seen["timeout"] = what
-            raise TimeoutError(what)
-
-        async def type_text(text: str) -> None:
-            await pilot.press(*[c if c != " " else "space" for c in text], "enter")
+        steps = PilotSteps(pilot, seen)
+        wait, type_text = steps.wait, steps.type_text
 
         try:
             await wait(lambda: app.connected.is_set() and app.pane_area.regions, "the first layout")
