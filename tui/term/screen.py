@@ -570,40 +570,36 @@ class TermScreen(pyte.Screen):
 
     def insert_characters(self, count: int | None = None) -> None:
         """ICH: cells from the cursor shift right (the last ones fall off); the gap takes the background."""
-        cursor = self.cursor
-        self.dirty.add(cursor.y)
-        start = cursor.x
-        columns = self.columns
-        if start >= columns:
-            return
-        count = min(count or 1, columns - start)
-        line = self.buffer[cursor.y]
-        moved = {x + count: cell for x, cell in line.items() if start <= x < columns - count}
-        for x in [x for x in line if x >= start]:
-            del line[x]
-        line.update(moved)
-        blank = self.blank_cell()
-        if blank != line.default:
-            line.update(dict.fromkeys(range(start, start + count), blank))
+        self._shift_cells(count or 1, right=True)
 
     def delete_characters(self, count: int | None = None) -> None:
         """DCH: cells right of the deleted ones shift left; the cells freed at the right margin take the
         background (bce)."""
+        self._shift_cells(count or 1, right=False)
+
+    def _shift_cells(self, count: int, right: bool) -> None:
+        """Shift the cells from the cursor to the right margin by `count`, right (ICH) or left (DCH); the
+        cells that open up take the current background (bce)."""
         cursor = self.cursor
         self.dirty.add(cursor.y)
         start = cursor.x
         columns = self.columns
         if start >= columns:
             return
-        count = min(count or 1, columns - start)
+        count = min(count, columns - start)
         line = self.buffer[cursor.y]
-        moved = {x - count: cell for x, cell in line.items() if start + count <= x < columns}
+        if right:
+            moved = {x + count: cell for x, cell in line.items() if start <= x < columns - count}
+            opened = range(start, start + count)
+        else:
+            moved = {x - count: cell for x, cell in line.items() if start + count <= x < columns}
+            opened = range(columns - count, columns)
         for x in [x for x in line if x >= start]:
             del line[x]
         line.update(moved)
         blank = self.blank_cell()
         if blank != line.default:
-            line.update(dict.fromkeys(range(columns - count, columns), blank))
+            line.update(dict.fromkeys(opened, blank))
 
     def erase_characters(self, count: int | None = None) -> None:
         """ECH: blanks in the current background (bce), the cursor stays."""
