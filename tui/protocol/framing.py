@@ -125,9 +125,11 @@ async def _read_body(reader: asyncio.StreamReader, length: int, frame_timeout: f
     deadline = loop.time() + frame_timeout + length / MIN_FRAME_RATE
     body = bytearray()
     while len(body) < length:
-        wait = min(frame_timeout, deadline - loop.time())
         try:
-            chunk = await asyncio.wait_for(reader.read(length - len(body)), max(wait, 0.0))
+            # a timeout scope, not wait_for: wait_for runs the read as a task of its own, which costs three
+            # turns of the loop even when the body is already buffered (a keystroke's frame always is)
+            async with asyncio.timeout_at(min(loop.time() + frame_timeout, deadline)):
+                chunk = await reader.read(length - len(body))
         except TimeoutError:
             raise FrameError(f"a {length}-byte frame stalled after {len(body)} bytes") from None
         if not chunk:
