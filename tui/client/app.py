@@ -31,7 +31,7 @@ from textual import events
 from textual._wait import wait_for_idle  # what Pilot uses between keys
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
-from textual.geometry import Offset
+from textual.geometry import Offset, Region
 from textual.screen import Screen
 
 from tui import __version__
@@ -321,21 +321,25 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.sync_terminal_cursor()
 
     def _on_server_rows(self, message: dict[str, Any]) -> None:
-        self.pane_area.apply_rows(message)
+        area = self.pane_area
+        changed = area.apply_rows(message)
+        origin = area.content_region  # looked up once: it walks Textual's compositor
+        cursor = self.sync_terminal_cursor(origin)
+        if len(changed) <= DIRECT_LINES:
+            self._write_lines_now(changed, origin, cursor)  # the echo first, Textual's bookkeeping after it
+        area.refresh_lines(changed)
         self._update_throttled()
-        self.sync_terminal_cursor()
-        if len(self.pane_area.changed_lines) <= DIRECT_LINES:
-            self._write_lines_now(self.pane_area.changed_lines)
 
-    def _write_lines_now(self, lines: list[int]) -> None:
+    def _write_lines_now(self, lines: list[int], origin: Region, cursor: tuple[int, int, int] | None) -> None:
         """An echo-sized change goes to the terminal at once, written by us, instead of after Textual's idle
-        and update-timer turns (~0.5 ms). Textual still repaints the same lines on its next update (they were
-        refreshed), so what it draws on top, a notification say, comes back within one of its frames."""
+        and update-timer turns (~0.5 ms). Textual still repaints the same lines on its next update (they are
+        refreshed right after), so what it draws on top, a notification say, comes back within one of its
+        frames. `origin`: the pane area's content region; `cursor`: the terminal cursor to leave behind
+        (sync_terminal_cursor's answer)."""
         driver = self._driver
         if not isinstance(driver, RawInputDriver) or self.screen is not self._main_screen or not lines:
             return
         area = self.pane_area
-        origin = area.content_region
         parts = []
         for y in lines:
             if 0 <= y < origin.height:
@@ -343,25 +347,27 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
                 parts.append(area.render_line(y).render(self.console))
         if not parts:
             return
-        cursor = area.terminal_cursor()
         if cursor is not None:
             parts.append(f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H")
         driver.write("".join(parts))
 
-    def sync_terminal_cursor(self) -> None:
+    def sync_terminal_cursor(self, origin: Region | None = None) -> tuple[int, int, int] | None:
         """Show the focused pane's cursor with the terminal's own cursor (raw driver only): at its place, in
-        its shape, and only while the console shows the panes (no dialog, copy mode or lock on top)."""
+        its shape, and only while the console shows the panes (no dialog, copy mode or lock on top). Returns
+        that cursor (x, y, shape) on the screen, None while none is shown. `origin`: the pane area's content
+        region, when the caller has it already."""
         driver = self._driver
         if not isinstance(driver, RawInputDriver):
-            return
-        cursor = self.pane_area.terminal_cursor() if self.screen is self._main_screen else None
+            return None
+        cursor = self.pane_area.terminal_cursor(origin) if self.screen is self._main_screen else None
         if cursor is None:
             driver.show_cursor = False
-            return
+            return None
         x, y, shape = cursor
         self.cursor_position = Offset(x, y)
         driver.show_cursor = True
         driver.cursor_shape = shape
+        return cursor
 
     def _on_server_notice(self, message: dict[str, Any]) -> None:
         text = str(message.get("text", ""))
@@ -497,13 +503,28 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.feed_pane_bytes(message.data)
 
     def feed_terminal_bytes_on_loop(self, data: bytes) -> None:
-        """The raw driver's fast path (call_soon_threadsafe, no message queue): with the app's context vars set,
+        """The raw driver's fast path (on the app's loop, no message queue). Keys that can only go to the
+        focused pane (nearly every keystroke) are sent at once; the others run with the app's context vars set,
         as Textual's own call_from_thread does, so that opening a screen from a binding works."""
+        try:
+            if self._only_for_the_pane(data):
+                self.send_input(self._as_the_pane_expects(data))
+                return
+        except Exception as exc:  # a bug here must not silently eat keys: say so, keep the console
+            self.show_notice(f"client error while handling keys: {exc!r}", "crit")
+            return
         with self._context():
             try:
                 self.feed_terminal_bytes(data)
-            except Exception as exc:  # a bug here must not silently eat keys: say so, keep the console
+            except Exception as exc:
                 self.show_notice(f"client error while handling keys: {exc!r}", "crit")
+
+    def _only_for_the_pane(self, data: bytes) -> bool:
+        """True when these bytes go to the focused pane unchanged by the prefix machine or any UI element: no
+        prefix byte in them or pending, no UI element open or keys queued for one, and a client that may type."""
+        machine = self.machine
+        return not (machine.waiting or machine.prefix_byte in data or self._ui_keys or self.ui_open
+                    or self.readonly)
 
     def feed_terminal_bytes(self, data: bytes) -> None:
         if not data:
@@ -536,11 +557,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def feed_pane_bytes(self, data: bytes) -> None:
         result = self.machine.feed(data)
         if result.forward:
-            pane = self.pane_area.focused_pane
-            forward = result.forward
-            if pane is not None and pane.modes.get("app_cursor"):
-                forward = to_application_cursor(forward)
-            self.send_input(forward)
+            self.send_input(self._as_the_pane_expects(result.forward))
         if result.binding is not None:
             self.run_command_line(result.binding.command_line)
         elif result.unbound is not None:
@@ -550,6 +567,13 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.status_line.show(prefix_waiting=result.waiting)  # only on change: a repaint per key costs ms
         if result.rest:
             self.feed_terminal_bytes(result.rest)
+
+    def _as_the_pane_expects(self, data: bytes) -> bytes:
+        """Key bytes in the focused pane's cursor key mode (application cursor keys: ESC O A for Up)."""
+        pane = self.pane_area.focused_pane
+        if pane is not None and pane.modes.get("app_cursor"):
+            return to_application_cursor(data)
+        return data
 
     def send_input(self, data: bytes) -> None:
         if self.readonly:

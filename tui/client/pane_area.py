@@ -170,7 +170,6 @@ class PaneArea(Widget, can_focus=True):
         self._drag: tuple[int, str, int] | None = None  # (pane before the separator, axis, start coordinate)
         # the focused pane's cursor as a reverse-video cell; off while the terminal's own cursor shows it
         self.draw_cursor_cell = True
-        self.changed_lines: list[int] = []  # the widget's lines the last apply_rows changed
 
     # ---- state from the server ---------------------------------------------------------------------
     @property
@@ -204,11 +203,14 @@ class PaneArea(Widget, can_focus=True):
         self._lines.clear()
         self.refresh()
 
-    def apply_rows(self, message: dict[str, Any]) -> None:
+    def apply_rows(self, message: dict[str, Any]) -> list[int]:
+        """Take a `rows` message into the pane's state; returns the widget's lines it changed, which are drawn
+        anew from the state (`render_line`) but not yet refreshed in Textual (`refresh_lines`), so that the
+        app can write an echo to the terminal before Textual's bookkeeping."""
         try:
             pane_id = int(message["pane"])
         except (KeyError, TypeError, ValueError):
-            return
+            return []
         pane = self.panes.setdefault(pane_id, PaneState())
         dirty: set[int] = set()
         if message.get("full"):
@@ -241,17 +243,24 @@ class PaneArea(Widget, can_focus=True):
             pane.modes = message["modes"]
         if "throttled" in message:
             pane.throttled = bool(message["throttled"])
-        changed = self.changed_lines = []
+        changed = []
         for region in self.regions:
             if region.pane == pane_id:
                 for y in dirty:
                     if 0 <= y < region.h:
                         self._lines.pop(region.y + y, None)
-                        self.refresh(Region(region.x, region.y + y, region.w, 1))
                         changed.append(region.y + y)
+        return changed
 
-    def terminal_cursor(self) -> tuple[int, int, int] | None:
-        """(x, y, DECSCUSR shape) of the focused pane's cursor on the screen, None while it is hidden."""
+    def refresh_lines(self, lines: list[int]) -> None:
+        """Have Textual repaint these lines of the widget (after `apply_rows` changed them)."""
+        width = self.size.width
+        for y in lines:
+            self.refresh(Region(0, y, width, 1))
+
+    def terminal_cursor(self, origin: Region | None = None) -> tuple[int, int, int] | None:
+        """(x, y, DECSCUSR shape) of the focused pane's cursor on the screen, None while it is hidden.
+        `origin`: this widget's content region, when the caller has it already."""
         region = self.focused_region
         pane = self.panes.get(region.pane) if region else None
         if region is None or pane is None:
@@ -259,7 +268,8 @@ class PaneArea(Widget, can_focus=True):
         cx, cy, visible = pane.cursor
         if not visible or not (0 <= cx < region.w and 0 <= cy < region.h):
             return None
-        origin = self.content_region
+        if origin is None:
+            origin = self.content_region
         return origin.x + region.x + cx, origin.y + region.y + cy, pane.cursor_shape
 
     def pane_text(self, pane: int | None = None) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 PROTOCOL_VERSION = 1
 MAX_FRAME = 8 * 1024 * 1024  # a full 500x200 snapshot with styles is well under 2 MiB
 _HEADER = struct.Struct(">I")
+# one encoder for every frame: json.dumps with options builds a new JSONEncoder per call
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 MIN_FRAME_RATE = 32 * 1024  # bytes/s a frame in progress must average, beyond its base timeout
 
 
@@ -48,10 +50,9 @@ def clean_strings(value: Any, max_depth: int = 64) -> Any:
 
 def encode_frame(message: dict[str, Any]) -> bytes:
     try:
-        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        body = text.encode("utf-8")
+        body = _to_json(message).encode("utf-8")
     except UnicodeEncodeError:
-        body = json.dumps(clean_strings(message), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        body = _to_json(clean_strings(message)).encode("utf-8")
     if len(body) > MAX_FRAME:
         raise FrameError(f"frame of {len(body)} bytes exceeds the {MAX_FRAME}-byte limit")
     return _HEADER.pack(len(body)) + body

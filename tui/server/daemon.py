@@ -135,6 +135,7 @@ class Server:
         self._frame_tokens_at = 0.0
         self._layout_version_sent = -1
         self._geometry: dict[int, tuple[int, int, int, int]] = {}  # pane → (x, y, w, h) last sent
+        self._visible: tuple[tuple[int, int, int], dict[int, tuple[int, int, int, int]]] = ((-1, 0, 0), {})
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self.hooks = ServerHooks()
@@ -288,13 +289,17 @@ class Server:
         except Exception:  # the emulator must never take the server down
             log.exception("pane %d: emulator error; output skipped", pane.id)
             pane.drop_backlog()
-        self._after_feed(pane)
-        loop = asyncio.get_running_loop()
-        self._refill_frame_tokens(loop.time())
-        if self._frame_tokens >= 1:
-            if self._frame_handle is not None:
-                self._frame_handle.cancel()
-            self._flush_frame()
+        self._refill_frame_tokens(asyncio.get_running_loop().time())
+        if self._frame_tokens < 1:
+            self._after_feed(pane)  # the frame waits for a token
+            return
+        if self._frame_handle is not None:
+            self._frame_handle.cancel()
+        self._flush_frame()
+        # the echo is out: now the title, the bell and the activity flags, and a frame for what they changed
+        self._note_output(pane)
+        if self.session.version != self._layout_version_sent:
+            self.schedule_frame()
 
     async def _feed_loop(self) -> None:
         while True:
@@ -324,6 +329,11 @@ class Server:
                         await asyncio.sleep(0)
 
     def _after_feed(self, pane: Pane) -> None:
+        self._note_output(pane)
+        self.schedule_frame()
+
+    def _note_output(self, pane: Pane) -> None:
+        """What a pane's output means to the session: a window title, a bell, activity in a hidden window."""
         terminal = pane.terminal
         window = self.session.window_by_pane(pane.id)
         if window is not None:
@@ -337,7 +347,6 @@ class Server:
             elif bell:
                 for client in self.display_clients():
                     client.send({"t": "bell", "pane": pane.id})
-        self.schedule_frame()
 
     # ---- frames: dirty rows → clients, ≤ 60/s --------------------------------------------------------------
     def _refill_frame_tokens(self, now: float) -> None:
@@ -364,6 +373,14 @@ class Server:
         return [c for c in self.clients.values() if c.is_display]
 
     def visible_panes(self) -> dict[int, tuple[int, int, int, int]]:
+        """pane → (x, y, w, h) of every pane on screen. Kept until the session or its size changes: every
+        frame asks, and the session's version changes with every change of its layout."""
+        key = (self.session.version, self.cols, self.rows)
+        if self._visible[0] != key:
+            self._visible = (key, self._layout_visible_panes())
+        return dict(self._visible[1])
+
+    def _layout_visible_panes(self) -> dict[int, tuple[int, int, int, int]]:
         result = {}
         for region, rect in self.session.layout(self.cols, self.rows):
             if region.window is not None and region.window in self.session.windows:
