@@ -16,6 +16,7 @@ from typing import Any
 PROTOCOL_VERSION = 1
 MAX_FRAME = 8 * 1024 * 1024  # a full 500x200 snapshot with styles is well under 2 MiB
 _HEADER = struct.Struct(">I")
+FRAME_HEADER = _HEADER.size  # bytes before each frame's body
 # one encoder for every frame: json.dumps with options builds a new JSONEncoder per call
 _to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 MIN_FRAME_RATE = 32 * 1024  # bytes/s a frame in progress must average, beyond its base timeout
@@ -96,12 +97,30 @@ class FrameDecoder:
         return len(self._buffer)
 
 
+def whole_frame_body(data: bytes, max_frame: int = MAX_FRAME) -> bytes | None:
+    """The body of `data` when `data` is exactly one whole frame of at most `max_frame` bytes, else None."""
+    if len(data) < _HEADER.size:
+        return None
+    (length,) = _HEADER.unpack_from(data)
+    if length > max_frame or len(data) != _HEADER.size + length:
+        return None
+    return data[_HEADER.size :]
+
+
 async def read_frame(reader: asyncio.StreamReader, max_frame: int = MAX_FRAME,
                      frame_timeout: float | None = None) -> dict[str, Any] | None:
     """Read one frame; None on a clean EOF between frames. A truncated frame raises FrameError. With a
     `frame_timeout`, so does a frame in progress that stalls: no byte of it for `frame_timeout` seconds, or
     not complete within `frame_timeout` plus its length at MIN_FRAME_RATE. Waiting between frames is
     unbounded; a half-sent frame is not."""
+    body = await read_frame_body(reader, max_frame, frame_timeout)
+    return None if body is None else decode_body(body)
+
+
+async def read_frame_body(reader: asyncio.StreamReader, max_frame: int = MAX_FRAME,
+                          frame_timeout: float | None = None) -> bytes | None:
+    """read_frame without the decoding: the frame's body as it came (it took FRAME_HEADER + len(body) bytes
+    of the stream)."""
     try:
         header = await reader.readexactly(_HEADER.size)
     except asyncio.IncompleteReadError as exc:
@@ -118,7 +137,7 @@ async def read_frame(reader: asyncio.StreamReader, max_frame: int = MAX_FRAME,
             body = await _read_body(reader, length, frame_timeout)
     except asyncio.IncompleteReadError:
         raise FrameError(f"connection closed inside a {length}-byte frame") from None
-    return decode_body(body)
+    return body
 
 
 async def _read_body(reader: asyncio.StreamReader, length: int, frame_timeout: float) -> bytes:

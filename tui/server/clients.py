@@ -12,6 +12,11 @@ socket's transport buffer, measured in bytes):
 Requests are paced by a token bucket (`RequestBudget`): read-only observers get a small budget, full clients
 a large one, and a client out of budget is simply not read until it has tokens again. Warnings about one
 client are rate-limited (`warn`), so a misbehaving client cannot flood the log.
+
+A client's frames are read by its task in the daemon (`Client.read_message`), one at a time. A keystroke's
+frame can also be taken the moment its bytes arrive (`ClientProtocol.take_at_once`), on the loop's turn that
+read them, when nothing it could overtake is ahead of it: no bytes the task has not read yet, and the task
+waiting for its next frame (`Client.waiting_for_frame`).
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.protocol.framing import FrameError, encode_frame
+from tui.protocol.framing import FRAME_HEADER, FrameError, decode_body, encode_frame, read_frame_body
 from tui.term.terminal import PasteEncoder
 
 log = logging.getLogger("hascreen.server")
@@ -77,6 +83,15 @@ class RequestBudget:
         self.tokens -= cost
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
+    def take(self, cost: float = 1.0) -> bool:
+        """Take `cost` tokens if the request may run at once (wait_for would say 0); else take nothing."""
+        now = time.monotonic()
+        tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        if tokens < cost:
+            return False
+        self.tokens, self.at = tokens - cost, now
+        return True
+
 
 FULL_BUDGET = (2000.0, 2000.0)  # typing, pastes and mouse motion stay far below this
 READ_ONLY_BUDGET = (100.0, 400.0)  # a scrollback page of 500 lines costs 51
@@ -90,6 +105,24 @@ class PasteInProgress:
     encoder: PasteEncoder
     size: int = 0  # bytes written to the pane so far
     cut: bool = False  # it passed PASTE_LIMIT; the rest is dropped
+
+
+class ClientProtocol(asyncio.StreamReaderProtocol):
+    """The stream protocol of one client connection, with a way to take a frame on arrival: `take_at_once`
+    (set by the server) gets the bytes of a read first while none of the earlier ones wait unread in the
+    stream (`unread`), and returns True when it handled them; otherwise they go to the stream as usual."""
+
+    def __init__(self, reader: asyncio.StreamReader, connected: Callable[..., Any],
+                 loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(reader, connected, loop=loop)
+        self.take_at_once: Callable[[bytes], bool] | None = None
+        self.unread = 0  # bytes handed to the stream that the client's task has not read as frames yet
+
+    def data_received(self, data: bytes) -> None:
+        if self.unread == 0 and self.take_at_once is not None and self.take_at_once(data):
+            return
+        self.unread += len(data)
+        super().data_received(data)
 
 
 @dataclass(eq=False)
@@ -110,6 +143,7 @@ class Client:
     budget: RequestBudget = field(default_factory=lambda: RequestBudget(*FULL_BUDGET))
     view_top: int = 0  # the first session row this client sees when its terminal is shorter than the session
     view_offsets: dict[int, tuple[int, int]] = field(default_factory=dict)  # pane → (first row, rows) it sees
+    waiting_for_frame: bool = False  # its task waits in read_message
 
     def __post_init__(self) -> None:
         self.log = LogLimiter(f"client {self.id} ({self.user}): ")
@@ -121,6 +155,26 @@ class Client:
     @property
     def is_display(self) -> bool:
         return self.mode != "control"
+
+    @property
+    def protocol(self) -> ClientProtocol | None:
+        transport = self.writer.transport
+        protocol = transport.get_protocol() if transport is not None else None
+        return protocol if isinstance(protocol, ClientProtocol) else None
+
+    async def read_message(self, max_frame: int, frame_timeout: float | None = None) -> dict[str, Any] | None:
+        """Its next frame, decoded (tui.protocol.framing.read_frame); None on a clean EOF between frames."""
+        self.waiting_for_frame = True
+        try:
+            body = await read_frame_body(self.reader, max_frame, frame_timeout)
+        finally:
+            self.waiting_for_frame = False
+        if body is None:
+            return None
+        protocol = self.protocol
+        if protocol is not None:
+            protocol.unread -= FRAME_HEADER + len(body)
+        return decode_body(body)
 
     def send(self, message: dict[str, Any]) -> None:
         if self.writer.is_closing():

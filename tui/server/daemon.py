@@ -7,7 +7,9 @@ It owns the session model, every pane, the attached clients and the loops that t
 - each client connection is checked (SO_PEERCRED uid), handshaken (protocol version) and validated; a bad
   frame or message drops that client with a logged reason and never the server. What one client may cost
   (its outgoing queue, its request rate, a frame in progress, an idle control connection) is bounded
-  (tui.server.clients), and requests are served one at a time with the event loop free in between;
+  (tui.server.clients), and requests are served one at a time with the event loop free in between. A
+  keystroke's frame that arrives while its client's task waits for the next one is taken at once, on the
+  loop's turn that read it (`_take_at_once`), and its echo is parsed and drawn as soon as the pane answers;
 - access: the owner and the ACL's "full" users act; "read-only" observers only watch — they never type,
   run session commands, reshape the session or detach anyone but themselves. Only the holder (or the owner)
   detaches other clients;
@@ -37,7 +39,15 @@ from typing import Any
 from tui.commands import CommandError
 from tui.commands.registry import check_invocation
 from tui.model import ModelError, Session
-from tui.protocol.framing import PROTOCOL_VERSION, FrameError, clean_text, read_frame
+from tui.protocol.framing import (
+    MAX_FRAME,
+    PROTOCOL_VERSION,
+    FrameError,
+    clean_text,
+    decode_body,
+    read_frame,
+    whole_frame_body,
+)
 from tui.protocol.messages import (
     PASTE_LIMIT,
     MessageError,
@@ -51,6 +61,7 @@ from tui.server.clients import (
     READ_ONLY_BUDGET,
     ROWS_LIMIT,
     Client,
+    ClientProtocol,
     LogLimiter,
     PasteInProgress,
     RequestBudget,
@@ -82,6 +93,9 @@ CONTROL_IDLE_TIMEOUT = 600.0  # a control connection (-X, -ls) silent this long 
 # connections one uid may hold open at once: each may hold a frame in progress of up to 8 MiB
 MAX_CONNECTIONS_PER_UID = 32
 SCROLLBACK_PAGE = 1000  # lines per scrollback reply
+# a frame up to this size may be a keystroke taken on arrival; a larger one goes to the client's task undecoded
+# (so that nothing large is decoded twice)
+INPUT_AT_ONCE_MAX = 1024
 SCROLLBACK_SLICE = 200  # lines rendered between two yields to the event loop
 # what observers may still ask for: nothing that changes the session or another client (a display
 # observer's detach and redraw concern only itself)
@@ -159,9 +173,12 @@ class Server:
             loop.add_signal_handler(sig, self._stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: None)
         old_umask = os.umask(0o177)
+
+        def connection() -> ClientProtocol:  # asyncio.start_unix_server's, with our protocol
+            return ClientProtocol(asyncio.StreamReader(limit=1 << 20, loop=loop), self._accept, loop)
+
         try:
-            server = await asyncio.start_unix_server(self._accept, path=str(self.options.socket_path),
-                                                     limit=1 << 20)
+            server = await loop.create_unix_server(connection, path=str(self.options.socket_path))
         finally:
             os.umask(old_umask)
         self._spawn(self._feed_loop())
@@ -616,7 +633,7 @@ class Server:
 
     async def _serve_client(self, client: Client) -> None:
         try:
-            hello = await asyncio.wait_for(read_frame(client.reader, HELLO_MAX), HELLO_TIMEOUT)
+            hello = await asyncio.wait_for(client.read_message(HELLO_MAX), HELLO_TIMEOUT)
         except TimeoutError:
             raise MessageError("no hello within 10 s") from None
         if hello is None:
@@ -657,6 +674,9 @@ class Server:
             self._adopt_size_of(client)
             self.hooks.client_attached.emit(client)
             self.send_snapshot(client)
+            protocol = client.protocol
+            if protocol is not None:
+                protocol.take_at_once = lambda data: self._take_at_once(client, data)
         # a display client may sit idle for days; a control connection (-X, -ls) may not, and no frame in
         # progress may stall (read_frame's frame_timeout)
         idle_limit = None if client.is_display else CONTROL_IDLE_TIMEOUT
@@ -665,8 +685,7 @@ class Server:
             if client.writer.is_closing():
                 return
             try:
-                message = await asyncio.wait_for(read_frame(client.reader, frame_timeout=FRAME_TIMEOUT),
-                                                 idle_limit)
+                message = await asyncio.wait_for(client.read_message(MAX_FRAME, FRAME_TIMEOUT), idle_limit)
             except TimeoutError:
                 raise MessageError(f"control connection idle for {idle_limit:.0f} s") from None
             if message is None:
@@ -720,6 +739,9 @@ class Server:
         if handler is not None:
             await handler(client, message)
             return
+        if kind == "input":
+            self._dispatch_input(client, message)
+            return
         reason = self.refusal(client, message)
         if reason is not None:
             if kind == "command" and "id" in message:
@@ -727,13 +749,7 @@ class Server:
             else:
                 client.send(make_notice(reason, "warn"))
             return
-        if kind == "input":
-            pane = self.focused_pane()
-            if pane is not None:
-                pane.backend.write(decode_bytes(message["data"]))
-                self._typing = (pane.id, asyncio.get_running_loop().time())
-            self._adopt_size_of(client)
-        elif kind == "paste":
+        if kind == "paste":
             written = self._paste(client, message["text"], more=message.get("more", False))
             if written is not None:
                 await self._wait_for_paste_to_be_read(client, *written)
@@ -752,6 +768,41 @@ class Server:
                 client.send(make_notice(reply.message, "warn"))
             elif reply.message:
                 client.send(make_notice(reply.message))
+
+    def _dispatch_input(self, client: Client, message: dict[str, Any]) -> None:
+        """Keys for the focused pane (a validated `input` message)."""
+        reason = self.refusal(client, message)
+        if reason is not None:
+            client.send(make_notice(reason, "warn"))
+            return
+        pane = self.focused_pane()
+        if pane is not None:
+            pane.backend.write(decode_bytes(message["data"]))
+            self._typing = (pane.id, asyncio.get_running_loop().time())
+        self._adopt_size_of(client)
+
+    def _take_at_once(self, client: Client, data: bytes) -> bool:
+        """A keystroke's frame, handled on the loop's turn that read it rather than a turn later by the
+        client's task (tui.server.clients.ClientProtocol): only when `data` is one whole, small, valid `input`
+        frame, the task waits for its next frame, and the client's request budget lets it run at once. All
+        else (and any error) is left to the task, which reads and answers it as always."""
+        if not client.waiting_for_frame or "input" in self._message_handlers:
+            return False
+        body = whole_frame_body(data, INPUT_AT_ONCE_MAX)
+        if body is None:
+            return False
+        try:
+            message = validate_client_message(decode_body(body))
+        except (FrameError, MessageError):
+            return False
+        if message["t"] != "input" or not client.budget.take(_request_cost(message)):
+            return False
+        try:
+            self._dispatch_input(client, message)
+        except Exception:
+            log.exception("client %d: unexpected error; dropping the client", client.id)
+            client.drop("internal server error; see the server log")
+        return True
 
     def refusal(self, client: Client, message: dict[str, Any]) -> str | None:
         """Why this client may not send this message (input, paste, mouse, command), or None."""
@@ -847,6 +898,9 @@ class Server:
 
     async def _close_client(self, client: Client) -> None:
         registered = self.clients.pop(client.id, None) is not None
+        protocol = client.protocol
+        if protocol is not None:
+            protocol.take_at_once = None
         self.end_paste(client)  # a client gone mid-paste must not leave the program inside a bracketed paste
         if not client.writer.is_closing():
             with contextlib.suppress(ConnectionError, RuntimeError):
