@@ -47,7 +47,7 @@ from tui.client.raw_input import RawInput, RawInputDriver
 from tui.commands import COMMANDS, SCREEN_ALIASES, CommandError, Invocation, parse_command_line
 from tui.commands.registry import RECONNECT_ENDS_SHELL
 from tui.protocol.framing import FrameDecoder, FrameError, encode_frame
-from tui.protocol.messages import make_command, make_hello, make_input, make_paste_parts
+from tui.protocol.messages import input_frame, make_command, make_hello, make_paste_parts
 
 NOTICE_SECONDS = 6.0
 STARTUP_HINT_SECONDS = 15.0
@@ -237,11 +237,19 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
                            f"runs, `hascreen -r {self.session_name}` reattaches]", stderr=True)
 
     def send(self, message: dict[str, Any]) -> None:
+        try:
+            frame = encode_frame(message)
+        except FrameError as exc:
+            self.show_notice(f"cannot send to the server: {exc}", "crit")
+            return
+        self.send_frame(frame)
+
+    def send_frame(self, frame: bytes) -> None:
         if self._writer is None or self._writer.is_closing():
             return
         try:
-            self._writer.write(encode_frame(message))
-        except (FrameError, ConnectionError, OSError) as exc:
+            self._writer.write(frame)
+        except (ConnectionError, OSError) as exc:
             self.show_notice(f"cannot send to the server: {exc}", "crit")
 
     def send_command(self, name: str, *args: str, on_result: Callable[[bool, str], None] | None = None) -> None:
@@ -579,7 +587,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if self.readonly:
             self.show_notice("read-only: your keys do not reach the panes", "warn")
             return
-        self.send(make_input(data))
+        self.send_frame(input_frame(data))
 
     def on_paste(self, event: events.Paste) -> None:
         if not self.ui_open:

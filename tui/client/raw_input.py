@@ -83,6 +83,8 @@ class RawInputSplitter:
         self._paste: bytearray | None = None
 
     def feed(self, data: bytes) -> list[Piece]:
+        if not self._held and self._paste is None and b"\x1b" not in data:
+            return [Piece("keys", data)] if data else []  # plain keys, nearly every read: at once
         data = self._held + data
         self._held = b""
         pieces: list[Piece] = []

@@ -54,6 +54,11 @@ def encode_frame(message: dict[str, Any]) -> bytes:
         body = _to_json(message).encode("utf-8")
     except UnicodeEncodeError:
         body = _to_json(clean_strings(message)).encode("utf-8")
+    return frame_of(body)
+
+
+def frame_of(body: bytes) -> bytes:
+    """The frame of an already encoded JSON body."""
     if len(body) > MAX_FRAME:
         raise FrameError(f"frame of {len(body)} bytes exceeds the {MAX_FRAME}-byte limit")
     return _HEADER.pack(len(body)) + body

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from tui.protocol.framing import PROTOCOL_VERSION, clean_strings
+from tui.protocol.framing import PROTOCOL_VERSION, clean_strings, frame_of
 
 MAX_DEPTH = 8  # no client message nests deeper; a deeper one is refused before anything walks it
 MAX_ID = 128  # characters of a command's request id (an int or a string, echoed in its result)
@@ -125,6 +125,12 @@ def make_hello(cols: int, rows: int, term: str, mode: str, **extra: Any) -> dict
 
 def make_input(data: bytes) -> dict[str, Any]:
     return {"t": "input", "data": encode_bytes(data)}
+
+
+def input_frame(data: bytes) -> bytes:
+    """encode_frame(make_input(data)), built without the JSON encoder: it is on the path of every keystroke,
+    and base64 holds nothing JSON would escape."""
+    return frame_of(b'{"t":"input","data":"' + base64.b64encode(data) + b'"}')
 
 
 def make_paste_parts(text: str) -> list[dict[str, Any]]:

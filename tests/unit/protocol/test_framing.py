@@ -13,7 +13,14 @@ from tui.protocol.framing import (
     encode_frame,
     read_frame,
 )
-from tui.protocol.messages import MessageError, decode_bytes, make_hello, make_input, validate_client_message
+from tui.protocol.messages import (
+    MessageError,
+    decode_bytes,
+    input_frame,
+    make_hello,
+    make_input,
+    validate_client_message,
+)
 
 
 def test_round_trip_in_arbitrary_pieces():
@@ -26,6 +33,12 @@ def test_round_trip_in_arbitrary_pieces():
     assert out == messages
     assert decode_bytes(out[1]["data"]) == b"\x01c\xff\x00"
     assert decoder.pending == 0
+
+
+@pytest.mark.parametrize("data", [b"a", b"\x01c\xff\x00", b"\x1b[A", "\u00e9\u732b".encode(), bytes(range(256)), b""])
+def test_a_keystrokes_frame_built_directly_is_the_one_encode_frame_makes(data):
+    assert input_frame(data) == encode_frame(make_input(data))
+    assert decode_bytes(FrameDecoder().feed(input_frame(data))[0]["data"]) == data
 
 
 @pytest.mark.parametrize(
