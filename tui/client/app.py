@@ -86,6 +86,33 @@ class MainScreen(Screen[None], inherit_bindings=False):
         self.app.sync_terminal_cursor()  # type: ignore[attr-defined]
 
 
+class ServerConnection(asyncio.Protocol):
+    """The client's end of its connection to the server: frames are decoded and applied as soon as they are
+    read, on the loop's turn that read them (a stream read by a task would add a turn of the loop to every
+    frame, an echo's too). `closed` gets why the connection ended."""
+
+    def __init__(self, app: HascreenApp) -> None:
+        self.app = app
+        self.decoder = FrameDecoder()
+        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        app = self.app
+        if app.exit_info is not None:
+            return
+        try:
+            for message in self.decoder.feed(data):
+                app.apply_message(message)
+                if app.exit_info is not None:
+                    return
+        except FrameError as exc:
+            app.finish(1, f"bad data from the server of session {app.session_name}: {exc}", stderr=True)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result("the server closed the connection" if exc is None else str(exc))
+
+
 class HascreenApp(App[ExitInfo], inherit_bindings=False):
     CSS_PATH = "hascreen.tcss"
     TITLE = "hascreen"
@@ -120,7 +147,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.procedures: list[Any] = []
         self.connected = asyncio.Event()
         self.exit_info: ExitInfo | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._transport: asyncio.WriteTransport | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._sent_size: tuple[int, int] | None = None
         self._notice_count = 0
@@ -185,8 +212,10 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         return max(self.size.width, 1), max(self.size.height - 2, 1)
 
     async def _connect_and_read(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            reader, writer = await asyncio.open_unix_connection(str(self.socket_path))
+            transport, connection = await loop.create_unix_connection(lambda: ServerConnection(self),
+                                                                      str(self.socket_path))
         except (FileNotFoundError, ConnectionRefusedError):
             self.finish(1, f"hascreen: session {self.session_name} ended before this client could attach "
                            f"(its server is gone)", stderr=True)
@@ -195,7 +224,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self.finish(1, f"hascreen: cannot connect to session {self.session_name} at {self.socket_path}: "
                            f"{exc.strerror or exc}", stderr=True)
             return
-        self._writer = writer
+        self._transport = transport
         for _ in range(50):  # let the first layout pass give the pane area its size
             if self.pane_area.size.width > 0:
                 break
@@ -209,23 +238,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if self.readonly:
             hello_extra["readonly"] = True
         self.send(make_hello(cols, rows, os.environ.get("TERM", "xterm-256color"), self.mode, **hello_extra))
-        decoder = FrameDecoder()
-        try:
-            while True:
-                data = await reader.read(256 * 1024)
-                if not data:
-                    break
-                for message in decoder.feed(data):
-                    self.apply_message(message)
-                    if self.exit_info is not None:
-                        return
-        except FrameError as exc:
-            self.finish(1, f"bad data from the server of session {self.session_name}: {exc}", stderr=True)
-            return
-        except (ConnectionError, OSError) as exc:
-            self._lost_connection(str(exc))
-            return
-        self._lost_connection("the server closed the connection")
+        self._lost_connection(await connection.closed)  # the frames are applied as they come (ServerConnection)
 
     def _lost_connection(self, why: str) -> None:
         if self.exit_info is not None:
@@ -245,10 +258,10 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self.send_frame(frame)
 
     def send_frame(self, frame: bytes) -> None:
-        if self._writer is None or self._writer.is_closing():
+        if self._transport is None or self._transport.is_closing():
             return
         try:
-            self._writer.write(frame)
+            self._transport.write(frame)
         except (ConnectionError, OSError) as exc:
             self.show_notice(f"cannot send to the server: {exc}", "crit")
 
@@ -263,8 +276,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     def finish(self, code: int, message: str, stderr: bool = False) -> None:
         if self.exit_info is None:
             self.exit_info = ExitInfo(code, message, stderr)
-        if self._writer is not None:
-            self._writer.close()
+        if self._transport is not None:
+            self._transport.close()
         self.exit(self.exit_info, return_code=code)
 
     async def on_unmount(self) -> None:
@@ -272,8 +285,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self._reader_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader_task
-        if self._writer is not None:
-            self._writer.close()
+        if self._transport is not None:
+            self._transport.close()
 
     # ---- server messages --------------------------------------------------------------------------------
     def apply_message(self, message: dict[str, Any]) -> None:
@@ -499,7 +512,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
     # ---- sizes ------------------------------------------------------------------------------------------
     def on_pane_area_resized(self, message: PaneArea.Resized) -> None:
         size = (message.cols, message.rows)
-        if self._writer is not None and size != self._sent_size and self.connected.is_set():
+        if self._transport is not None and size != self._sent_size and self.connected.is_set():
             self._sent_size = size
             self.send({"t": "resize", "cols": size[0], "rows": size[1]})
 
