@@ -4,10 +4,13 @@
   applies; 256-colour and truecolour keep their own forms.
 - The terminal's own cursor is the pane's cursor: it follows a move that arrives alone, and hides and shows
   with the program (tmux's #{cursor_x}, #{cursor_y} and #{cursor_flag} of the pane running the client).
+- Keys typed one at a time echo exactly (the client writes an echo-sized change itself, ahead of Textual):
+  each key shows right after what is already on the line, in its colours, with the cursor after it.
 """
 
 from __future__ import annotations
 
+import re
 import time
 
 from tests.e2e.test_screen_e2e import HASCREEN, Tmux, tmux  # noqa: F401 (tmux: a fixture)
@@ -68,3 +71,28 @@ def test_the_terminal_cursor_follows_a_lone_move_and_hides_with_the_program(tmux
     tmux.keys("one", "Enter")
     assert wait_for("the cursor shown again", lambda: cursor(tmux, "one") == (5, row, True))
     tmux.keys("one", "Enter")
+
+
+def test_keys_typed_one_at_a_time_echo_exactly_with_the_line_s_colours(tmux: Tmux):  # noqa: F811
+    tmux.new("one", f"{HASCREEN} -S morning; sleep 600")
+    tmux.wait_text("one", "0* ")
+    tmux.keys("one", r"clear; printf '\033[31mRED\033[0m'; cat", "Enter")
+    screen = tmux.wait_text("one", "\nRED")
+    row = screen.splitlines().index("RED")
+    assert wait_for("the cursor after RED", lambda: cursor(tmux, "one") == (3, row, True))
+
+    def echoed(typed: str) -> bool:
+        """The typed text right after RED and no longer red, nothing else on the line (capture-pane drops
+        trailing blanks), the cursor after it."""
+        line = tmux.run("capture-pane", "-e", "-p", "-t", "one").stdout.splitlines()[row]
+        sgr = rf"(?:{ESC}\[[0-9;]*m)"
+        match = re.fullmatch(rf"({sgr}*)RED({sgr}+){re.escape(typed.rstrip())}\s*{sgr}*\s*", line)
+        return bool(match and f"{ESC}[31m" in match[1] and re.search(rf"{ESC}\[(?:0|39)m", match[2])
+                    and cursor(tmux, "one") == (3 + len(typed), row, True))
+
+    typed = ""
+    for key in "echo-\u00e9 1":
+        tmux.keys("one", "-l", key)
+        typed += key
+        assert wait_for(f"the echo of {typed!r}", lambda typed=typed: echoed(typed))
+    tmux.keys("one", "C-c")

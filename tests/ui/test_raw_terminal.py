@@ -2,7 +2,8 @@
 
 Bytes written to the pty must reach the pane unchanged (Esc before ':' included, ^C and ^Z to the pane's
 program rather than the client), the prefix must work on raw bytes, a bracketed paste with ESC inside must
-arrive whole, and C-a d must leave the client with screen's message. A second client attached with -x
+arrive whole, and C-a d must leave the client with screen's message. A key's echo is drawn on the terminal as
+its whole line, at its place, with the terminal's cursor left right after the key. A second client attached with -x
 (through run_test) is the observer that reads the panes.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import struct
 import subprocess
@@ -139,5 +141,45 @@ async def test_arrows_reach_a_program_in_application_cursor_mode_as_it_expects(l
             client.write(b"\x1b[A\x1b[D\r")
             await observer.wait_text("^[OA^[OD", what="the arrows as ESC O A / ESC O D")
             client.write(b"\x03")
+    finally:
+        client.close()
+
+
+def quiet(client: PtyClient, seconds: float = 0.5, timeout: float = 10.0) -> int:
+    """Wait until the client has drawn nothing for `seconds`; returns how much it had drawn by then."""
+    deadline = time.monotonic() + timeout
+    size, since = len(client.output), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if len(client.output) != size:
+            size, since = len(client.output), time.monotonic()
+        elif time.monotonic() - since >= seconds:
+            return size
+    raise AssertionError("the client never stopped drawing")
+
+
+SGR = re.compile(rb"\x1b\[[0-9;]*m")
+
+
+def test_an_echo_is_drawn_as_its_whole_line_with_the_cursor_after_the_key(live):
+    client = PtyClient(live, cols=100, rows=30)
+    try:
+        wait_until(lambda: "Attached" in live.hascreen("-ls").stdout, "the pty client to attach")
+        client.write(b"printf 're''ady\\n'; cat\r")
+        wait_until(lambda: b"ready" in SGR.sub(b"", bytes(client.output)), "cat to start")
+        for typed in (b"Q", b"QZ"):
+            mark = quiet(client)
+            client.write(typed[-1:])
+            wait_until(lambda mark=mark, typed=typed: typed in SGR.sub(b"", bytes(client.output[mark:])),
+                       f"the echo of {typed!r}")
+            # the first drawing that shows the key: a cursor move to the start of a line, the line whole
+            # (the terminal's width), the cursor moved right after the key
+            drawn = re.search(rb"\x1b\[(\d+);1H((?:[^\x1b]|\x1b\[[0-9;]*m)*?)\x1b\[(\d+);(\d+)H",
+                              bytes(client.output[mark:]), re.S)
+            assert drawn, bytes(client.output[mark:])
+            line = SGR.sub(b"", drawn[2]).decode()
+            assert line == typed.decode().ljust(100), line
+            assert (int(drawn[3]), int(drawn[4])) == (int(drawn[1]), len(typed) + 1)
+        client.write(b"\x03")
     finally:
         client.close()
