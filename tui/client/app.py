@@ -95,6 +95,10 @@ class ServerConnection(asyncio.Protocol):
         self.app = app
         self.decoder = FrameDecoder()
         self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         app = self.app
@@ -109,8 +113,26 @@ class ServerConnection(asyncio.Protocol):
             app.finish(1, f"bad data from the server of session {app.session_name}: {exc}", stderr=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            self._read_what_is_left()
         if not self.closed.done():
             self.closed.set_result("the server closed the connection" if exc is None else str(exc))
+
+    def _read_what_is_left(self) -> None:
+        """A write of ours failed (typically: the server had already hung up, after `detached`), and asyncio
+        drops the connection without reading on. What the server sent before it hung up says why; it is
+        still in the socket (open until this returns), so it is read and applied here."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None:
+            return
+        for _ in range(64):  # at most 4 MiB: a goodbye is one small frame
+            try:
+                data = os.read(sock.fileno(), 1 << 16)
+            except OSError:  # nothing more (the socket is non-blocking) or already gone
+                return
+            if not data:
+                return
+            self.data_received(data)
 
 
 class HascreenApp(App[ExitInfo], inherit_bindings=False):
