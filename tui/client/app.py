@@ -613,6 +613,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
 
     def _as_the_pane_expects(self, data: bytes) -> bytes:
         """Key bytes in the focused pane's cursor key mode (application cursor keys: ESC O A for Up)."""
+        if b"\x1b[" not in data:
+            return data  # no cursor key in them: nothing to look up (most keystrokes)
         pane = self.pane_area.focused_pane
         if pane is not None and pane.modes.get("app_cursor"):
             return to_application_cursor(data)

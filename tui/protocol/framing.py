@@ -84,6 +84,10 @@ class FrameDecoder:
         self._max_frame = max_frame
 
     def feed(self, data: bytes) -> list[dict[str, Any]]:
+        if not self._buffer:
+            body = whole_frame_body(data, self._max_frame)
+            if body is not None:
+                return [decode_body(body)]  # one whole frame, as most reads bring: no copies through the buffer
         self._buffer += data
         messages = []
         while len(self._buffer) >= _HEADER.size:

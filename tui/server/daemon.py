@@ -519,11 +519,12 @@ class Server:
         terminal = pane.terminal
         wanted = range(terminal.rows) if rows is None else sorted(y for y in rows if 0 <= y < terminal.rows)
         modes = terminal.modes
+        cursor_x, cursor_y = terminal.cursor
         return {
             "t": "rows",
             "pane": pane.id,
             "rows": {str(y): [list(run) for run in terminal.render_row(y)] for y in wanted},
-            "cursor": [terminal.cursor[0], terminal.cursor[1], terminal.cursor_visible],
+            "cursor": [cursor_x, cursor_y, terminal.cursor_visible],
             "cursor_shape": terminal.cursor_shape,
             "full": rows is None,
             "throttled": pane.throttled,
