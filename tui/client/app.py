@@ -53,6 +53,7 @@ NOTICE_SECONDS = 6.0
 STARTUP_HINT_SECONDS = 15.0
 MESSAGE_HISTORY = 20  # messages C-a m shows again, whole
 DIRECT_LINES = 2  # a rows frame changing at most this many lines is written straight to the terminal
+ECHO_REPAINT_DELAY = 0.002  # seconds before Textual repaints the lines written straight to the terminal
 HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -368,12 +369,14 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         changed = area.apply_rows(message)
         origin = area.content_region  # looked up once: it walks Textual's compositor
         cursor = self.sync_terminal_cursor(origin)
-        if len(changed) <= DIRECT_LINES:
-            self._write_lines_now(changed, origin, cursor)  # the echo first, Textual's bookkeeping after it
-        area.refresh_lines(changed)
+        if len(changed) <= DIRECT_LINES and self._write_lines_now(changed, origin, cursor):
+            # Textual repaints the same lines a moment later: the CPU goes to delivering the echo first
+            asyncio.get_running_loop().call_later(ECHO_REPAINT_DELAY, area.refresh_lines, changed)
+        else:
+            area.refresh_lines(changed)
         self._update_throttled()
 
-    def _write_lines_now(self, lines: list[int], origin: Region, cursor: tuple[int, int, int] | None) -> None:
+    def _write_lines_now(self, lines: list[int], origin: Region, cursor: tuple[int, int, int] | None) -> bool:
         """An echo-sized change goes to the terminal at once, written by us, instead of after Textual's idle
         and update-timer turns (~0.5 ms). Textual still repaints the same lines on its next update (they are
         refreshed right after), so what it draws on top, a notification say, comes back within one of its
@@ -381,7 +384,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         (sync_terminal_cursor's answer)."""
         driver = self._driver
         if not isinstance(driver, RawInputDriver) or self.screen is not self._main_screen or not lines:
-            return
+            return False
         area = self.pane_area
         parts = []
         for y in lines:
@@ -389,10 +392,11 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
                 parts.append(f"\x1b[{origin.y + y + 1};{origin.x + 1}H")
                 parts.append(area.render_line(y).render(self.console))
         if not parts:
-            return
+            return False
         if cursor is not None:
             parts.append(f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H")
         driver.write("".join(parts))
+        return True
 
     def sync_terminal_cursor(self, origin: Region | None = None) -> tuple[int, int, int] | None:
         """Show the focused pane's cursor with the terminal's own cursor (raw driver only): at its place, in
