@@ -177,6 +177,90 @@ def cell_width(text: str) -> int:
     return sum(max(0, wcwidth(ch)) for ch in text)
 
 
+# ---- rows held as segments ------------------------------------------------------------------------------
+# A row may be held as a list of (text, Cell-attrs) segments instead of cells: every character takes one cell,
+# the segments cover the row from column 0 and the cells past their end are default blanks. Drawing, erasing
+# and scrolling work on segments directly, so a row that a program rewrites (top, vim, a prompt) never turns
+# into per-cell objects; only operations that need cells (wide or combining characters, ICH/DCH/ECH, insert
+# mode, another charset) turn that one row into cells.
+MAX_ROW_SEGMENTS = 48  # a row split finer than this is cheaper as cells
+
+
+def segments_head(segments: list[tuple[str, Cell]], x: int) -> list[tuple[str, Cell]]:
+    """The segments covering columns [0, x) of a row (shorter when the row is)."""
+    head: list[tuple[str, Cell]] = []
+    used = 0
+    for segment in segments:
+        text = segment[0]
+        stop = used + len(text)
+        if stop <= x:
+            head.append(segment)
+            if stop == x:
+                break
+        else:
+            if used < x:
+                head.append((text[:x - used], segment[1]))
+            break
+        used = stop
+    return head
+
+
+def segments_splice(segments: list[tuple[str, Cell]], x: int, text: str,
+                    attrs: Cell) -> list[tuple[str, Cell]]:
+    """The row with `text` in style `attrs` written over columns [x, x + len(text)); a gap before x (the row
+    was shorter) becomes default blanks. Neighbours in the same style are joined, so typing one character at
+    a time does not split a row into one segment per character."""
+    end = x + len(text)
+    head: list[tuple[str, Cell]] = []
+    tail: list[tuple[str, Cell]] = []
+    used = 0
+    for segment in segments:
+        seg_text = segment[0]
+        stop = used + len(seg_text)
+        if stop <= x:
+            head.append(segment)
+        elif used >= end:
+            tail.append(segment)
+        else:
+            if used < x:
+                head.append((seg_text[:x - used], segment[1]))
+            if stop > end:
+                tail.append((seg_text[end - used:], segment[1]))
+        used = stop
+    if used < x:
+        head.append((" " * (x - used), DEFAULT_CELL))
+    if head and head[-1][1] == attrs:
+        text = head.pop()[0] + text
+    if tail and tail[0][1] == attrs:
+        text += tail.pop(0)[0]
+    head.append((text, attrs))
+    head += tail
+    return head
+
+
+def cells_to_segments(line: StaticDefaultDict[int, Cell], columns: int) -> list[tuple[str, Cell]] | None:
+    """A row of cells as segments, or None when segments cannot hold it (wide or combined characters, cells
+    past the right margin, a row whose default cell is not the plain blank)."""
+    if line.default is not DEFAULT_CELL:
+        return None
+    if not line:
+        return []
+    count = max(line) + 1
+    if count > columns:
+        return None
+    cells = list(map(line.get, range(count), repeat(DEFAULT_CELL, count)))
+    text = "".join(map(_CELL_DATA, cells))
+    if len(text) != count or not (text.isascii() or NARROW_TEXT.fullmatch(text)):
+        return None
+    segments: list[tuple[str, Cell]] = []
+    offset = 0
+    for key, group in groupby(cells, _CELL_STYLE):
+        size = len(list(group))
+        segments.append((text[offset:offset + size], Cell(" ", *key)))
+        offset += size
+    return segments
+
+
 # SGR codes that set one flag: code -> (index in Cell, value)
 SGR_FLAGS = {1: (3, True), 2: (9, True), 3: (4, True), 4: (5, True), 21: (5, True), 5: (8, True), 6: (8, True),
              7: (7, True), 8: (10, True), 9: (6, True), 23: (4, False), 24: (5, False), 25: (8, False),
@@ -257,17 +341,53 @@ class TermScreen(pyte.Screen):
         self._buffer = value
 
     def _materialize_rows(self) -> None:
-        lazy = self._lazy_rows
-        self._lazy_rows = {}
-        buffer = self._buffer
-        for y, row in lazy.items():
-            line = buffer[y]
+        for y in list(self._lazy_rows):
+            self._row_cells(y)
+
+    def _row_cells(self, y: int) -> StaticDefaultDict[int, Cell]:
+        """Row y as cells, for the operations that need them (a row held as segments becomes cells)."""
+        segments = self._lazy_rows.pop(y, None)
+        line = self._buffer[y]
+        if segments:
             x = 0
-            for text, attrs in row:
+            for text, attrs in segments:
                 if text:
                     line.update(zip(range(x, x + len(text)), map(self.cells_for(attrs).__getitem__, text),
                                     strict=False))
                     x += len(text)
+        return line
+
+    def _move_rows(self, targets: range, offset: int) -> None:
+        """Each row y of `targets`, in that order, takes what row y + offset holds (cells or segments)."""
+        for rows in (self._buffer, self._lazy_rows):
+            if rows:
+                get = rows.get
+                pop = rows.pop
+                for y in targets:
+                    moved = get(y + offset)
+                    if moved is None:
+                        pop(y, None)
+                    else:
+                        rows[y] = moved
+
+    def _drop_row(self, y: int) -> None:
+        """Row y becomes default blanks."""
+        self._buffer.pop(y, None)
+        self._lazy_rows.pop(y, None)
+
+    def _push_row_history(self, y: int) -> None:
+        """Row y, cells or segments, to scrollback."""
+        segments = self._lazy_rows.get(y)
+        if segments is None:
+            self.push_history(self._buffer.get(y))
+        elif self.history.limit:
+            segments = [segment for segment in segments if segment[0]]
+            if not segments:
+                self.history.append_plain("")
+            elif len(segments) == 1 and segments[0][1] == DEFAULT_CELL:
+                self.history.append_plain(segments[0][0])
+            else:
+                self.history.append_row(segments, self.style_of_attrs)
 
     def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
@@ -333,49 +453,65 @@ class TermScreen(pyte.Screen):
             self._draw_slow(data)
             return
         cursor = self.cursor
-        attrs = cursor.attrs
-        if attrs is self._draw_attrs:
-            get_cell = self._draw_get
-        else:
-            get_cell = self._draw_get = self.cells_for(attrs).__getitem__
-            self._draw_attrs = attrs
         columns = self.columns
-        # a row still held as block segments becomes cells first; drawing on any other row leaves them be
-        buffer = self.buffer if cursor.y in self._lazy_rows else self._buffer
-        dirty = self.dirty
         length = len(data)
-        x = cursor.x
-        if x + length <= columns:  # the common case: it fits on this row
-            buffer[cursor.y].update(zip(range(x, x + length), map(get_cell, data), strict=False))
-            x += length
-            if x == columns and DECAWM not in self.mode:
-                x -= 1  # without autowrap there is no pending wrap: the cursor stays on the last column
-            cursor.x = x
-            self.last_char = data[-1]
-            dirty.add(cursor.y)
-            return
-        done = 0
-        x = cursor.x
-        while done < length:
-            if x >= columns:
-                if DECAWM in self.mode:
-                    dirty.add(cursor.y)
+        if cursor.x + length <= columns:  # the common case: it fits on this row
+            self._draw_in_row(data)
+        else:
+            autowrap = DECAWM in self.mode
+            done = 0
+            while done < length:
+                if cursor.x >= columns:
+                    if not autowrap:
+                        # without autowrap every further character overwrites the last column
+                        cursor.x = columns - 1
+                        self._draw_in_row(data[-1])
+                        break
+                    self.dirty.add(cursor.y)
                     cursor.x = 0
                     self.linefeed()
-                    x = cursor.x
-                else:
-                    # without autowrap every further character overwrites the last column
-                    buffer[cursor.y][columns - 1] = get_cell(data[-1])
-                    break
-            take = min(length - done, columns - x)
-            buffer[cursor.y].update(zip(range(x, x + take), map(get_cell, data[done:done + take]), strict=False))
-            x += take
-            done += take
-        if x >= columns and DECAWM not in self.mode:
-            x = columns - 1
-        cursor.x = x
+                take = min(length - done, columns - cursor.x)
+                self._draw_in_row(data[done:done + take])
+                done += take
+        if cursor.x >= columns and DECAWM not in self.mode:
+            cursor.x = columns - 1  # without autowrap there is no pending wrap: the cursor stays on the last column
         self.last_char = data[-1]
-        dirty.add(cursor.y)
+
+    def _draw_in_row(self, data: str) -> None:
+        """Single-cell text that fits between the cursor and the right margin; the cursor moves past it (to
+        the pending-wrap column when it ends at the margin)."""
+        cursor = self.cursor
+        y = cursor.y
+        x = cursor.x
+        attrs = cursor.attrs
+        self.dirty.add(y)
+        line = self._buffer.get(y)
+        segments: list[tuple[str, Cell]] | None = None
+        if line:
+            segments = cells_to_segments(line, self.columns) if x == 0 else None
+            if segments is None:  # cells stay cells
+                if attrs is self._draw_attrs:
+                    get_cell = self._draw_get
+                else:
+                    get_cell = self._draw_get = self.cells_for(attrs).__getitem__
+                    self._draw_attrs = attrs
+                line.update(zip(range(x, x + len(data)), map(get_cell, data), strict=False))
+                cursor.x = x + len(data)
+                return
+            del self._buffer[y]
+        elif line is not None:
+            del self._buffer[y]  # an empty row of cells is the same as no row
+        else:
+            segments = self._lazy_rows.get(y)
+        text = " " * len(data) if attrs[10] else data  # concealed text is kept as blanks
+        if not segments:
+            row = [(" " * x, DEFAULT_CELL), (text, attrs)] if x else [(text, attrs)]
+        else:
+            row = segments_splice(segments, x, text, attrs)
+        self._lazy_rows[y] = row
+        cursor.x = x + len(data)
+        if len(row) > MAX_ROW_SEGMENTS:
+            self._row_cells(y)
 
     def draw_styled(self, parts: list[str]) -> None:
         """Text interleaved with SGR parameters, as `re.split` on `ESC [ params m` gives it:
@@ -397,6 +533,54 @@ class TermScreen(pyte.Screen):
             if text:
                 draw(text)
 
+    def rewrite_row(self, parts: list[str]) -> bool:
+        """Styled text written from the first column, then EL 0: how `CUP text CSI K` redraws a row (top, vim,
+        a status line). The row becomes the text's segments in one step, whatever it held. `parts` are as for
+        `draw_styled`. Returns False, having done nothing, when this shortcut does not apply (the caller then
+        draws and erases as usual): the cursor is not at the first column, the text is not all single-cell,
+        reaches the right margin, or insert mode or another charset is on."""
+        cursor = self.cursor
+        if cursor.x or not self._charset_is_plain or IRM in self.mode:
+            return False
+        joined = "".join(parts[0::2])
+        used = len(joined)
+        columns = self.columns
+        if used >= columns or not (joined.isascii() or NARROW_TEXT.fullmatch(joined)):
+            return False
+        attrs = cursor.attrs
+        row: list[tuple[str, Cell]] = []
+        text = parts[0]
+        if text:
+            row.append((" " * len(text) if attrs[10] else text, attrs))
+        if len(parts) > 1:
+            known = self._sgr_text_cache.get
+            transition = self.sgr_transition
+            default = self.default_char
+            for index in range(1, len(parts), 2):
+                params = parts[index]
+                if params == "0" or not params:
+                    attrs = default
+                else:
+                    attrs = known((attrs, params)) or transition(attrs, params)
+                text = parts[index + 1]
+                if text:
+                    row.append((" " * len(text) if attrs[10] else text, attrs))
+            cursor.attrs = attrs
+        blank = self.blank_cell()
+        if blank is not self.default_char:
+            row.append((" " * (columns - used), blank))
+        y = cursor.y
+        self._buffer.pop(y, None)
+        if row:
+            self._lazy_rows[y] = row
+        else:
+            self._lazy_rows.pop(y, None)
+        cursor.x = used
+        if used:
+            self.last_char = joined[-1]
+        self.dirty.add(y)
+        return True
+
     def _draw_slow(self, data: str) -> None:
         """pyte's per-character draw, except that unprintable and zero-width characters never stop it and
         a wide character that does not fit in the last column wraps first."""
@@ -412,7 +596,7 @@ class TermScreen(pyte.Screen):
             if cursor.x == self.columns or (width == 2 and cursor.x == self.columns - 1):
                 if DECAWM in self.mode:
                     if cursor.x < self.columns:
-                        self.buffer[cursor.y][cursor.x] = cursor.attrs
+                        self._row_cells(cursor.y)[cursor.x] = cursor.attrs
                     self.dirty.add(cursor.y)
                     self.carriage_return()
                     self.linefeed()
@@ -420,7 +604,7 @@ class TermScreen(pyte.Screen):
                     cursor.x = self.columns - width
             if IRM in self.mode:
                 self.insert_characters(width)
-            line = self.buffer[cursor.y]
+            line = self._row_cells(cursor.y)
             line[cursor.x] = cursor.attrs._replace(data=" " if cursor.attrs[10] else char)
             if width == 2 and cursor.x + 1 < self.columns:
                 line[cursor.x + 1] = cursor.attrs._replace(data="")
@@ -436,7 +620,7 @@ class TermScreen(pyte.Screen):
         on the cell at the cursor, never on the row above (a character written in the last column leaves a
         pending wrap, so its marks still find it on its own row)."""
         cursor = self.cursor
-        line = self.buffer[cursor.y]
+        line = self._row_cells(cursor.y)
         if cursor.x:
             x = cursor.x - 1
             if line[x].data == "" and x:  # the stub of a wide character: combine with the character itself
@@ -482,20 +666,11 @@ class TermScreen(pyte.Screen):
             if cursor.y < self.lines - 1:
                 cursor.y += 1
             return
-        buffer = self.buffer
         if top == 0 and bottom == self.lines - 1 and not self.alt_active:
-            self.push_history(buffer.get(0))
+            self._push_row_history(0)
         self.dirty.update(range(top, bottom + 1))
-        for y in range(top, bottom):
-            following = buffer.get(y + 1)
-            if following is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = following
-        if cursor.attrs[2] == "default":
-            buffer.pop(bottom, None)
-        else:
-            self._fill_blank_rows(bottom, bottom + 1)
+        self._move_rows(range(top, bottom), 1)
+        self._fill_blank_rows(bottom, bottom + 1)
 
     def reverse_index(self) -> None:
         """RI: the mirror of `index` (scrolls down at the top margin, bce; above the region it only moves up)."""
@@ -507,25 +682,18 @@ class TermScreen(pyte.Screen):
             if cursor.y > 0:
                 cursor.y -= 1
             return
-        buffer = self.buffer
         self.dirty.update(range(top, bottom + 1))
-        for y in range(bottom, top, -1):
-            above = buffer.get(y - 1)
-            if above is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = above
+        self._move_rows(range(bottom, top, -1), -1)
         self._fill_blank_rows(top, top + 1)
 
     def _fill_blank_rows(self, start: int, stop: int) -> None:
         """Rows [start, stop) become blank rows in the current background (bce)."""
         blank = self.blank_cell()
-        if blank is self.default_char:
+        for y in range(start, stop):
+            self._drop_row(y)
+        if blank is not self.default_char:
             for y in range(start, stop):
-                self.buffer.pop(y, None)
-        else:
-            for y in range(start, stop):
-                self.buffer[y] = self._blank_row(blank)
+                self._lazy_rows[y] = [(" " * self.columns, blank)]
 
     def fill_bottom_row(self) -> None:
         """The bottom row blank in the current background, as the LF that scrolled it in leaves it (bce)."""
@@ -538,14 +706,8 @@ class TermScreen(pyte.Screen):
         if not top <= start <= bottom:
             return
         count = min(count or 1, bottom - start + 1)
-        buffer = self.buffer
         self.dirty.update(range(start, bottom + 1))
-        for y in range(bottom, start + count - 1, -1):
-            moved = buffer.get(y - count)
-            if moved is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = moved
+        self._move_rows(range(bottom, start + count - 1, -1), -count)
         self._fill_blank_rows(start, start + count)
         self.carriage_return()
 
@@ -557,14 +719,8 @@ class TermScreen(pyte.Screen):
         if not top <= start <= bottom:
             return
         count = min(count or 1, bottom - start + 1)
-        buffer = self.buffer
         self.dirty.update(range(start, bottom + 1))
-        for y in range(start, bottom + 1 - count):
-            moved = buffer.get(y + count)
-            if moved is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = moved
+        self._move_rows(range(start, bottom + 1 - count), count)
         self._fill_blank_rows(bottom + 1 - count, bottom + 1)
         self.carriage_return()
 
@@ -587,7 +743,7 @@ class TermScreen(pyte.Screen):
         if start >= columns:
             return
         count = min(count, columns - start)
-        line = self.buffer[cursor.y]
+        line = self._row_cells(cursor.y)
         if right:
             moved = {x + count: cell for x, cell in line.items() if start <= x < columns - count}
             opened = range(start, start + count)
@@ -607,47 +763,12 @@ class TermScreen(pyte.Screen):
         self.dirty.add(cursor.y)
         stop = min(cursor.x + (count or 1), self.columns)
         blank = self.blank_cell()
-        line = self.buffer[cursor.y]
+        line = self._row_cells(cursor.y)
         if blank == line.default:
             for x in range(cursor.x, stop):
                 line.pop(x, None)
         else:
             line.update(dict.fromkeys(range(cursor.x, stop), blank))
-
-    def linefeed(self) -> None:
-        """While the block path holds rows as segments, a line feed at the bottom of a full-screen region
-        scrolls them as a block of one row (the bottom row's cells become segments), so output that arrives
-        in pty-sized pieces, each ending inside a line, never turns the whole screen back into cells."""
-        if self._lazy_rows and self._scroll_bottom_row_as_block():
-            if pyte_modes.LNM in self.mode:
-                self.carriage_return()
-            return
-        super().linefeed()
-
-    def _scroll_bottom_row_as_block(self) -> bool:
-        cursor = self.cursor
-        if (cursor.y != self.lines - 1 or cursor.x >= self.columns or self.margins is not None
-                or self.alt_active or DECSCNM in self.mode or cursor.attrs[2] != "default"):
-            return False
-        line = self._buffer.get(cursor.y)
-        row: list[tuple[str, Cell]] = []
-        if line:
-            count = max(line) + 1
-            if count > self.columns or line.default is not DEFAULT_CELL:
-                return False
-            cells = list(map(line.get, range(count), repeat(DEFAULT_CELL, count)))
-            text = "".join(map(_CELL_DATA, cells))
-            if len(text) != count or not (text.isascii() or NARROW_TEXT.fullmatch(text)):
-                return False  # wide or combined characters: only cells can hold them
-            offset = 0
-            for key, group in groupby(cells, _CELL_STYLE):
-                size = len(list(group))
-                row.append((text[offset:offset + size], Cell(" ", *key)))
-                offset += size
-        last_char = self.last_char
-        self.absorb_rows([row])
-        self.last_char = last_char
-        return True
 
     def style_of_attrs(self, attrs: Cell) -> Style:
         return self.style_cache[attrs[1:]]
@@ -688,7 +809,7 @@ class TermScreen(pyte.Screen):
         of an empty bottom row of a full-screen scroll region on the main screen, in plain modes."""
         cursor = self.cursor
         return (cursor.x == 0 and cursor.y == self.lines - 1 and self.margins is None
-                and not self.alt_active and not self._buffer.get(cursor.y)
+                and not self.alt_active and not self._buffer.get(cursor.y) and cursor.y not in self._lazy_rows
                 and self._charset_is_plain and DECAWM in self.mode and IRM not in self.mode
                 and DECSCNM not in self.mode)
 
@@ -1067,20 +1188,14 @@ class TermScreen(pyte.Screen):
         elif how == 2:
             rows = range(self.lines)
             if not self.alt_active:
-                used = [y for y, line in self.buffer.items() if line and y < self.lines]
+                used = [y for y, line in self._buffer.items() if line and y < self.lines]
+                used += [y for y in self._lazy_rows if y < self.lines]
                 for y in range(max(used) + 1 if used else 0):
-                    self.push_history(self.buffer.get(y))
+                    self._push_row_history(y)
         else:
             return
         self.dirty.update(rows)
-        attrs = self.blank_cell()
-        if attrs[1:] == self.default_char[1:]:
-            for y in rows:
-                self.buffer.pop(y, None)
-        else:
-            for y in rows:
-                self.buffer[y] = line = StaticDefaultDict(self.default_char)
-                line.update(dict.fromkeys(range(self.columns), attrs))
+        self._fill_blank_rows(rows.start, rows.stop)
         if how in (0, 1):
             self.erase_in_line(how)
 
@@ -1098,11 +1213,13 @@ class TermScreen(pyte.Screen):
             return
         self.dirty.add(cursor.y)
         attrs = self.blank_cell()
-        line = self.buffer.get(cursor.y)
+        line = self._buffer.get(cursor.y)
         if line is None:
-            if attrs == self.default_char:
+            segments = self._lazy_rows.get(cursor.y)
+            if segments is None and attrs is self.default_char:
                 return
-            line = self.buffer[cursor.y]
+            self._erase_segments(segments or [], start, stop, attrs)
+            return
         if attrs == line.default:
             # an erased cell equal to the row's default is the same as no cell: drop cells, touching only
             # the columns between the erased range and the row's written extent
@@ -1120,6 +1237,24 @@ class TermScreen(pyte.Screen):
                     pop(x, None)
         else:
             line.update(dict.fromkeys(range(start, stop), attrs))
+
+    def _erase_segments(self, segments: list[tuple[str, Cell]], start: int, stop: int, blank: Cell) -> None:
+        """erase_in_line on a row held as segments (or an empty row): columns [start, stop) become `blank`."""
+        y = self.cursor.y
+        columns = self.columns
+        if stop >= columns:
+            row = segments_head(segments, start)
+            if blank is not self.default_char and start < columns:
+                used = sum(len(text) for text, _ in row)
+                if used < start:
+                    row.append((" " * (start - used), DEFAULT_CELL))
+                row.append((" " * (columns - start), blank))
+        else:
+            row = segments_splice(segments, start, " " * (stop - start), blank)
+        if row:
+            self._lazy_rows[y] = row
+        else:
+            self._lazy_rows.pop(y, None)
 
     # ---- cursor and tabs --------------------------------------------------------------------------------
 

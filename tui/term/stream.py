@@ -50,6 +50,7 @@ STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")
 # stack per character matched) and 10x faster; possessive *groups* are avoided (buggy in Python 3.11.2)
 BLOCK_RE = re.compile(f"(?>[{NARROW_CHARS}]*+(?>\x1b\\[[0-9;]*+m[{NARROW_CHARS}]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
+ERASE_LINE = "\x1b[K"
 
 MAX_PENDING_SEQUENCE = 512  # a CSI/ESC sequence longer than this is garbage
 MAX_STRING = 8192  # OSC/DCS payloads beyond this are skipped, not kept
@@ -167,6 +168,7 @@ class TermStream(pyte.ByteStream):
         token_match = TOKEN_RE.match
         dispatch_csi = self._dispatch_csi
         draw_styled = screen.draw_styled
+        rewrite_row = screen.rewrite_row
         split_sgr = SGR_SPLIT_RE.split
         length = len(data)
         if screen.ready_for_block():
@@ -179,11 +181,17 @@ class TermStream(pyte.ByteStream):
                 if kind == 1:  # printable text
                     draw(match.group(1))
                 elif kind == 2:  # SGR sequences, each with the text it colours
-                    draw_styled(split_sgr(match.group(2)))
+                    parts = split_sgr(match.group(2))
+                    if data.startswith(ERASE_LINE, pos) and rewrite_row(parts):
+                        pos += 3  # a whole row redrawn: text from the first column, then EL
+                    else:
+                        draw_styled(parts)
                 elif kind == 4:  # cursor position, then (styled) text written there
                     screen.cursor_position(*parse_cup(match.group(3)))
                     text = match.group(4)
-                    if "\x1b" in text:
+                    if data.startswith(ERASE_LINE, pos) and rewrite_row(split_sgr(text)):
+                        pos += 3
+                    elif "\x1b" in text:
                         draw_styled(split_sgr(text))
                     elif text:
                         draw(text)
