@@ -285,7 +285,7 @@ class TermScreen(pyte.Screen):
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
         # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
-        self._lazy_rows: dict[int, list[tuple[str, Cell]]] = {}
+        self._lazy_rows: dict[int, list[tuple[str, Cell]] | None] = {}
         self.replies = bytearray()
         # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
         # these are the Linux console's (light grey on black) until someone sets better ones
@@ -341,8 +341,11 @@ class TermScreen(pyte.Screen):
         self._buffer = value
 
     def _materialize_rows(self) -> None:
-        for y in list(self._lazy_rows):
-            self._row_cells(y)
+        for y, segments in list(self._lazy_rows.items()):
+            if segments is None:
+                del self._lazy_rows[y]
+            else:
+                self._row_cells(y)
 
     def _row_cells(self, y: int) -> StaticDefaultDict[int, Cell]:
         """Row y as cells, for the operations that need them (a row held as segments becomes cells)."""
@@ -359,16 +362,21 @@ class TermScreen(pyte.Screen):
 
     def _move_rows(self, targets: range, offset: int) -> None:
         """Each row y of `targets`, in that order, takes what row y + offset holds (cells or segments)."""
-        for rows in (self._buffer, self._lazy_rows):
-            if rows:
-                get = rows.get
-                pop = rows.pop
-                for y in targets:
-                    moved = get(y + offset)
-                    if moved is None:
-                        pop(y, None)
-                    else:
-                        rows[y] = moved
+        lazy = self._lazy_rows
+        if lazy:
+            # a None value means "no segments", so that scrolling a region of segments is one C-level update
+            sources = range(targets.start + offset, targets.stop + offset, targets.step)
+            lazy.update(zip(targets, map(lazy.get, sources), strict=True))
+        rows = self._buffer
+        if rows:
+            get = rows.get
+            pop = rows.pop
+            for y in targets:
+                moved = get(y + offset)
+                if moved is None:
+                    pop(y, None)
+                else:
+                    rows[y] = moved
 
     def _drop_row(self, y: int) -> None:
         """Row y becomes default blanks."""
@@ -548,29 +556,26 @@ class TermScreen(pyte.Screen):
         if used >= columns or not (joined.isascii() or NARROW_TEXT.fullmatch(joined)):
             return False
         attrs = cursor.attrs
-        row: list[tuple[str, Cell]] = []
         text = parts[0]
-        if text:
-            row.append((" " * len(text) if attrs[10] else text, attrs))
+        row: list[tuple[str, Cell]] = [(text, attrs)] if text else []
         if len(parts) > 1:
             known = self._sgr_text_cache.get
             transition = self.sgr_transition
-            default = self.default_char
-            for index in range(1, len(parts), 2):
-                params = parts[index]
+            for params, text in zip(parts[1::2], parts[2::2], strict=True):
                 if params == "0" or not params:
-                    attrs = default
+                    attrs = DEFAULT_CELL
                 else:
                     attrs = known((attrs, params)) or transition(attrs, params)
-                text = parts[index + 1]
                 if text:
-                    row.append((" " * len(text) if attrs[10] else text, attrs))
+                    row.append((text, attrs))
             cursor.attrs = attrs
-        blank = self.blank_cell()
-        if blank is not self.default_char:
-            row.append((" " * (columns - used), blank))
+        if self.conceal_seen:  # concealed text is kept as blanks
+            row = [(" " * len(text) if style[10] else text, style) for text, style in row]
+        if attrs[2] != "default":  # EL takes the background (bce)
+            row.append((" " * (columns - used), self.blank_cell()))
         y = cursor.y
-        self._buffer.pop(y, None)
+        if y in self._buffer:
+            del self._buffer[y]
         if row:
             self._lazy_rows[y] = row
         else:
@@ -809,7 +814,7 @@ class TermScreen(pyte.Screen):
         of an empty bottom row of a full-screen scroll region on the main screen, in plain modes."""
         cursor = self.cursor
         return (cursor.x == 0 and cursor.y == self.lines - 1 and self.margins is None
-                and not self.alt_active and not self._buffer.get(cursor.y) and cursor.y not in self._lazy_rows
+                and not self.alt_active and not self._buffer.get(cursor.y) and self._lazy_rows.get(cursor.y) is None
                 and self._charset_is_plain and DECAWM in self.mode and IRM not in self.mode
                 and DECSCNM not in self.mode)
 
@@ -1189,7 +1194,7 @@ class TermScreen(pyte.Screen):
             rows = range(self.lines)
             if not self.alt_active:
                 used = [y for y, line in self._buffer.items() if line and y < self.lines]
-                used += [y for y in self._lazy_rows if y < self.lines]
+                used += [y for y, row in self._lazy_rows.items() if row is not None and y < self.lines]
                 for y in range(max(used) + 1 if used else 0):
                     self._push_row_history(y)
         else:

@@ -33,9 +33,9 @@ TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 TOKEN_RE = re.compile(
     r"([^\x00-\x1f\x7f-\x9f]+)"  # 1: printable text
     r"|((?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)+)"  # 2: SGR sequences, each with the text after it
-    r"|\x1b\[([0-9]*;?[0-9]*)H"  # 3: CUP, then 4: the (styled) text written after it
-    r"((?>[^\x00-\x1f\x7f-\x9f]*+)(?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)*)"
-    r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 5-8: any other CSI sequence
+    r"|\x1b\[([0-9]*;?[0-9]*)H"  # 3: CUP, then 4: the (styled) text written after it, then 5: EL if it follows
+    r"((?>[^\x00-\x1f\x7f-\x9f]*+)(?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)*)(\x1b\[K)?"
+    r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 6-9: any other CSI sequence
     r"|\r\n"
 )
 CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
@@ -186,11 +186,13 @@ class TermStream(pyte.ByteStream):
                         pos += 3  # a whole row redrawn: text from the first column, then EL
                     else:
                         draw_styled(parts)
-                elif kind == 4:  # cursor position, then (styled) text written there
+                elif kind == 4 or kind == 5:  # cursor position, then (styled) text written there, maybe EL
                     screen.cursor_position(*parse_cup(match.group(3)))
                     text = match.group(4)
-                    if data.startswith(ERASE_LINE, pos) and rewrite_row(split_sgr(text)):
-                        pos += 3
+                    if kind == 5:
+                        if not rewrite_row(split_sgr(text)):  # a whole row redrawn, or else draw and erase
+                            draw_styled(split_sgr(text))
+                            screen.erase_in_line(0)
                     elif "\x1b" in text:
                         draw_styled(split_sgr(text))
                     elif text:
@@ -201,7 +203,7 @@ class TermStream(pyte.ByteStream):
                     if screen.ready_for_block():
                         pos = self._try_block(data, pos)
                 else:  # any other complete CSI sequence
-                    marker, params, intermediates, final = match.group(5, 6, 7, 8)
+                    marker, params, intermediates, final = match.group(6, 7, 8, 9)
                     if not marker and not intermediates and final == "K":
                         screen.erase_in_line(*parse_params(params)[:1])
                     else:
