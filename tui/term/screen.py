@@ -280,6 +280,7 @@ class TermScreen(pyte.Screen):
         self._cells_by_style: dict[Cell, CellsOfStyle] = {}
         self._sgr_cache: dict[tuple[Cell, tuple[int, ...]], Cell] = {}
         self._sgr_text_cache: dict[tuple[Cell, str], Cell] = {}
+        self._sgr_from_default: dict[str, Cell] = {}  # the same for the default style, keyed by the text alone
         self._bce_blanks: dict[str, Cell] = {}
         self.conceal_seen = False  # SGR 8 ever used here (the block path only then blanks concealed text)
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
@@ -550,7 +551,7 @@ class TermScreen(pyte.Screen):
         cursor = self.cursor
         if cursor.x or not self._charset_is_plain or IRM in self.mode:
             return False
-        joined = "".join(parts[0::2])
+        joined = "".join(parts[0::2]) if len(parts) > 1 else parts[0]
         used = len(joined)
         columns = self.columns
         if used >= columns or not (joined.isascii() or NARROW_TEXT.fullmatch(joined)):
@@ -559,13 +560,14 @@ class TermScreen(pyte.Screen):
         text = parts[0]
         row: list[tuple[str, Cell]] = [(text, attrs)] if text else []
         if len(parts) > 1:
-            known = self._sgr_text_cache.get
-            transition = self.sgr_transition
+            from_default = self._sgr_from_default
             for params, text in zip(parts[1::2], parts[2::2], strict=True):
                 if params == "0" or not params:
                     attrs = DEFAULT_CELL
+                elif attrs is DEFAULT_CELL:
+                    attrs = from_default.get(params) or self.sgr_transition(attrs, params)
                 else:
-                    attrs = known((attrs, params)) or transition(attrs, params)
+                    attrs = self._sgr_text_cache.get((attrs, params)) or self.sgr_transition(attrs, params)
                 if text:
                     row.append((text, attrs))
             cursor.attrs = attrs
@@ -1018,6 +1020,10 @@ class TermScreen(pyte.Screen):
             self.select_graphic_rendition(*self.parse_sgr(params))
             found = self._sgr_text_cache[key] = self.cursor.attrs
             self.cursor.attrs = saved
+            if attrs is DEFAULT_CELL:
+                if len(self._sgr_from_default) >= SGR_CACHE_SIZE:
+                    self._sgr_from_default.clear()
+                self._sgr_from_default[params] = found
         return found
 
     def _apply_sgr(self, current: Cell, attrs: tuple[int, ...]) -> Cell:

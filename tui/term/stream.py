@@ -33,8 +33,10 @@ TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 TOKEN_RE = re.compile(
     r"([^\x00-\x1f\x7f-\x9f]+)"  # 1: printable text
     r"|((?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)+)"  # 2: SGR sequences, each with the text after it
-    r"|\x1b\[([0-9]*;?[0-9]*)H"  # 3: CUP, then 4: the (styled) text written after it, then 5: EL if it follows
-    r"((?>[^\x00-\x1f\x7f-\x9f]*+)(?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)*)(\x1b\[K)?"
+    # 3: CUP, then 4: what follows up to the next escape sequence that is not SGR, then 5: EL if it follows.
+    # 4 is scanned as "anything but ESC" (several times faster than a class of printable characters) and is
+    # checked for controls afterwards: a row that top or vim redraws is taken in one token
+    r"|\x1b\[([0-9]*;?[0-9]*)H((?>[^\x1b]*+)(?>\x1b\[[0-9;]*+m[^\x1b]*+)*+)(\x1b\[K)?"
     r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 6-9: any other CSI sequence
     r"|\r\n"
 )
@@ -189,12 +191,15 @@ class TermStream(pyte.ByteStream):
                 elif kind == 4 or kind == 5:  # cursor position, then (styled) text written there, maybe EL
                     screen.cursor_position(*parse_cup(match.group(3)))
                     text = match.group(4)
-                    if kind == 5:
-                        if not rewrite_row(split_sgr(text)):  # a whole row redrawn, or else draw and erase
-                            draw_styled(split_sgr(text))
+                    parts = split_sgr(text) if "\x1b" in text else [text]
+                    if not ("".join(parts[0::2]) if len(parts) > 1 else text).isprintable():
+                        pos = match.end(3) + 1  # controls or other sequences follow: only the CUP is taken
+                    elif kind == 5:
+                        if not rewrite_row(parts):  # a whole row redrawn, or else draw and erase
+                            draw_styled(parts)
                             screen.erase_in_line(0)
-                    elif "\x1b" in text:
-                        draw_styled(split_sgr(text))
+                    elif len(parts) > 1:
+                        draw_styled(parts)
                     elif text:
                         draw(text)
                 elif kind is None:  # CR LF
