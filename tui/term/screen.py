@@ -29,6 +29,7 @@ import copy
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -551,11 +552,40 @@ class TermScreen(pyte.Screen):
         cursor = self.cursor
         if cursor.x or not self._charset_is_plain or IRM in self.mode:
             return False
-        joined = "".join(parts[0::2]) if len(parts) > 1 else parts[0]
-        used = len(joined)
-        columns = self.columns
-        if used >= columns or not (joined.isascii() or NARROW_TEXT.fullmatch(joined)):
+        visible = "".join(parts[0::2]) if len(parts) > 1 else parts[0]
+        if len(visible) >= self.columns or not (visible.isascii() or NARROW_TEXT.fullmatch(visible)):
             return False
+        self._put_row(cursor.y, parts, visible)
+        return True
+
+    def rewrite_rows(self, rows: Iterator[re.Match[str]], split: Callable[[str], list[str]]) -> int:
+        """Rows redrawn one after another, as top redraws its screen: each match is `CUP row;1` (the row
+        number in group 1), styled text (group 2) and EL. Each row is put in place as `rewrite_row` does, in
+        one loop. Stops before the first row this shortcut does not apply to (controls or other sequences in
+        the text, text reaching the right margin, wide characters) and returns where the rows it took end, or
+        -1 when it took none (the caller then parses on as usual)."""
+        if not self._charset_is_plain or IRM in self.mode or (self.margins is not None and DECOM in self.mode):
+            return -1
+        last_row = self.lines - 1
+        columns = self.columns
+        put_row = self._put_row
+        end = -1
+        for match in rows:
+            line, text = match.group(1, 2)
+            parts = split(text) if "\x1b" in text else [text]
+            visible = "".join(parts[0::2]) if len(parts) > 1 else text
+            if len(visible) >= columns or not visible.isprintable() or not (
+                    visible.isascii() or NARROW_TEXT.fullmatch(visible)):
+                break
+            y = int(line) - 1 if line else 0
+            put_row(0 if y < 0 else last_row if y > last_row else y, parts, visible)
+            end = match.end()
+        return end
+
+    def _put_row(self, y: int, parts: list[str], visible: str) -> None:
+        """Row y becomes the styled text `parts` (visible text `visible`, single-cell, narrower than the
+        screen) followed by an erase to the end of the row; the cursor ends after the text."""
+        cursor = self.cursor
         attrs = cursor.attrs
         text = parts[0]
         row: list[tuple[str, Cell]] = [(text, attrs)] if text else []
@@ -573,20 +603,17 @@ class TermScreen(pyte.Screen):
             cursor.attrs = attrs
         if self.conceal_seen:  # concealed text is kept as blanks
             row = [(" " * len(text) if style[10] else text, style) for text, style in row]
+        used = len(visible)
         if attrs[2] != "default":  # EL takes the background (bce)
-            row.append((" " * (columns - used), self.blank_cell()))
-        y = cursor.y
+            row.append((" " * (self.columns - used), self.blank_cell()))
         if y in self._buffer:
             del self._buffer[y]
-        if row:
-            self._lazy_rows[y] = row
-        else:
-            self._lazy_rows.pop(y, None)
+        self._lazy_rows[y] = row or None
         cursor.x = used
+        cursor.y = y
         if used:
-            self.last_char = joined[-1]
+            self.last_char = visible[-1]
         self.dirty.add(y)
-        return True
 
     def _draw_slow(self, data: str) -> None:
         """pyte's per-character draw, except that unprintable and zero-width characters never stop it and

@@ -53,6 +53,9 @@ STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")
 BLOCK_RE = re.compile(f"(?>[{NARROW_CHARS}]*+(?>\x1b\\[[0-9;]*+m[{NARROW_CHARS}]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
 ERASE_LINE = "\x1b[K"
+# one row redrawn as top does it: CUP row;1, styled text (scanned to the next ESC, checked for controls by the
+# screen), EL
+REDRAWN_ROW_RE = re.compile(r"\x1b\[([0-9]{0,4})(?:;1?)?H((?>[^\x1b]*+)(?>\x1b\[[0-9;]*+m[^\x1b]*+)*+)\x1b\[K")
 
 MAX_PENDING_SEQUENCE = 512  # a CSI/ESC sequence longer than this is garbage
 MAX_STRING = 8192  # OSC/DCS payloads beyond this are skipped, not kept
@@ -171,6 +174,7 @@ class TermStream(pyte.ByteStream):
         dispatch_csi = self._dispatch_csi
         draw_styled = screen.draw_styled
         rewrite_row = screen.rewrite_row
+        rewrite_rows = screen.rewrite_rows
         split_sgr = SGR_SPLIT_RE.split
         length = len(data)
         if screen.ready_for_block():
@@ -189,6 +193,11 @@ class TermStream(pyte.ByteStream):
                     else:
                         draw_styled(parts)
                 elif kind == 4 or kind == 5:  # cursor position, then (styled) text written there, maybe EL
+                    if kind == 5:  # a row redrawn, likely the first of many (top): take them in one call
+                        end = rewrite_rows(iter(REDRAWN_ROW_RE.scanner(data, match.start()).match, None), split_sgr)
+                        if end > 0:
+                            pos = end
+                            continue
                     screen.cursor_position(*parse_cup(match.group(3)))
                     text = match.group(4)
                     parts = split_sgr(text) if "\x1b" in text else [text]
