@@ -56,6 +56,7 @@ IRM = pyte_modes.IRM
 DECSCNM = pyte_modes.DECSCNM
 DECOM = pyte_modes.DECOM
 DECCOLM = pyte_modes.DECCOLM
+DECTCEM = pyte_modes.DECTCEM
 
 # DEC Special Graphics (ESC ( 0) as xterm maps it: only 0x60-0x7E change. pyte's VT100_MAP (and tmux's
 # table) follow the Linux console and also turn + , - . 0 into arrows and a block and h into #; xterm does
@@ -1109,6 +1110,10 @@ class TermScreen(pyte.Screen):
     # ---- modes ------------------------------------------------------------------------------------------
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if modes == (25,) and kwargs.get("private"):  # DECTCEM: show the cursor (top and vim, every frame)
+            self.mode.add(DECTCEM)
+            self.cursor.hidden = False
+            return
         if kwargs.get("private"):
             rest = []
             for mode in modes:
@@ -1137,6 +1142,10 @@ class TermScreen(pyte.Screen):
             super().set_mode(*[m for m in modes if m in (4, 20)])
 
     def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        if modes == (25,) and kwargs.get("private"):  # DECTCEM: hide the cursor
+            self.mode.discard(DECTCEM)
+            self.cursor.hidden = True
+            return
         if kwargs.get("private"):
             rest = []
             for mode in modes:
@@ -1201,7 +1210,7 @@ class TermScreen(pyte.Screen):
         self.mode.discard(IRM)
         self.mode.discard(DECOM)
         self.mode.add(DECAWM)
-        self.mode.add(pyte_modes.DECTCEM)
+        self.mode.add(DECTCEM)
         self.cursor.hidden = False
         self.margins = None
         self.app_cursor = self.app_keypad = False
