@@ -556,7 +556,7 @@ class TermScreen(pyte.Screen):
         visible = "".join(parts[0::2]) if len(parts) > 1 else parts[0]
         if len(visible) >= self.columns or not (visible.isascii() or NARROW_TEXT.fullmatch(visible)):
             return False
-        self._put_row(cursor.y, parts, visible)
+        self._put_rows([(cursor.y, parts, visible)])
         return True
 
     def rewrite_rows(self, rows: Iterator[re.Match[str]], split: Callable[[str], list[str]]) -> int:
@@ -569,7 +569,7 @@ class TermScreen(pyte.Screen):
             return -1
         last_row = self.lines - 1
         columns = self.columns
-        put_row = self._put_row
+        taken: list[tuple[int, list[str], str]] = []
         end = -1
         for match in rows:
             line, text = match.group(1, 2)
@@ -579,42 +579,52 @@ class TermScreen(pyte.Screen):
                     visible.isascii() or NARROW_TEXT.fullmatch(visible)):
                 break
             y = int(line) - 1 if line else 0
-            put_row(0 if y < 0 else last_row if y > last_row else y, parts, visible)
+            taken.append((0 if y < 0 else last_row if y > last_row else y, parts, visible))
             end = match.end()
+        if taken:
+            self._put_rows(taken)
         return end
 
-    def _put_row(self, y: int, parts: list[str], visible: str) -> None:
-        """Row y becomes the styled text `parts` (visible text `visible`, single-cell, narrower than the
-        screen) followed by an erase to the end of the row; the cursor ends after the text."""
+    def _put_rows(self, rows: list[tuple[int, list[str], str]]) -> None:
+        """Each (y, parts, visible) in turn: row y becomes the styled text `parts` (visible text `visible`,
+        single-cell, narrower than the screen) followed by an erase to the end of the row; the cursor ends
+        after the last text, in the style it leaves."""
         cursor = self.cursor
         attrs = cursor.attrs
-        text = parts[0]
-        row: list[tuple[str, Cell]] = [(text, attrs)] if text else []
-        if len(parts) > 1:
-            from_default = self._sgr_from_default
-            for params, text in zip(parts[1::2], parts[2::2], strict=True):
-                if params == "0" or not params:
-                    attrs = DEFAULT_CELL
-                elif attrs is DEFAULT_CELL:
-                    attrs = from_default.get(params) or self.sgr_transition(attrs, params)
-                else:
-                    attrs = self._sgr_text_cache.get((attrs, params)) or self.sgr_transition(attrs, params)
-                if text:
-                    row.append((text, attrs))
-            cursor.attrs = attrs
-        if self.conceal_seen:  # concealed text is kept as blanks
-            row = [(" " * len(text) if style[10] else text, style) for text, style in row]
-        used = len(visible)
-        if attrs[2] != "default":  # EL takes the background (bce)
-            row.append((" " * (self.columns - used), self.blank_cell()))
-        if y in self._buffer:
-            del self._buffer[y]
-        self._lazy_rows[y] = row or None
-        cursor.x = used
+        from_default = self._sgr_from_default
+        known = self._sgr_text_cache.get
+        transition = self.sgr_transition
+        buffer = self._buffer
+        lazy = self._lazy_rows
+        conceal = self.conceal_seen
+        columns = self.columns
+        for y, parts, visible in rows:
+            text = parts[0]
+            row: list[tuple[str, Cell]] = [(text, attrs)] if text else []
+            if len(parts) > 1:
+                for params, text in zip(parts[1::2], parts[2::2], strict=True):
+                    if params == "0" or not params:
+                        attrs = DEFAULT_CELL
+                    elif attrs is DEFAULT_CELL:
+                        attrs = from_default.get(params) or transition(attrs, params)
+                    else:
+                        attrs = known((attrs, params)) or transition(attrs, params)
+                    if text:
+                        row.append((text, attrs))
+            if conceal:  # concealed text is kept as blanks
+                row = [(" " * len(text) if style[10] else text, style) for text, style in row]
+            if attrs[2] != "default":  # EL takes the background (bce)
+                cursor.attrs = attrs
+                row.append((" " * (columns - len(visible)), self.blank_cell()))
+            if y in buffer:
+                del buffer[y]
+            lazy[y] = row or None
+        cursor.attrs = attrs
+        cursor.x = len(visible)
         cursor.y = y
-        if used:
+        if visible:
             self.last_char = visible[-1]
-        self.dirty.add(y)
+        self.dirty.update([row[0] for row in rows])
 
     def _draw_slow(self, data: str) -> None:
         """pyte's per-character draw, except that unprintable and zero-width characters never stop it and

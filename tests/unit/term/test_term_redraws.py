@@ -97,8 +97,8 @@ def test_whole_row_redraws_equal_the_per_character_path(seed):
     data = redraw_stream(rng, cols, rows, 40).encode()
     whole = Terminal(cols, rows, scrollback=400)
     rewritten = []
-    original = whole._screen._put_row
-    whole._screen._put_row = lambda *args: rewritten.append(original(*args))
+    original = whole._screen._put_rows
+    whole._screen._put_rows = lambda rows_: (rewritten.extend(rows_), original(rows_))
     whole.feed(data)
     assert len(rewritten) > 20, "the whole-row shortcut never ran on this stream"
     one_byte = fed_in_pieces(data, cols, rows, (1,), rng)
