@@ -4,7 +4,8 @@ A program like top redraws each row with `CUP row;1`, styled text and `EL`; the 
 in one step (`TermScreen.rewrite_row`, `rewrite_rows` for a run of them) and keeps rows as segments while text is drawn over them, erased,
 scrolled inside a region, inserted or deleted. Feeding one byte at a time never sees a complete
 `text + EL` pair, so it takes the per-draw path: both must give the same rows, cursor and scrollback. Where
-stock pyte behaves as xterm does (no backgrounds or scroll regions), its cells are the reference too.
+stock pyte behaves as xterm does (no backgrounds, the cursor inside the scroll region), its cells are the
+reference too.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ def redraw_stream(rng: random.Random, cols: int, rows: int, frames: int, pyte_al
             for y in range(1, rows + 1):
                 text = styled_text(rng, sgrs, rng.choice((0, 3, cols // 2, cols - 1, cols, cols + 4)))
                 out.append(f"\x1b[{y};1H{text}{reset}\x1b[K")
-        elif roll < 0.6 and not pyte_alike:  # vim: lines scrolled in at the bottom of a region, IL/DL
+        elif roll < 0.6:  # vim: lines scrolled in at the bottom of a region, IL/DL
             bottom = rng.randrange(2, rows + 1)
             out.append(f"\x1b[1;{bottom}r")
             for _ in range(rng.randrange(1, 6)):
-                out.append(f"\x1b[{bottom};1H\r\n{styled_text(rng, sgrs, rng.randrange(cols))}\x1b[K")
+                out.append(f"\x1b[{bottom};1H\r\n{styled_text(rng, sgrs, rng.randrange(cols))}{reset}\x1b[K")
             out.append(f"\x1b[{rng.randrange(1, bottom + 1)};1H\x1b[{rng.randrange(1, 3)}{rng.choice('LM')}"
                        f"\x1b[0m\x1b[r")
         elif roll < 0.75:  # a field redrawn in the middle of a row, with or without EL
