@@ -1,8 +1,8 @@
 """Rows redrawn in place (top, vim, status lines) as segments: the same screen as the cell path.
 
 A program like top redraws each row with `CUP row;1`, styled text and `EL`; the emulator replaces such a row
-in one step (`TermScreen.rewrite_row`, `rewrite_rows` for a run of them) and keeps rows as segments while text is drawn over them, erased,
-scrolled inside a region, inserted or deleted. Feeding one byte at a time never sees a complete
+in one step (`TermScreen.rewrite_row`, `rewrite_rows` for a run of them) and keeps rows as segments while
+text is drawn over them, erased, scrolled inside a region, inserted or deleted. Feeding one byte at a time never sees a complete
 `text + EL` pair, so it takes the per-draw path: both must give the same rows, cursor and scrollback. Where
 stock pyte behaves as xterm does (no backgrounds, the cursor inside the scroll region), its cells are the
 reference too.
