@@ -1,6 +1,6 @@
 """The screen model of one pane: pyte's `Screen`, extended where a real terminal needs more.
 
-Owns cell storage and the semantics of every screen operation; where pyte and xterm differ, xterm's
+Owns row storage (cells or segments) and the semantics of every screen operation; where pyte and xterm differ, xterm's
 documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0.8.2:
 - a `Cell` that also carries `dim` (SGR 2) and `conceal` (SGR 8), and an SGR parser with
   256-colour/truecolour clamping;
@@ -10,6 +10,10 @@ documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0
   (stock pyte stops drawing there) and wraps a wide character that does not fit;
 - the alternate screen (modes 47/1047/1049, 1049 with cursor save/restore) and the private modes a pane
   must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
+- rows held as segments instead of cells: text drawn in single-cell characters, erases and scrolls keep a row
+  as (text, style) segments (`_lazy_rows`), and `rewrite_row`/`rewrite_rows` replace a row that a program
+  redraws (`CUP row;1`, text, `EL`: top, vim, status lines) in one step; a row becomes cells only for what
+  needs them (wide or combining characters, ICH/DCH/ECH, insert mode, another charset, `buffer` readers);
 - scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
   `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
 - background colour erase (bce) on every erase, insert, delete and scroll; IND/RI/CUU/CUD that leave a
