@@ -1,7 +1,7 @@
 """The screen model of one pane: pyte's `Screen`, extended where a real terminal needs more.
 
-Owns row storage (cells or segments) and the semantics of every screen operation; where pyte and xterm differ, xterm's
-documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0.8.2:
+Owns row storage (cells or segments) and the semantics of every screen operation; where pyte and xterm
+differ, xterm's documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0.8.2:
 - a `Cell` that also carries `dim` (SGR 2) and `conceal` (SGR 8), and an SGR parser with
   256-colour/truecolour clamping;
 - a fast `draw` for single-cell text (printable ASCII and `NARROW_CHARS`) that reuses one cell object per
