@@ -194,19 +194,22 @@ class TermStream(pyte.ByteStream):
                         draw_styled(parts)
                 elif kind == 4 or kind == 5:  # cursor position, then (styled) text written there, maybe EL
                     text = match.group(4)
-                    if text and text[0] < " " and text[0] != "\x1b":  # e.g. CR LF scrolling a region (vim)
-                        screen.cursor_position(*parse_cup(match.group(3)))
-                        pos = match.end(3) + 1  # only the CUP is taken
-                        continue
-                    if kind == 5:  # a row redrawn, likely the first of many (top): take them in one call
+                    if kind == 5 and (not text or text[0] >= " " or text[0] == "\x1b"):
+                        # a row redrawn, likely the first of many (top): take them in one call
                         end = rewrite_rows(iter(REDRAWN_ROW_RE.scanner(data, match.start()).match, None), split_sgr)
                         if end > 0:
                             pos = end
                             continue
                     screen.cursor_position(*parse_cup(match.group(3)))
+                    taken = match.end(3) + 1  # just after the CUP
+                    if text.startswith("\r\n"):  # the region scrolled at its bottom, then its new row (vim, less)
+                        screen.cursor.x = 0
+                        screen.linefeed()
+                        text = text[2:]
+                        taken += 2
                     parts = split_sgr(text) if "\x1b" in text else [text]
                     if not ("".join(parts[0::2]) if len(parts) > 1 else text).isprintable():
-                        pos = match.end(3) + 1  # controls or other sequences follow: only the CUP is taken
+                        pos = taken  # controls or other sequences follow: they go through the tokens
                     elif kind == 5:
                         if not rewrite_row(parts):  # a whole row redrawn, or else draw and erase
                             draw_styled(parts)
