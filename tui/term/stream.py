@@ -22,11 +22,14 @@ import codecs
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from itertools import accumulate, compress
+from operator import attrgetter, getitem
 from typing import Any
 
 import pyte
 
 from tui.term.screen import NARROW_CHARS, TermScreen
+from tui.term.scrollback import BlockRow, Style
 
 TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 # one token; the commonest pairs (SGR + text, CUP + text) are single tokens to save dispatch overhead
@@ -50,6 +53,9 @@ STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")
 # stack per character matched) and 10x faster; possessive *groups* are avoided (buggy in Python 3.11.2)
 BLOCK_RE = re.compile(f"(?>[{NARROW_CHARS}]*+(?>\x1b\\[[0-9;]*+m[{NARROW_CHARS}]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
+
+SGR_STATES_LIMIT = 4096  # distinct attributes kept in the block path's state graph (truecolour floods)
+SGR_TRANSITIONS_LIMIT = 256  # distinct SGR parameter texts kept per state
 
 MAX_PENDING_SEQUENCE = 512  # a CSI/ESC sequence longer than this is garbage
 MAX_STRING = 8192  # OSC/DCS payloads beyond this are skipped, not kept
@@ -108,6 +114,41 @@ def parse_sgr(text: str) -> tuple[int, ...]:
     return tuple(result) or (0,)
 
 
+class SgrState(dict):  # type: ignore[type-arg]
+    """Cell attributes, and the state each `CSI params m` leads to from them (params text -> SgrState),
+    filled in on first use; a line's SGR sequences then become dictionary lookups done in C."""
+
+    __slots__ = ("attrs", "graph")
+
+    def __init__(self, attrs: Any, graph: SgrStates) -> None:
+        super().__init__()
+        self.attrs = attrs
+        self.graph = graph
+
+    def __missing__(self, params: str) -> SgrState:
+        if len(self) >= SGR_TRANSITIONS_LIMIT:
+            self.clear()
+        following = self[params] = self.graph[self.graph.transition(self.attrs, params)]
+        return following
+
+
+class SgrStates(dict):  # type: ignore[type-arg]
+    """Cell attributes -> their SgrState: the block path's memo of SGR transitions (bounded)."""
+
+    def __init__(self, transition: Callable[[Any, str], Any]) -> None:
+        super().__init__()
+        self.transition = transition
+
+    def __missing__(self, attrs: Any) -> SgrState:
+        if len(self) >= SGR_STATES_LIMIT:
+            self.clear()  # the old graph becomes garbage: no state of the new one points into it
+        state = self[attrs] = SgrState(attrs, self)
+        return state
+
+
+_STATE_ATTRS = attrgetter("attrs")
+
+
 class TermStream(pyte.ByteStream):
     """Feeds bytes into a TermScreen; never raises on malformed input."""
 
@@ -121,6 +162,7 @@ class TermStream(pyte.ByteStream):
         self._string_data: list[str] = []
         self._string_len = 0
         self._skipping_string = False
+        self._sgr_states = SgrStates(screen.sgr_transition)
         s = screen
         # final byte -> (method, how many parameters it takes)
         self._csi: dict[str, tuple[Callable[..., Any], int]] = {
@@ -371,65 +413,75 @@ class TermStream(pyte.ByteStream):
         append = rows.append
         lines = match.group().split("\r\n")
         lines.pop()
-        transition = screen.sgr_transition
-        known_transitions = screen._sgr_text_cache.get
-        default = screen.default_char
         split_sgr = SGR_SPLIT_RE.split
-        attrs = screen.cursor.attrs
+        conceal_seen = screen.conceal_seen
+        read_source = self._read_source
+        state = self._sgr_states[screen.cursor.attrs]
+        attrs = state.attrs
         # bce: a line whose LF (or autowrap) runs with a coloured background brings in a coloured row, and
         # concealed text (SGR 8) must become blanks; plain lines in any other style need neither check
         simple_style = attrs[2] == "default" and not attrs[10]
         taken = len(lines)
         coloured_tail = False
         for number, line in enumerate(lines):
-            if simple_style and "\x1b" not in line:
-                if len(line) <= columns:
-                    append([(line, attrs)])
-                else:
-                    for start in range(0, len(line), columns):
-                        append([(line[start:start + columns], attrs)])
-                continue
             if "\x1b" not in line:
+                if simple_style:
+                    if len(line) <= columns:
+                        append([(line, attrs)])
+                    else:
+                        for start in range(0, len(line), columns):
+                            append([(line[start:start + columns], attrs)])
+                    continue
                 segments = [(" " * len(line) if attrs[10] else line, attrs)]
                 used = len(line)
+                line_start = state
             else:
+                # the SGR sequences of the line walk the state graph in C (accumulate + getitem); each text
+                # takes the attributes of the state reached before it, empty texts are left out
                 parts = split_sgr(line)
-                text = parts[0]
-                segments = [(text, attrs)] if text else []
-                used = len(text)
-                for index in range(1, len(parts), 2):
-                    params = parts[index]
-                    if params == "0" or not params:
-                        attrs = default
-                    else:
-                        following = known_transitions((attrs, params))
-                        attrs = following if following is not None else transition(attrs, params)
-                    text = parts[index + 1]
-                    if text:
-                        segments.append((text, attrs))
-                        used += len(text)
-                if screen.conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
-                    segments = [(" " * len(text) if style[10] else text, style) for text, style in segments]
+                texts = parts[0::2]
+                walk = list(accumulate(parts[1::2], getitem, initial=state))
+                line_start = state
+                state = walk[-1]
+                attrs = state.attrs
+                segments = BlockRow(compress(zip(texts, map(_STATE_ATTRS, walk), strict=True), texts))
+                used = sum(map(len, texts))
+                if conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
+                    segments = BlockRow((" " * len(text) if style[10] else text, style) for text, style in segments)
+                # when this row scrolls off, history keeps the line it came from (decoded only if read)
+                segments.source = line
+                segments.start = line_start.attrs
+                segments.read = read_source
             if used <= columns:
                 append(segments)
             elif any(style[2] != "default" for _, style in segments):
-                attrs = screen.cursor.attrs  # autowrap would bring in a coloured row: the slow path draws it
+                state = line_start  # autowrap would bring in a coloured row: the slow path draws it
+                attrs = state.attrs
                 taken = number
                 break
             else:
                 self._append_wrapped(segments, columns, append)
-            screen.cursor.attrs = attrs
             if attrs[2] != "default":
                 taken = number + 1  # this line's LF brings in a coloured row; the slow path goes on from there
                 coloured_tail = True
                 break
             simple_style = not attrs[10]
+        screen.cursor.attrs = attrs
         screen.absorb_rows(rows)
         if coloured_tail:
             screen.fill_bottom_row()
         if taken == len(lines):
             return match.end()
         return pos + sum(len(line) + 2 for line in lines[:taken])
+
+    def _read_source(self, source: str, start: Any) -> list[tuple[str, Style]]:
+        """A line the block path cut (text and SGR only) as (text, Style) segments, drawn from attributes
+        `start`: how history reads the lines it keeps as their source (see tui.term.scrollback)."""
+        parts = SGR_SPLIT_RE.split(source)
+        walk = accumulate(parts[1::2], getitem, initial=self._sgr_states[start])
+        style_of_attrs = self.screen.style_of_attrs
+        return [(" " * len(text) if attrs[10] else text, style_of_attrs(attrs))
+                for text, attrs in zip(parts[0::2], map(_STATE_ATTRS, walk), strict=True) if text]
 
     @staticmethod
     def _append_wrapped(segments: list[tuple[str, Any]], columns: int,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tui.protocol.messages import ATTR_BOLD
+from tui.protocol.messages import ATTR_BOLD, ATTR_DIM
 from tui.term import Terminal
-from tui.term.scrollback import STYLE_TABLE_SOFT_LIMIT, Scrollback
+from tui.term.scrollback import STYLE_TABLE_SOFT_LIMIT, Scrollback, SourceLine
 
 
 def flood(term: Terminal, lines: list[str], chunk: int = 65536) -> None:
@@ -98,3 +98,37 @@ def test_clear_moves_the_screen_into_history_and_erase_saved_lines_keeps_it():
     assert term.display()[0].rstrip() == "$"
     term.feed(b"\x1b[?1049h\x1b[2J\x1b[?1049l")  # clearing the alternate screen is not history
     assert term.scrollback_len == 3
+
+
+def test_lines_kept_as_their_source_read_back_as_the_character_path_gives_them():
+    lines = [f"\x1b[2m{n:04d}\x1b[0m \x1b[1;31mERR\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m \x1b[8msecret\x1b[28m shown  "
+             f"\x1b[1mbold   \x1b[0m   " for n in range(60)] + ["\x1b[4;35mtail\x1b[24m   plain   "] * 10
+    data = "".join(line + "\r\n" for line in lines).encode()
+    block = Terminal(60, 8, scrollback=100)
+    for cut in range(0, len(data), 4095):  # pty-sized pieces: the block path
+        block.feed(data[cut:cut + 4095])
+    reference = Terminal(60, 8, scrollback=100)
+    for byte in data:  # one byte at a time: every character through the cells
+        reference.feed(bytes([byte]))
+    assert any(isinstance(line, SourceLine) for line in block._screen.history.lines)
+    assert block.scrollback_len == reference.scrollback_len == 63
+    assert block.scrollback_rows(0, 100) == reference.scrollback_rows(0, 100)
+    assert block.scrollback_rows(0, 1)[0] == [
+        ("0000", "default", "default", ATTR_DIM), (" ", "default", "default", 0), ("ERR", "red", "default", ATTR_BOLD),
+        (" ", "default", "default", 0), ("rgb", "010203", "default", 0), ("        shown  ", "default", "default", 0),
+        ("bold   ", "default", "default", ATTR_BOLD)]
+
+
+def test_source_lines_survive_a_compaction_of_the_style_table():
+    term = Terminal(40, 3, scrollback=5)
+    history = term._screen.history
+    for n in range(STYLE_TABLE_SOFT_LIMIT - 2):
+        history.append_styled([("x", (f"{n:06x}", "default", 0))])
+    term.feed(b"\x1b[3;1H")
+    term.feed(b"\x1b[1;32mkept\x1b[0m as source\r\n" * 3)  # the first goes to history
+    assert isinstance(history.lines[-1], SourceLine)
+    for n in range(3):  # the table crosses its limit and is compacted
+        history.append_styled([("y", (f"{n:06x}", "blue", 0))])
+    assert len(history.table) < 10
+    assert history.runs(1) == [("kept", "green", "default", ATTR_BOLD), (" as source", "default", "default", 0)]
+    assert history.runs(4) == [("y", "000002", "blue", 0)]
