@@ -26,6 +26,7 @@ from tui.term.feeding import FeedQueue
 READ_SIZE = 65536
 READ_BUDGET = 16 * 1024  # at most this much per readable event, so one pane cannot hold the loop
 FLOOD_BYTES = 16 * 1024  # more output than this between two frames is a flood, not an interactive echo
+FLOOD_WINDOW = 0.05  # ... and so is more than FLOOD_BYTES read within this many seconds (frames or not)
 FLOOD_MEMORY = 1.0  # a pane that flooded counts as flooding this long after (its frames reset the count)
 
 
@@ -226,6 +227,8 @@ class Pane:
         self.last_frame = 0.0  # loop time of the last rows sent for this pane
         self.fed_since_frame = 0  # bytes parsed since then: a pane past FLOOD_BYTES is drawn less often
         self.flooded_at = -FLOOD_MEMORY  # monotonic time it was last seen flooding
+        self._burst_start = -FLOOD_WINDOW  # when the current window of reads began, and what it brought
+        self._burst_bytes = 0
         self._wake_feeder = wake_feeder
         # extension point: called with every chunk of the program's output as it arrives (screen's `log`)
         self.output_listeners: list[Callable[[bytes], None]] = []
@@ -243,6 +246,15 @@ class Pane:
         for listener in self.output_listeners:
             listener(data)
         self.queue.push(data)
+        # a flood is seen by what arrives, too: with no client attached, frames come at every read and reset
+        # fed_since_frame, so a detached pane would be fed read by read (4 KiB, cut inside lines)
+        now = time.monotonic()
+        if now - self._burst_start > FLOOD_WINDOW:
+            self._burst_start = now
+            self._burst_bytes = 0
+        self._burst_bytes += len(data)
+        if self._burst_bytes > FLOOD_BYTES:
+            self.flooded_at = now
         if not self.throttled and self.queue.should_pause():
             self.throttled = True
             self.backend.pause_reading()
