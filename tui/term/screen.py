@@ -48,7 +48,7 @@ from tui.protocol.messages import (
     ATTR_STRIKE,
     ATTR_UNDERLINE,
 )
-from tui.term.scrollback import Run, Scrollback, Style, merge_runs
+from tui.term.scrollback import BlockRow, Run, Scrollback, Style, merge_runs
 
 DECAWM = pyte_modes.DECAWM
 IRM = pyte_modes.IRM
@@ -747,6 +747,8 @@ class TermScreen(pyte.Screen):
                         break
         self._lazy_rows = new_lazy
         for row in reversed(rows):
+            if not row and type(row) is BlockRow:  # a row that went to history as its source line
+                row = row.read(row.source, row.start)
             texts = [text for text, _ in row if text]
             if texts:
                 self.last_char = texts[-1][-1]

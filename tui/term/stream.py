@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, reduce
 from itertools import accumulate, compress
 from operator import attrgetter, getitem
 from typing import Any
@@ -418,14 +418,20 @@ class TermStream(pyte.ByteStream):
         split_sgr = SGR_SPLIT_RE.split
         conceal_seen = screen.conceal_seen
         read_source = self._read_source
-        state = self._sgr_states[screen.cursor.attrs]
+        states = self._sgr_states
+        default_state = states[screen.default_char]
+        state = states[screen.cursor.attrs]
         attrs = state.attrs
+        # rows of lines before this one scroll past the top within this block (unless it stops early): they
+        # go to history as their source, so they need no segments, only the state they end in
+        direct = len(lines) - (screen.lines - 1)
         # bce: a line whose LF (or autowrap) runs with a coloured background brings in a coloured row, and
         # concealed text (SGR 8) must become blanks; plain lines in any other style need neither check
         simple_style = attrs[2] == "default" and not attrs[10]
         taken = len(lines)
         coloured_tail = False
         for number, line in enumerate(lines):
+            line_start = state
             if "\x1b" not in line:
                 if simple_style:
                     if len(line) <= columns:
@@ -436,20 +442,28 @@ class TermStream(pyte.ByteStream):
                     continue
                 segments = [(" " * len(line) if attrs[10] else line, attrs)]
                 used = len(line)
-                line_start = state
             else:
-                # the SGR sequences of the line walk the state graph in C (accumulate + getitem); each text
-                # takes the attributes of the state reached before it, empty texts are left out
-                parts = split_sgr(line)
-                texts = parts[0::2]
-                walk = list(accumulate(parts[1::2], getitem, initial=state))
-                line_start = state
-                state = walk[-1]
+                if number < direct and len(line) <= columns:
+                    # after a final SGR 0 the line ends in the default state whatever came before it
+                    last_reset = line.rfind("\x1b[0m")
+                    if last_reset < 0 or line.find("\x1b[", last_reset + 4) >= 0:
+                        state = reduce(getitem, split_sgr(line)[1::2], state)
+                    else:
+                        state = default_state
+                    segments = BlockRow()  # hollow: filled below if the block stops early and it stays visible
+                    used = len(line)
+                else:
+                    # the SGR sequences of the line walk the state graph in C (accumulate + getitem); each
+                    # text takes the attributes of the state reached before it, empty texts are left out
+                    parts = split_sgr(line)
+                    texts = parts[0::2]
+                    walk = list(accumulate(parts[1::2], getitem, initial=state))
+                    state = walk[-1]
+                    segments = BlockRow(compress(zip(texts, map(_STATE_ATTRS, walk), strict=True), texts))
+                    used = sum(map(len, texts))
+                    if conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
+                        segments = BlockRow((" " * len(text) if style[10] else text, style) for text, style in segments)
                 attrs = state.attrs
-                segments = BlockRow(compress(zip(texts, map(_STATE_ATTRS, walk), strict=True), texts))
-                used = sum(map(len, texts))
-                if conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
-                    segments = BlockRow((" " * len(text) if style[10] else text, style) for text, style in segments)
                 # when this row scrolls off, history keeps the line it came from (decoded only if read)
                 segments.source = line
                 segments.start = line_start.attrs
@@ -468,6 +482,10 @@ class TermStream(pyte.ByteStream):
                 coloured_tail = True
                 break
             simple_style = not attrs[10]
+        if taken < len(lines):  # fewer rows than planned: rows left hollow may stay on screen
+            for row in rows[-(screen.lines - 1):]:
+                if not row and type(row) is BlockRow:
+                    row[:] = self._block_segments(row.source, row.start)
         screen.cursor.attrs = attrs
         screen.absorb_rows(rows)
         if coloured_tail:
@@ -476,14 +494,20 @@ class TermStream(pyte.ByteStream):
             return match.end()
         return pos + sum(len(line) + 2 for line in lines[:taken])
 
-    def _read_source(self, source: str, start: Any) -> list[tuple[str, Style]]:
-        """A line the block path cut (text and SGR only) as (text, Style) segments, drawn from attributes
-        `start`: how history reads the lines it keeps as their source (see tui.term.scrollback)."""
+    def _block_segments(self, source: str, start: Any) -> list[tuple[str, Any]]:
+        """A line the block path cut (text and SGR only), drawn from attributes `start`, as (text, cell
+        attrs) segments; concealed text blank."""
         parts = SGR_SPLIT_RE.split(source)
+        texts = parts[0::2]
         walk = accumulate(parts[1::2], getitem, initial=self._sgr_states[start])
+        return [(" " * len(text) if attrs[10] else text, attrs)
+                for text, attrs in zip(texts, map(_STATE_ATTRS, walk), strict=True) if text]
+
+    def _read_source(self, source: str, start: Any) -> list[tuple[str, Style]]:
+        """The same as (text, Style) segments: how history reads the lines it keeps as their source (see
+        tui.term.scrollback)."""
         style_of_attrs = self.screen.style_of_attrs
-        return [(" " * len(text) if attrs[10] else text, style_of_attrs(attrs))
-                for text, attrs in zip(parts[0::2], map(_STATE_ATTRS, walk), strict=True) if text]
+        return [(text, style_of_attrs(attrs)) for text, attrs in self._block_segments(source, start)]
 
     @staticmethod
     def _append_wrapped(segments: list[tuple[str, Any]], columns: int,
