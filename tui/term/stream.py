@@ -416,7 +416,6 @@ class TermStream(pyte.ByteStream):
         lines = match.group().split("\r\n")
         lines.pop()
         split_sgr = SGR_SPLIT_RE.split
-        conceal_seen = screen.conceal_seen
         read_source = self._read_source
         states = self._sgr_states
         default_state = states[screen.default_char]
@@ -461,7 +460,7 @@ class TermStream(pyte.ByteStream):
                     state = walk[-1]
                     segments = BlockRow(compress(zip(texts, map(_STATE_ATTRS, walk), strict=True), texts))
                     used = sum(map(len, texts))
-                    if conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
+                    if screen.conceal_seen:  # SGR 8 was used here (maybe in this line): concealed text is blank
                         segments = BlockRow((" " * len(text) if style[10] else text, style) for text, style in segments)
                 attrs = state.attrs
                 # when this row scrolls off, history keeps the line it came from (decoded only if read)

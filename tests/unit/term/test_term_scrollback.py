@@ -132,3 +132,17 @@ def test_source_lines_survive_a_compaction_of_the_style_table():
     assert len(history.table) < 10
     assert history.runs(1) == [("kept", "green", "default", ATTR_BOLD), (" as source", "default", "default", 0)]
     assert history.runs(4) == [("y", "000002", "blue", 0)]
+
+
+def test_concealed_text_in_the_first_block_that_uses_sgr_8_stays_hidden():
+    data = b"\x1b[24;1H" + b"".join(b"\x1b[1mline %d\x1b[0m \x1b[8msecret\x1b[28m shown\r\n" % n for n in range(30))
+    block = Terminal(40, 24, scrollback=100)
+    block.feed(data[:8])  # the cursor waits on the bottom row: the lines all come as one block
+    block.feed(data[8:])
+    reference = Terminal(40, 24, scrollback=100)
+    for byte in data:
+        reference.feed(bytes([byte]))
+    assert [block.render_row(y) for y in range(24)] == [reference.render_row(y) for y in range(24)]
+    assert block.scrollback_rows(0, 100) == reference.scrollback_rows(0, 100)
+    shown = [run[0] for y in range(24) for run in block.render_row(y)]
+    assert "secret" not in "".join(shown) and "shown" in "".join(shown)
