@@ -2,8 +2,9 @@
 
 `PtyBackend` runs a local program on a pseudo-terminal. `Pane` joins a backend to a `tui.term.Terminal` and
 applies back-pressure: output goes into the term layer's `FeedQueue`, the scheduler in `tui.server.daemon`
-feeds it to the emulator in bounded slices, and while too much is queued the backend stops reading, so the
-program blocks instead of the server drowning. Nothing is dropped: every byte read is eventually fed.
+feeds it to the emulator in bounded slices (sized by how long a slice takes, smallest while someone types in
+another pane), and while too much is queued the backend stops reading, so the program blocks instead of the
+server drowning. Nothing is dropped: every byte read is eventually fed.
 """
 
 from __future__ import annotations

@@ -695,7 +695,8 @@ class TermScreen(pyte.Screen):
     def absorb_rows(self, rows: list[list[tuple[str, Cell]]]) -> None:
         """Apply rows that were each drawn on the bottom row and then scrolled by CR LF, as if done one by
         one through `draw` and `linefeed` (requires `ready_for_block()`). Each row is a list of (single-cell
-        text, cell attrs) segments at most `columns` characters long. Rows that scroll past the top go to
+        text, cell attrs) segments at most `columns` characters long; a `BlockRow` goes to history as its
+        source line, and one that scrolls past the top in this call may be hollow (no segments). Rows that scroll past the top go to
         scrollback without ever becoming cells; the rows still visible afterwards are kept as segments
         (`_lazy_rows`) until something needs their cells, so a block costs O(its lines), not O(screen):
         a pty hands over about 4 KiB at a time, and each of those blocks scrolls the screen."""

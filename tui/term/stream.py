@@ -10,7 +10,9 @@ generator one by one and raises on some malformed input (e.g. `CSI 1;2 A`). This
 - has a block path: while the screen is `ready_for_block()`, a run of complete lines made of single-cell
   text (printable ASCII and the common narrow characters of `NARROW_CHARS`) and SGR sequences
   (`...\\r\\n`) is cut into rows and handed to `TermScreen.absorb_rows`, so lines that scroll away
-  straight into scrollback never become per-cell objects;
+  straight into scrollback never become per-cell objects; SGR sequences are followed through a memoised
+  graph of states (`SgrState`, walked in C), the rows remember the line they came from (`BlockRow`) and go
+  to history as that source text, and lines that scroll straight through get no segments at all;
 - takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text.
 Colon sub-parameters of SGR (38:2::r:g:b, 4:3) are understood; private/secondary variants that are not
 implemented (e.g. `CSI > 4;2 m`, xterm's modifyOtherKeys) are ignored instead of misread as plain SGR.
