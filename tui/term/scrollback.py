@@ -25,7 +25,9 @@ Run = tuple[str, str, str, int]  # (text, fg, bg, attrs) as in tui.protocol.mess
 
 DEFAULT_STYLE: Style = ("default", "default", 0)
 
-# When the style table outgrows this (a truecolour flood), unused styles are dropped and ids renumbered.
+# When the style table outgrows this (a truecolour flood), unused styles are dropped and ids renumbered; if
+# the kept lines still use more than half of it, the next compaction waits until the table has doubled
+# (otherwise every new style would walk the whole history again).
 STYLE_TABLE_SOFT_LIMIT = 50_000
 
 
@@ -76,6 +78,7 @@ class Scrollback:
         self.lines: deque[str | tuple[str, bytes] | SourceLine] = deque(maxlen=self.limit)
         self.table = StyleTable()
         self._key_ids: dict[Hashable, int] = {}
+        self._compact_above = STYLE_TABLE_SOFT_LIMIT
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -84,6 +87,7 @@ class Scrollback:
         self.lines.clear()
         self.table = StyleTable()
         self._key_ids.clear()
+        self._compact_above = STYLE_TABLE_SOFT_LIMIT
 
     # ---- writing ------------------------------------------------------------------------------------
 
@@ -129,7 +133,7 @@ class Scrollback:
             self._store(list(texts), list(chain.from_iterable(zip(ids, map(len, texts), strict=True))))
             return
         self.lines.append(("".join(texts), array("I", chain.from_iterable(zip(ids, map(len, texts), strict=True))).tobytes()))
-        if grew and len(self.table.styles) > STYLE_TABLE_SOFT_LIMIT:
+        if grew and len(self.table.styles) > self._compact_above:
             self._compact_styles()
 
     def _intern_key(self, key: Hashable, style_of: Callable[[Any], Style]) -> int:
@@ -178,7 +182,7 @@ class Scrollback:
             self.lines.append("".join(texts))
         else:
             self.lines.append(("".join(texts), array("I", pairs).tobytes()))
-        if len(self.table) > STYLE_TABLE_SOFT_LIMIT:
+        if len(self.table) > self._compact_above:
             self._compact_styles()
 
     def _compact_styles(self) -> None:
@@ -199,6 +203,7 @@ class Scrollback:
         self.lines = remapped
         self.table = new_table
         self._key_ids.clear()
+        self._compact_above = max(STYLE_TABLE_SOFT_LIMIT, 2 * len(new_table))
 
     # ---- reading ------------------------------------------------------------------------------------
 

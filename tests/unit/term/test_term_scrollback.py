@@ -146,3 +146,14 @@ def test_concealed_text_in_the_first_block_that_uses_sgr_8_stays_hidden():
     assert block.scrollback_rows(0, 100) == reference.scrollback_rows(0, 100)
     shown = [run[0] for y in range(24) for run in block.render_row(y)]
     assert "secret" not in "".join(shown) and "shown" in "".join(shown)
+
+
+def test_a_table_still_full_after_compaction_is_not_compacted_again_at_every_line():
+    history = Scrollback(limit=20)
+    compactions = []
+    compact = history._compact_styles
+    history._compact_styles = lambda: (compactions.append(len(history.table)), compact())[1]
+    for n in range(60):  # 20 kept lines of 5000 truecolour runs each: 100,000 styles in use
+        history.append_styled([(f"{k}", (f"{n * 5000 + k:06x}", "default", 0)) for k in range(5000)])
+    assert 1 <= len(compactions) <= 3
+    assert history.runs(19)[:2] == [("0", f"{59 * 5000:06x}", "default", 0), ("1", f"{59 * 5000 + 1:06x}", "default", 0)]
