@@ -53,7 +53,7 @@ from tui.protocol.messages import (
     ATTR_STRIKE,
     ATTR_UNDERLINE,
 )
-from tui.term.scrollback import Run, Scrollback, Style, merge_runs
+from tui.term.scrollback import BlockRow, Run, Scrollback, Style, merge_runs
 
 DECAWM = pyte_modes.DECAWM
 IRM = pyte_modes.IRM
@@ -865,7 +865,8 @@ class TermScreen(pyte.Screen):
     def absorb_rows(self, rows: list[list[tuple[str, Cell]]]) -> None:
         """Apply rows that were each drawn on the bottom row and then scrolled by CR LF, as if done one by
         one through `draw` and `linefeed` (requires `ready_for_block()`). Each row is a list of (single-cell
-        text, cell attrs) segments at most `columns` characters long. Rows that scroll past the top go to
+        text, cell attrs) segments at most `columns` characters long; a `BlockRow` goes to history as its
+        source line, and one that scrolls past the top in this call may be hollow (no segments). Rows that scroll past the top go to
         scrollback without ever becoming cells; the rows still visible afterwards are kept as segments
         (`_lazy_rows`) until something needs their cells, so a block costs O(its lines), not O(screen):
         a pty hands over about 4 KiB at a time, and each of those blocks scrolls the screen."""
@@ -917,6 +918,8 @@ class TermScreen(pyte.Screen):
                         break
         self._lazy_rows = new_lazy
         for row in reversed(rows):
+            if not row and type(row) is BlockRow:  # a row that went to history as its source line
+                row = row.read(row.source, row.start)
             texts = [text for text, _ in row if text]
             if texts:
                 self.last_char = texts[-1][-1]
