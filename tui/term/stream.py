@@ -13,7 +13,9 @@ generator one by one and raises on some malformed input (e.g. `CSI 1;2 A`). This
   straight into scrollback never become per-cell objects; SGR sequences are followed through a memoised
   graph of states (`SgrState`, walked in C), the rows remember the line they came from (`BlockRow`) and go
   to history as that source text, and lines that scroll straight through get no segments at all;
-- takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text.
+- takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text (+ EL), and
+  CUP + CR LF + the new row (a region scrolled at its bottom, as vim and less do); a run of rows redrawn as
+  top does it (`CUP row;1`, styled text, EL) goes to `TermScreen.rewrite_rows` in one call.
 Colon sub-parameters of SGR (38:2::r:g:b, 4:3) are understood; private/secondary variants that are not
 implemented (e.g. `CSI > 4;2 m`, xterm's modifyOtherKeys) are ignored instead of misread as plain SGR.
 """
