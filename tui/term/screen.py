@@ -392,17 +392,13 @@ class TermScreen(pyte.Screen):
 
     def _push_row_history(self, y: int) -> None:
         """Row y, cells or segments, to scrollback."""
-        segments = self._lazy_rows.get(y)
-        if segments is None:
+        row = self._lazy_rows.get(y)
+        if not row:
             self.push_history(self._buffer.get(y))
-        elif self.history.limit:
-            segments = [segment for segment in segments if segment[0]]
-            if not segments:
-                self.history.append_plain("")
-            elif len(segments) == 1 and segments[0][1] == DEFAULT_CELL:
-                self.history.append_plain(segments[0][0])
-            else:
-                self.history.append_row(segments, self.style_of_attrs)
+        elif len(row) == 1 and row[0][1] == DEFAULT_CELL:  # a plain line: just its text
+            self.history.append_plain(row[0][0])
+        else:
+            self.history.append_row(row, self.style_of_attrs)
 
     def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
@@ -880,13 +876,7 @@ class TermScreen(pyte.Screen):
         history = self.history
         if history.limit:
             for y in range(min(count, keep_old)):
-                row = lazy.get(y)
-                if row is None:
-                    self.push_history(buffer.get(y))
-                elif len(row) == 1 and row[0][1] == DEFAULT_CELL:
-                    history.lines.append(row[0][0].rstrip(" "))
-                else:
-                    history.append_row(row, self.style_of_attrs)
+                self._push_row_history(y)
         if count > keep_old and history.limit:
             first_visible = count - keep_old
             start = max(0, first_visible - history.limit)  # older rows would fall out at once
