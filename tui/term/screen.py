@@ -190,25 +190,30 @@ def cell_width(text: str) -> int:
 # into per-cell objects; only operations that need cells (wide or combining characters, ICH/DCH/ECH, insert
 # mode, another charset) turn that one row into cells.
 MAX_ROW_SEGMENTS = 48  # a row split finer than this is cheaper as cells
+_SEGMENT_TEXT = itemgetter(0)
 
 
-def segments_head(segments: list[tuple[str, Cell]], x: int) -> list[tuple[str, Cell]]:
-    """The segments covering columns [0, x) of a row (shorter when the row is)."""
+def segments_cut(segments: list[tuple[str, Cell]], x: int, end: int) -> tuple[list[tuple[str, Cell]],
+                                                                            list[tuple[str, Cell]]]:
+    """The segments covering columns [0, x) of a row (fewer when the row is shorter) and those from column
+    `end` on."""
     head: list[tuple[str, Cell]] = []
+    tail: list[tuple[str, Cell]] = []
     used = 0
     for segment in segments:
         text = segment[0]
         stop = used + len(text)
         if stop <= x:
             head.append(segment)
-            if stop == x:
-                break
+        elif used >= end:
+            tail.append(segment)
         else:
             if used < x:
                 head.append((text[:x - used], segment[1]))
-            break
+            if stop > end:
+                tail.append((text[end - used:], segment[1]))
         used = stop
-    return head
+    return head, tail
 
 
 def segments_splice(segments: list[tuple[str, Cell]], x: int, text: str,
@@ -216,23 +221,8 @@ def segments_splice(segments: list[tuple[str, Cell]], x: int, text: str,
     """The row with `text` in style `attrs` written over columns [x, x + len(text)); a gap before x (the row
     was shorter) becomes default blanks. Neighbours in the same style are joined, so typing one character at
     a time does not split a row into one segment per character."""
-    end = x + len(text)
-    head: list[tuple[str, Cell]] = []
-    tail: list[tuple[str, Cell]] = []
-    used = 0
-    for segment in segments:
-        seg_text = segment[0]
-        stop = used + len(seg_text)
-        if stop <= x:
-            head.append(segment)
-        elif used >= end:
-            tail.append(segment)
-        else:
-            if used < x:
-                head.append((seg_text[:x - used], segment[1]))
-            if stop > end:
-                tail.append((seg_text[end - used:], segment[1]))
-        used = stop
+    head, tail = segments_cut(segments, x, x + len(text))
+    used = sum(map(len, map(_SEGMENT_TEXT, head)))
     if used < x:
         head.append((" " * (x - used), DEFAULT_CELL))
     if head and head[-1][1] == attrs:
@@ -1297,9 +1287,9 @@ class TermScreen(pyte.Screen):
         y = self.cursor.y
         columns = self.columns
         if stop >= columns:
-            row = segments_head(segments, start)
+            row = segments_cut(segments, start, columns)[0]
             if blank is not self.default_char and start < columns:
-                used = sum(len(text) for text, _ in row)
+                used = sum(map(len, map(_SEGMENT_TEXT, row)))
                 if used < start:
                     row.append((" " * (start - used), DEFAULT_CELL))
                 row.append((" " * (columns - start), blank))

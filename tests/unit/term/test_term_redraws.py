@@ -127,7 +127,7 @@ def test_a_redrawn_row_keeps_its_colours_and_the_erased_background():
 
 def test_splicing_segments_equals_writing_cells():
     """Text written over a row held as segments: the same cells as writing one character per cell."""
-    from tui.term.screen import DEFAULT_CELL, Cell, segments_head, segments_splice
+    from tui.term.screen import DEFAULT_CELL, Cell, segments_cut, segments_splice
 
     styles = [DEFAULT_CELL, Cell(" ", fg="red"), Cell(" ", bg="blue"), Cell(" ", bold=True)]
     rng = random.Random(7)
@@ -144,4 +144,7 @@ def test_splicing_segments_equals_writing_cells():
         assert [(ch, style) for text, style in spliced for ch in text] == expected
         assert all(text for text, _ in spliced)
         cut = rng.randrange(0, 30)
-        assert [(ch, style) for text, style in segments_head(segments, cut) for ch in text] == cells[:cut]
+        end = cut + rng.randrange(0, 10)
+        head, tail = segments_cut(segments, cut, end)
+        assert [(ch, style) for text, style in head for ch in text] == cells[:cut]
+        assert [(ch, style) for text, style in tail for ch in text] == cells[end:]
