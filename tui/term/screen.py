@@ -282,7 +282,8 @@ class TermScreen(pyte.Screen):
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
         # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
-        self._lazy_rows: dict[int, list[tuple[str, Cell]] | None] = {}
+        # one entry per row: its segments, or None (the row is cells in `_buffer`, or blank)
+        self._lazy_rows: list[list[tuple[str, Cell]] | None] = []
         self.replies = bytearray()
         # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
         # these are the Linux console's (light grey on black) until someone sets better ones
@@ -328,25 +329,24 @@ class TermScreen(pyte.Screen):
     @property
     def buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:  # type: ignore[override]
         """The rows of cells; rows still held as block segments become cells first."""
-        if self._lazy_rows:
+        if self._lazy_rows.count(None) != len(self._lazy_rows):
             self._materialize_rows()
         return self._buffer
 
     @buffer.setter
     def buffer(self, value: defaultdict[int, StaticDefaultDict[int, Cell]]) -> None:
-        self._lazy_rows = {}
+        self._lazy_rows = [None] * self.lines
         self._buffer = value
 
     def _materialize_rows(self) -> None:
-        for y, segments in list(self._lazy_rows.items()):
-            if segments is None:
-                del self._lazy_rows[y]
-            else:
+        for y, segments in enumerate(self._lazy_rows):
+            if segments is not None:
                 self._row_cells(y)
 
     def _row_cells(self, y: int) -> StaticDefaultDict[int, Cell]:
         """Row y as cells, for the operations that need them (a row held as segments becomes cells)."""
-        segments = self._lazy_rows.pop(y, None)
+        segments = self._lazy_rows[y]
+        self._lazy_rows[y] = None
         line = self._buffer[y]
         if segments:
             x = 0
@@ -359,11 +359,12 @@ class TermScreen(pyte.Screen):
 
     def _move_rows(self, targets: range, offset: int) -> None:
         """Each row y of `targets`, in that order, takes what row y + offset holds (cells or segments)."""
-        lazy = self._lazy_rows
-        if lazy:
-            # a None value means "no segments", so that scrolling a region of segments is one C-level update
-            sources = range(targets.start + offset, targets.stop + offset, targets.step)
-            lazy.update(zip(targets, map(lazy.get, sources), strict=True))
+        if targets:
+            # the rows of segments move as one slice (the same as row by row: every source is read before
+            # it is overwritten, whichever way the rows move)
+            low = min(targets.start, targets[-1])
+            high = max(targets.start, targets[-1]) + 1
+            self._lazy_rows[low:high] = self._lazy_rows[low + offset:high + offset]
         rows = self._buffer
         if rows:
             get = rows.get
@@ -378,11 +379,11 @@ class TermScreen(pyte.Screen):
     def _drop_row(self, y: int) -> None:
         """Row y becomes default blanks."""
         self._buffer.pop(y, None)
-        self._lazy_rows.pop(y, None)
+        self._lazy_rows[y] = None
 
     def _push_row_history(self, y: int) -> None:
         """Row y, cells or segments, to scrollback."""
-        row = self._lazy_rows.get(y)
+        row = self._lazy_rows[y]
         if not row:
             self.push_history(self._buffer.get(y))
         elif len(row) == 1 and row[0][1] == DEFAULT_CELL:  # a plain line: just its text
@@ -503,7 +504,7 @@ class TermScreen(pyte.Screen):
         elif line is not None:
             del self._buffer[y]  # an empty row of cells is the same as no row
         else:
-            segments = self._lazy_rows.get(y)
+            segments = self._lazy_rows[y]
         text = " " * len(data) if attrs[10] else data  # concealed text is kept as blanks
         if not segments:
             row = [(" " * x, DEFAULT_CELL), (text, attrs)] if x else [(text, attrs)]
@@ -844,7 +845,7 @@ class TermScreen(pyte.Screen):
         of an empty bottom row of a full-screen scroll region on the main screen, in plain modes."""
         cursor = self.cursor
         return (cursor.x == 0 and cursor.y == self.lines - 1 and self.margins is None
-                and not self.alt_active and not self._buffer.get(cursor.y) and self._lazy_rows.get(cursor.y) is None
+                and not self.alt_active and not self._buffer.get(cursor.y) and self._lazy_rows[cursor.y] is None
                 and self._charset_is_plain and DECAWM in self.mode and IRM not in self.mode
                 and DECSCNM not in self.mode)
 
@@ -879,7 +880,7 @@ class TermScreen(pyte.Screen):
                 else:
                     append_row(row, style_of_attrs)
         # rows move up in place (callers such as draw may hold the buffer across a line feed)
-        new_lazy: dict[int, list[tuple[str, Cell]]] = {}
+        new_lazy: list[list[tuple[str, Cell]] | None] = [None] * lines
         for y in range(lines):
             source = count + y
             old = buffer.pop(source, None) if source < keep_old else None
@@ -888,8 +889,7 @@ class TermScreen(pyte.Screen):
                 continue
             buffer.pop(y, None)
             if source < keep_old:
-                if source in lazy:
-                    new_lazy[y] = lazy[source]
+                new_lazy[y] = lazy[source]
             elif source - keep_old < count:
                 row = rows[source - keep_old]
                 for text, _attrs in row:
@@ -990,7 +990,7 @@ class TermScreen(pyte.Screen):
         """Row y as runs covering exactly `columns` cells (blank default runs pad the end)."""
         if not 0 <= y < self.lines:
             return []
-        lazy = self._lazy_rows.get(y)
+        lazy = self._lazy_rows[y]
         if lazy is not None:  # single-cell text in block segments (see absorb_rows)
             style_of_attrs = self.style_of_attrs
             block_runs: list[Run] = [(text, *style_of_attrs(attrs)) for text, attrs in lazy if text]
@@ -1233,7 +1233,7 @@ class TermScreen(pyte.Screen):
             rows = range(self.lines)
             if not self.alt_active:
                 used = [y for y, line in self._buffer.items() if line and y < self.lines]
-                used += [y for y, row in self._lazy_rows.items() if row is not None and y < self.lines]
+                used += [y for y, row in enumerate(self._lazy_rows) if row is not None]
                 for y in range(max(used) + 1 if used else 0):
                     self._push_row_history(y)
         else:
@@ -1259,7 +1259,7 @@ class TermScreen(pyte.Screen):
         attrs = self.blank_cell()
         line = self._buffer.get(cursor.y)
         if line is None:
-            segments = self._lazy_rows.get(cursor.y)
+            segments = self._lazy_rows[cursor.y]
             if segments is None and attrs is self.default_char:
                 return
             self._erase_segments(segments or [], start, stop, attrs)
@@ -1298,7 +1298,7 @@ class TermScreen(pyte.Screen):
         if row:
             self._lazy_rows[y] = row
         else:
-            self._lazy_rows.pop(y, None)
+            self._lazy_rows[y] = None
 
     # ---- cursor and tabs --------------------------------------------------------------------------------
 
@@ -1493,6 +1493,8 @@ class TermScreen(pyte.Screen):
         elif columns > self.columns:
             self.tabstops.update(range((self.columns // 8 + 1) * 8, columns, 8))
         self.tabstops = {stop for stop in self.tabstops if stop < columns}
+        # rows of segments stay where they are when rows or columns are added (cutting either made them cells)
+        self._lazy_rows = (self._lazy_rows + [None] * lines)[:lines]
         self.lines, self.columns = lines, columns
         self.margins = None
         self.cursor.x = min(self.cursor.x, columns - 1)

@@ -148,3 +148,21 @@ def test_splicing_segments_equals_writing_cells():
         head, tail = segments_cut(segments, cut, end)
         assert [(ch, style) for text, style in head for ch in text] == cells[:cut]
         assert [(ch, style) for text, style in tail for ch in text] == cells[end:]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_resizing_rows_of_segments_equals_resizing_cells(seed):
+    """A resize while rows are held as segments gives the same screen as when they are all cells."""
+    rng = random.Random(500 + seed)
+    cols, rows = 60, 16
+    data = redraw_stream(rng, cols, rows, 12).encode()
+    sizes = [(cols + 20, rows + 5), (cols - 25, rows - 6), (cols, rows)]
+    ours = Terminal(cols, rows, scrollback=400)
+    cells = Terminal(cols, rows, scrollback=400)
+    for new_cols, new_rows in sizes:
+        ours.feed(data)
+        cells.feed(data)
+        assert cells._screen.buffer is not None  # reading the cell buffer turns every row into cells
+        ours.resize(new_cols, new_rows)
+        cells.resize(new_cols, new_rows)
+        assert_same_terminal(ours, cells)
