@@ -4,13 +4,17 @@ Three deterministic streams (the generators of bench/term_throughput.py): a plai
 (16/256/truecolour SGR) and top/vim-like cursor-addressed redraws. Each is `cat`ted by a small program that
 runs as the pane's own program (the real server, the real pty):
 
-- **detached**: a client attached once at 200x50 (so the pane has that size, as after a user's detach) and
-  was detached again (`hascreen -d NAME`; for tmux a session created with -x 200 -y 50). The figure is the
+Both multiplexers' panes have the same size, so they do the same work: 200x50 detached and 200x49 attached
+(tmux's status line takes one row of a 200x50 terminal; hascreen's tab bar and status line take two, so its
+client's terminal has one or two rows more than tmux's).
+
+- **detached**: a client attached once (so the pane has that size, as after a user's detach) and was
+  detached again (`hascreen -d NAME`; for tmux a session created with -x 200 -y 50). The figure is the
   time `cat` takes, plus the time until the emulator has parsed the end: after `cat` the program asks for the
   cursor position (DSR 6) and waits for the answer, which the multiplexer can only give once it has parsed
   everything before the question.
-- **attached**: a real client (`hascreen -r` / `tmux attach`) runs in a 200x50 pty this bench owns, as the
-  outer terminal. The figure is the time from the start of `cat` until a marker printed after it shows up
+- **attached**: a real client (`hascreen -r` / `tmux attach`) runs in a pty this bench owns, as the outer
+  terminal. The figure is the time from the start of `cat` until a marker printed after it shows up
   in the client's output to that terminal.
 
 The last column is the emulator alone (tui.term.Terminal fed in-process in 64 KiB slices, as
@@ -39,6 +43,7 @@ from echo_latency import COLS, ROWS, PtyClient  # noqa: E402
 from term_throughput import MB, feed_terminal, make_colourful, make_cursor_heavy, make_plain, onlcr  # noqa: E402
 
 MARKER = "CAT-E2E-END-5b1e9"
+TMUX_CHROME_ROWS = 1  # tmux's status line
 TIMEOUT = 300.0
 
 # The pane's program: wait for GO, cat FILE, ask DSR 6 and wait for the answer, print the marker, write
@@ -105,7 +110,7 @@ class Run:
 
     def attached(self) -> tuple[int, int, float, float]:
         self.start_session()
-        client = PtyClient(self.attach_argv(), self.env)
+        client = PtyClient(self.attach_argv(), self.env, rows=ROWS - TMUX_CHROME_ROWS + self.chrome_rows)
         try:
             client.read_for(2.0)  # the client has drawn its first screen
             marker = MARKER.encode()
@@ -136,6 +141,8 @@ class Run:
             self.stop()
 
     # per multiplexer
+    chrome_rows = 0  # rows of a client's terminal the multiplexer keeps for itself (tab bar, status line)
+
     def start_session(self) -> None: ...
     def start_detached(self) -> None: ...
     def attach_argv(self) -> list[str]: ...
@@ -143,6 +150,7 @@ class Run:
 
 
 class HascreenRun(Run):
+    chrome_rows = 2
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.hascreen = str(Path(sys.executable).with_name("hascreen"))
@@ -163,7 +171,8 @@ class HascreenRun(Run):
 
     def start_detached(self) -> None:
         self.start_session()
-        client = PtyClient(self.attach_argv(), self.env)  # sizes the session to 200x50, as a user's attach
+        # sizes the pane to 200x50, as a user's attach does
+        client = PtyClient(self.attach_argv(), self.env, rows=ROWS + self.chrome_rows)
         try:
             client.read_for(2.0)
             self._cli("-d", self.session)
@@ -178,6 +187,7 @@ class HascreenRun(Run):
 
 
 class TmuxRun(Run):
+    chrome_rows = TMUX_CHROME_ROWS
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.base = ["tmux", "-L", f"cat-e2e-{os.getpid()}-{self.name}", "-f", "/dev/null"]

@@ -37,11 +37,11 @@ KEY_INTERVAL = 0.04
 class PtyClient:
     """A program running on a pty we own, with helpers to write keys and wait for output."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], rows: int = ROWS) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # child
             os.execvpe(argv[0], argv, env)
-        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+        fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, COLS, 0, 0))
         os.set_blocking(self.fd, False)
         self.output = bytearray()
 

@@ -341,6 +341,7 @@ class Server:
                     typed_pane, typed_at = self._typing
                     if (pane.id != typed_pane and pane.flooding
                             and asyncio.get_running_loop().time() - typed_at < TYPING_SECONDS):
+                        pane.yield_to_typing()
                         await asyncio.sleep(TYPING_PAUSE)
                     else:
                         await asyncio.sleep(0)

@@ -2,8 +2,9 @@
 
 `PtyBackend` runs a local program on a pseudo-terminal. `Pane` joins a backend to a `tui.term.Terminal` and
 applies back-pressure: output goes into the term layer's `FeedQueue`, the scheduler in `tui.server.daemon`
-feeds it to the emulator in bounded slices, and while too much is queued the backend stops reading, so the
-program blocks instead of the server drowning. Nothing is dropped: every byte read is eventually fed.
+feeds it to the emulator in bounded slices (sized by how long a slice takes, smallest while someone types in
+another pane), and while too much is queued the backend stops reading, so the program blocks instead of the
+server drowning. Nothing is dropped: every byte read is eventually fed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ from tui.term import Terminal
 from tui.term.feeding import FeedQueue
 
 READ_SIZE = 65536
-READ_BUDGET = 16 * 1024  # at most this much per readable event, so one pane cannot hold the loop
+READ_BUDGET = 16 * 1024  # at most this much (or a slice, if larger) per readable event: one pane cannot hold the loop
 FLOOD_BYTES = 16 * 1024  # more output than this between two frames is a flood, not an interactive echo
+FLOOD_WINDOW = 0.05  # ... and so is more than FLOOD_BYTES read within this many seconds (frames or not)
+# a slice of output is parsed in one go (other panes' keystrokes and echoes wait meanwhile): it starts at
+# SLICE_MIN_BYTES and doubles while a slice takes less than half of SLICE_SECONDS (lines that scroll straight
+# into history are cheap in large blocks), and halves when one takes longer (e.g. cursor-heavy redraws) or
+# the pane is no longer flooding
+SLICE_MIN_BYTES = 8 * 1024
+SLICE_MAX_BYTES = 64 * 1024
+SLICE_SECONDS = 0.002
 FLOOD_MEMORY = 1.0  # a pane that flooded counts as flooding this long after (its frames reset the count)
 
 
@@ -66,6 +75,7 @@ class PtyBackend:
         self._reading = False
         self._write_buffer = bytearray()
         self._closed = False
+        self.read_budget = READ_BUDGET  # its pane raises it to its slice size while it floods
 
     @property
     def pid(self) -> int | None:
@@ -89,10 +99,10 @@ class PtyBackend:
         self.resume_reading()
 
     def _on_readable(self) -> None:
-        # a pty hands over at most ~4 KiB per read: read on while more is there (up to READ_BUDGET), so a
+        # a pty hands over at most ~4 KiB per read: read on while more is there (up to read_budget), so a
         # flood reaches the emulator in large blocks instead of one small block per turn of the loop
         total = 0
-        while total < READ_BUDGET and self._reading:  # on_output pauses reading when the pane is behind
+        while total < self.read_budget and self._reading:  # on_output pauses reading when the pane is behind
             try:
                 data = os.read(self._master, READ_SIZE)
             except BlockingIOError:
@@ -216,9 +226,9 @@ class Pane:
         self.id = pane_id
         self.backend = backend
         self.terminal = Terminal(cols, rows, scrollback=scrollback)
-        # small slices keep the wait behind a flooding pane short (each turn of the loop parses one slice);
-        # a flood past 256 KiB of backlog stops being read, so the program waits instead of the other panes
-        self.queue = FeedQueue(slice_bytes=8 * 1024, high_water=256 * 1024, low_water=64 * 1024)
+        # slices sized by time keep the wait behind a flooding pane short (each turn of the loop parses one
+        # slice); a flood past 256 KiB of backlog stops being read, so the program waits instead of the others
+        self.queue = FeedQueue(slice_bytes=SLICE_MIN_BYTES, high_water=256 * 1024, low_water=64 * 1024)
         self.throttled = False
         self.exited: str | None = None
         self.sent_modes: tuple | None = None  # the modes clients last heard about
@@ -226,6 +236,8 @@ class Pane:
         self.last_frame = 0.0  # loop time of the last rows sent for this pane
         self.fed_since_frame = 0  # bytes parsed since then: a pane past FLOOD_BYTES is drawn less often
         self.flooded_at = -FLOOD_MEMORY  # monotonic time it was last seen flooding
+        self._burst_start = -FLOOD_WINDOW  # when the current window of reads began, and what it brought
+        self._burst_bytes = 0
         self._wake_feeder = wake_feeder
         # extension point: called with every chunk of the program's output as it arrives (screen's `log`)
         self.output_listeners: list[Callable[[bytes], None]] = []
@@ -243,6 +255,15 @@ class Pane:
         for listener in self.output_listeners:
             listener(data)
         self.queue.push(data)
+        # a flood is seen by what arrives, too: with no client attached, frames come at every read and reset
+        # fed_since_frame, so a detached pane would be fed read by read (4 KiB, cut inside lines)
+        now = time.monotonic()
+        if now - self._burst_start > FLOOD_WINDOW:
+            self._burst_start = now
+            self._burst_bytes = 0
+        self._burst_bytes += len(data)
+        if self._burst_bytes > FLOOD_BYTES:
+            self.flooded_at = now
         if not self.throttled and self.queue.should_pause():
             self.throttled = True
             self.backend.pause_reading()
@@ -258,15 +279,34 @@ class Pane:
 
     def feed_slice(self) -> None:
         """Parse one bounded slice of the queued output and answer the program's queries."""
-        before = self.queue.backlog
-        self.queue.feed_slice(self.terminal)
-        self.fed_since_frame += before - self.queue.backlog
+        queue = self.queue
+        before = queue.backlog
+        started = time.perf_counter()
+        queue.feed_slice(self.terminal)
+        elapsed = time.perf_counter() - started
+        fed = before - queue.backlog
+        self.fed_since_frame += fed
+        if elapsed > SLICE_SECONDS or not self.flooding:  # a new flood starts small
+            self._set_slice(max(SLICE_MIN_BYTES, queue.slice_bytes // 2))
+        elif elapsed < SLICE_SECONDS / 2 and fed >= queue.slice_bytes // 2:  # a full slice (lines end it)
+            self._set_slice(min(SLICE_MAX_BYTES, queue.slice_bytes * 2))
         replies = self.terminal.take_replies()
         if replies:
             self.backend.write(replies)
         if self.throttled and self.queue.should_resume():
             self.throttled = False
             self.backend.resume_reading()
+
+    def yield_to_typing(self) -> None:
+        """Someone types in another pane: parse this flood in the smallest slices (its pace then leaves
+        the CPU to the keystroke's round trip; it grows again once they stop)."""
+        self._set_slice(SLICE_MIN_BYTES)
+
+    def _set_slice(self, size: int) -> None:
+        # a pty is read a slice at a time too: a block of many lines is what makes a flood cheap to parse
+        self.queue.slice_bytes = size
+        if isinstance(self.backend, PtyBackend):
+            self.backend.read_budget = max(READ_BUDGET, size)
 
     def drop_backlog(self) -> None:
         while self.queue.take_slice():

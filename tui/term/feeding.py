@@ -5,6 +5,11 @@ to call `feed_slice`). The server pushes what the channel delivers, feeds one sl
 (round-robin over panes), pauses reading the channel while `should_pause()` and resumes once
 `should_resume()`. Nothing is ever dropped: back-pressure makes the program block instead.
 
+While more output is queued than one slice holds, a slice ends after its last line feed (if that is in its
+second half): the rest of the line comes with the next slice, a moment later. So a flood reaches the
+emulator as whole lines, and its block path never draws a half line through cells only to scroll it back
+as a block. The last slice of what is queued is never cut, so a prompt shows at once.
+
     queue = FeedQueue()
     backend.on_output = lambda data: (queue.push(data), backend.pause_reading() if queue.should_pause() else None)
     ... each tick: if queue.feed_slice(term): schedule another tick soon
@@ -39,7 +44,8 @@ class FeedQueue:
             self.backlog += len(data)
 
     def take_slice(self) -> bytes:
-        """Up to slice_bytes of the oldest pending output (chunks are split where needed)."""
+        """Up to slice_bytes of the oldest pending output (chunks are split where needed), ending after a
+        line feed while more is queued (see the module docstring)."""
         parts: list[bytes] = []
         room = self.slice_bytes
         while self._chunks and room:
@@ -52,6 +58,11 @@ class FeedQueue:
                 self._chunks[0] = chunk[room:]
                 room = 0
         data = b"".join(parts)
+        if self._chunks and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            if cut > len(data) // 2:  # more is queued: the line's rest joins the next slice
+                self._chunks.appendleft(data[cut:])
+                data = data[:cut]
         self.backlog -= len(data)
         return data
 

@@ -1,7 +1,7 @@
 """The screen model of one pane: pyte's `Screen`, extended where a real terminal needs more.
 
-Owns cell storage and the semantics of every screen operation; where pyte and xterm differ, xterm's
-documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0.8.2:
+Owns row storage (cells or segments) and the semantics of every screen operation; where pyte and xterm
+differ, xterm's documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0.8.2:
 - a `Cell` that also carries `dim` (SGR 2) and `conceal` (SGR 8), and an SGR parser with
   256-colour/truecolour clamping;
 - a fast `draw` for single-cell text (printable ASCII and `NARROW_CHARS`) that reuses one cell object per
@@ -10,6 +10,10 @@ documented behaviour (ctlseqs, the VT manuals) wins. Additions over stock pyte 0
   (stock pyte stops drawing there) and wraps a wide character that does not fit;
 - the alternate screen (modes 47/1047/1049, 1049 with cursor save/restore) and the private modes a pane
   must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
+- rows held as segments instead of cells: text drawn in single-cell characters, erases and scrolls keep a row
+  as (text, style) segments (`_lazy_rows`), and `rewrite_row`/`rewrite_rows` replace a row that a program
+  redraws (`CUP row;1`, text, `EL`: top, vim, status lines) in one step; a row becomes cells only for what
+  needs them (wide or combining characters, ICH/DCH/ECH, insert mode, another charset, `buffer` readers);
 - scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
   `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
 - background colour erase (bce) on every erase, insert, delete and scroll; IND/RI/CUU/CUD that leave a
@@ -29,6 +33,7 @@ import copy
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -48,13 +53,14 @@ from tui.protocol.messages import (
     ATTR_STRIKE,
     ATTR_UNDERLINE,
 )
-from tui.term.scrollback import Run, Scrollback, Style, merge_runs
+from tui.term.scrollback import BlockRow, Run, Scrollback, Style, merge_runs
 
 DECAWM = pyte_modes.DECAWM
 IRM = pyte_modes.IRM
 DECSCNM = pyte_modes.DECSCNM
 DECOM = pyte_modes.DECOM
 DECCOLM = pyte_modes.DECCOLM
+DECTCEM = pyte_modes.DECTCEM
 
 # DEC Special Graphics (ESC ( 0) as xterm maps it: only 0x60-0x7E change. pyte's VT100_MAP (and tmux's
 # table) follow the Linux console and also turn + , - . 0 into arrows and a block and h into #; xterm does
@@ -177,6 +183,80 @@ def cell_width(text: str) -> int:
     return sum(max(0, wcwidth(ch)) for ch in text)
 
 
+# ---- rows held as segments ------------------------------------------------------------------------------
+# A row may be held as a list of (text, Cell-attrs) segments instead of cells: every character takes one cell,
+# the segments cover the row from column 0 and the cells past their end are default blanks. Drawing, erasing
+# and scrolling work on segments directly, so a row that a program rewrites (top, vim, a prompt) never turns
+# into per-cell objects; only operations that need cells (wide or combining characters, ICH/DCH/ECH, insert
+# mode, another charset) turn that one row into cells.
+MAX_ROW_SEGMENTS = 48  # a row split finer than this is cheaper as cells
+_SEGMENT_TEXT = itemgetter(0)
+
+
+def segments_cut(segments: list[tuple[str, Cell]], x: int, end: int) -> tuple[list[tuple[str, Cell]],
+                                                                            list[tuple[str, Cell]]]:
+    """The segments covering columns [0, x) of a row (fewer when the row is shorter) and those from column
+    `end` on."""
+    head: list[tuple[str, Cell]] = []
+    tail: list[tuple[str, Cell]] = []
+    used = 0
+    for segment in segments:
+        text = segment[0]
+        stop = used + len(text)
+        if stop <= x:
+            head.append(segment)
+        elif used >= end:
+            tail.append(segment)
+        else:
+            if used < x:
+                head.append((text[:x - used], segment[1]))
+            if stop > end:
+                tail.append((text[end - used:], segment[1]))
+        used = stop
+    return head, tail
+
+
+def segments_splice(segments: list[tuple[str, Cell]], x: int, text: str,
+                    attrs: Cell) -> list[tuple[str, Cell]]:
+    """The row with `text` in style `attrs` written over columns [x, x + len(text)); a gap before x (the row
+    was shorter) becomes default blanks. Neighbours in the same style are joined, so typing one character at
+    a time does not split a row into one segment per character."""
+    head, tail = segments_cut(segments, x, x + len(text))
+    used = sum(map(len, map(_SEGMENT_TEXT, head)))
+    if used < x:
+        head.append((" " * (x - used), DEFAULT_CELL))
+    if head and head[-1][1] == attrs:
+        text = head.pop()[0] + text
+    if tail and tail[0][1] == attrs:
+        text += tail.pop(0)[0]
+    head.append((text, attrs))
+    head += tail
+    return head
+
+
+def cells_to_segments(line: StaticDefaultDict[int, Cell], columns: int) -> list[tuple[str, Cell]] | None:
+    """A row of cells as segments, or None when segments cannot hold it (wide or combined characters, cells
+    past the right margin, a row whose default cell is not the plain blank)."""
+    if line.default is not DEFAULT_CELL:
+        return None
+    if not line:
+        return []
+    count = max(line) + 1
+    if count > columns:
+        return None
+    cells = list(map(line.get, range(count), repeat(DEFAULT_CELL, count)))
+    text = "".join(map(_CELL_DATA, cells))
+    if len(text) != count or not (text.isascii() or NARROW_TEXT.fullmatch(text)):
+        return None
+    segments: list[tuple[str, Cell]] = []
+    offset = 0
+    for key, group in groupby(cells, _CELL_STYLE):
+        size = len(list(group))
+        segments.append((text[offset:offset + size], Cell(" ", *key)))
+        offset += size
+    return segments
+
+
 # SGR codes that set one flag: code -> (index in Cell, value)
 SGR_FLAGS = {1: (3, True), 2: (9, True), 3: (4, True), 4: (5, True), 21: (5, True), 5: (8, True), 6: (8, True),
              7: (7, True), 8: (10, True), 9: (6, True), 23: (4, False), 24: (5, False), 25: (8, False),
@@ -196,12 +276,14 @@ class TermScreen(pyte.Screen):
         self._cells_by_style: dict[Cell, CellsOfStyle] = {}
         self._sgr_cache: dict[tuple[Cell, tuple[int, ...]], Cell] = {}
         self._sgr_text_cache: dict[tuple[Cell, str], Cell] = {}
+        self._sgr_from_default: dict[str, Cell] = {}  # the same for the default style, keyed by the text alone
         self._bce_blanks: dict[str, Cell] = {}
         self.conceal_seen = False  # SGR 8 ever used here (the block path only then blanks concealed text)
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
         # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
         # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
-        self._lazy_rows: dict[int, list[tuple[str, Cell]]] = {}
+        # one entry per row: its segments, or None (the row is cells in `_buffer`, or blank)
+        self._lazy_rows: list[list[tuple[str, Cell]] | None] = []
         self.replies = bytearray()
         # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
         # these are the Linux console's (light grey on black) until someone sets better ones
@@ -247,27 +329,67 @@ class TermScreen(pyte.Screen):
     @property
     def buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:  # type: ignore[override]
         """The rows of cells; rows still held as block segments become cells first."""
-        if self._lazy_rows:
+        if self._lazy_rows.count(None) != len(self._lazy_rows):
             self._materialize_rows()
         return self._buffer
 
     @buffer.setter
     def buffer(self, value: defaultdict[int, StaticDefaultDict[int, Cell]]) -> None:
-        self._lazy_rows = {}
+        self._lazy_rows = [None] * self.lines
         self._buffer = value
 
     def _materialize_rows(self) -> None:
-        lazy = self._lazy_rows
-        self._lazy_rows = {}
-        buffer = self._buffer
-        for y, row in lazy.items():
-            line = buffer[y]
+        for y, segments in enumerate(self._lazy_rows):
+            if segments is not None:
+                self._row_cells(y)
+
+    def _row_cells(self, y: int) -> StaticDefaultDict[int, Cell]:
+        """Row y as cells, for the operations that need them (a row held as segments becomes cells)."""
+        segments = self._lazy_rows[y]
+        self._lazy_rows[y] = None
+        line = self._buffer[y]
+        if segments:
             x = 0
-            for text, attrs in row:
+            for text, attrs in segments:
                 if text:
                     line.update(zip(range(x, x + len(text)), map(self.cells_for(attrs).__getitem__, text),
                                     strict=False))
                     x += len(text)
+        return line
+
+    def _move_rows(self, targets: range, offset: int) -> None:
+        """Each row y of `targets`, in that order, takes what row y + offset holds (cells or segments)."""
+        if targets:
+            # the rows of segments move as one slice (the same as row by row: every source is read before
+            # it is overwritten, whichever way the rows move)
+            low = min(targets.start, targets[-1])
+            high = max(targets.start, targets[-1]) + 1
+            self._lazy_rows[low:high] = self._lazy_rows[low + offset:high + offset]
+        rows = self._buffer
+        if rows:
+            get = rows.get
+            pop = rows.pop
+            for y in targets:
+                moved = get(y + offset)
+                if moved is None:
+                    pop(y, None)
+                else:
+                    rows[y] = moved
+
+    def _drop_row(self, y: int) -> None:
+        """Row y becomes default blanks."""
+        self._buffer.pop(y, None)
+        self._lazy_rows[y] = None
+
+    def _push_row_history(self, y: int) -> None:
+        """Row y, cells or segments, to scrollback."""
+        row = self._lazy_rows[y]
+        if not row:
+            self.push_history(self._buffer.get(y))
+        elif len(row) == 1 and row[0][1] == DEFAULT_CELL:  # a plain line: just its text
+            self.history.append_plain(row[0][0])
+        else:
+            self.history.append_row(row, self.style_of_attrs)
 
     def _new_buffer(self) -> defaultdict[int, StaticDefaultDict[int, Cell]]:
         return defaultdict(lambda: StaticDefaultDict(self.default_char))
@@ -333,49 +455,65 @@ class TermScreen(pyte.Screen):
             self._draw_slow(data)
             return
         cursor = self.cursor
-        attrs = cursor.attrs
-        if attrs is self._draw_attrs:
-            get_cell = self._draw_get
-        else:
-            get_cell = self._draw_get = self.cells_for(attrs).__getitem__
-            self._draw_attrs = attrs
         columns = self.columns
-        # a row still held as block segments becomes cells first; drawing on any other row leaves them be
-        buffer = self.buffer if cursor.y in self._lazy_rows else self._buffer
-        dirty = self.dirty
         length = len(data)
-        x = cursor.x
-        if x + length <= columns:  # the common case: it fits on this row
-            buffer[cursor.y].update(zip(range(x, x + length), map(get_cell, data), strict=False))
-            x += length
-            if x == columns and DECAWM not in self.mode:
-                x -= 1  # without autowrap there is no pending wrap: the cursor stays on the last column
-            cursor.x = x
-            self.last_char = data[-1]
-            dirty.add(cursor.y)
-            return
-        done = 0
-        x = cursor.x
-        while done < length:
-            if x >= columns:
-                if DECAWM in self.mode:
-                    dirty.add(cursor.y)
+        if cursor.x + length <= columns:  # the common case: it fits on this row
+            self._draw_in_row(data)
+        else:
+            autowrap = DECAWM in self.mode
+            done = 0
+            while done < length:
+                if cursor.x >= columns:
+                    if not autowrap:
+                        # without autowrap every further character overwrites the last column
+                        cursor.x = columns - 1
+                        self._draw_in_row(data[-1])
+                        break
+                    self.dirty.add(cursor.y)
                     cursor.x = 0
                     self.linefeed()
-                    x = cursor.x
-                else:
-                    # without autowrap every further character overwrites the last column
-                    buffer[cursor.y][columns - 1] = get_cell(data[-1])
-                    break
-            take = min(length - done, columns - x)
-            buffer[cursor.y].update(zip(range(x, x + take), map(get_cell, data[done:done + take]), strict=False))
-            x += take
-            done += take
-        if x >= columns and DECAWM not in self.mode:
-            x = columns - 1
-        cursor.x = x
+                take = min(length - done, columns - cursor.x)
+                self._draw_in_row(data[done:done + take])
+                done += take
+        if cursor.x >= columns and DECAWM not in self.mode:
+            cursor.x = columns - 1  # without autowrap there is no pending wrap: the cursor stays on the last column
         self.last_char = data[-1]
-        dirty.add(cursor.y)
+
+    def _draw_in_row(self, data: str) -> None:
+        """Single-cell text that fits between the cursor and the right margin; the cursor moves past it (to
+        the pending-wrap column when it ends at the margin)."""
+        cursor = self.cursor
+        y = cursor.y
+        x = cursor.x
+        attrs = cursor.attrs
+        self.dirty.add(y)
+        line = self._buffer.get(y)
+        segments: list[tuple[str, Cell]] | None = None
+        if line:
+            segments = cells_to_segments(line, self.columns) if x == 0 else None
+            if segments is None:  # cells stay cells
+                if attrs is self._draw_attrs:
+                    get_cell = self._draw_get
+                else:
+                    get_cell = self._draw_get = self.cells_for(attrs).__getitem__
+                    self._draw_attrs = attrs
+                line.update(zip(range(x, x + len(data)), map(get_cell, data), strict=False))
+                cursor.x = x + len(data)
+                return
+            del self._buffer[y]
+        elif line is not None:
+            del self._buffer[y]  # an empty row of cells is the same as no row
+        else:
+            segments = self._lazy_rows[y]
+        text = " " * len(data) if attrs[10] else data  # concealed text is kept as blanks
+        if not segments:
+            row = [(" " * x, DEFAULT_CELL), (text, attrs)] if x else [(text, attrs)]
+        else:
+            row = segments_splice(segments, x, text, attrs)
+        self._lazy_rows[y] = row
+        cursor.x = x + len(data)
+        if len(row) > MAX_ROW_SEGMENTS:
+            self._row_cells(y)
 
     def draw_styled(self, parts: list[str]) -> None:
         """Text interleaved with SGR parameters, as `re.split` on `ESC [ params m` gives it:
@@ -397,6 +535,88 @@ class TermScreen(pyte.Screen):
             if text:
                 draw(text)
 
+    def rewrite_row(self, parts: list[str]) -> bool:
+        """Styled text written from the first column, then EL 0: how `CUP text CSI K` redraws a row (top, vim,
+        a status line). The row becomes the text's segments in one step, whatever it held. `parts` are as for
+        `draw_styled`. Returns False, having done nothing, when this shortcut does not apply (the caller then
+        draws and erases as usual): the cursor is not at the first column, the text is not all single-cell,
+        reaches the right margin, or insert mode or another charset is on."""
+        cursor = self.cursor
+        if cursor.x or not self._charset_is_plain or IRM in self.mode:
+            return False
+        visible = "".join(parts[0::2]) if len(parts) > 1 else parts[0]
+        if len(visible) >= self.columns or not (visible.isascii() or NARROW_TEXT.fullmatch(visible)):
+            return False
+        self._put_rows([(cursor.y, parts, visible)])
+        return True
+
+    def rewrite_rows(self, rows: Iterator[re.Match[str]], split: Callable[[str], list[str]]) -> int:
+        """Rows redrawn one after another, as top redraws its screen: each match is `CUP row;1` (the row
+        number in group 1), styled text (group 2) and EL. Each row is put in place as `rewrite_row` does, in
+        one loop. Stops before the first row this shortcut does not apply to (controls or other sequences in
+        the text, text reaching the right margin, wide characters) and returns where the rows it took end, or
+        -1 when it took none (the caller then parses on as usual)."""
+        if not self._charset_is_plain or IRM in self.mode or (self.margins is not None and DECOM in self.mode):
+            return -1
+        last_row = self.lines - 1
+        columns = self.columns
+        taken: list[tuple[int, list[str], str]] = []
+        end = -1
+        for match in rows:
+            line, text = match.group(1, 2)
+            parts = split(text) if "\x1b" in text else [text]
+            visible = "".join(parts[0::2]) if len(parts) > 1 else text
+            if len(visible) >= columns or not visible.isprintable() or not (
+                    visible.isascii() or NARROW_TEXT.fullmatch(visible)):
+                break
+            y = int(line) - 1 if line else 0
+            taken.append((0 if y < 0 else last_row if y > last_row else y, parts, visible))
+            end = match.end()
+        if taken:
+            self._put_rows(taken)
+        return end
+
+    def _put_rows(self, rows: list[tuple[int, list[str], str]]) -> None:
+        """Each (y, parts, visible) in turn: row y becomes the styled text `parts` (visible text `visible`,
+        single-cell, narrower than the screen) followed by an erase to the end of the row; the cursor ends
+        after the last text, in the style it leaves."""
+        cursor = self.cursor
+        attrs = cursor.attrs
+        from_default = self._sgr_from_default
+        known = self._sgr_text_cache.get
+        transition = self.sgr_transition
+        buffer = self._buffer
+        lazy = self._lazy_rows
+        conceal = self.conceal_seen
+        columns = self.columns
+        for y, parts, visible in rows:
+            text = parts[0]
+            row: list[tuple[str, Cell]] = [(text, attrs)] if text else []
+            if len(parts) > 1:
+                for params, text in zip(parts[1::2], parts[2::2], strict=True):
+                    if params == "0" or not params:
+                        attrs = DEFAULT_CELL
+                    elif attrs is DEFAULT_CELL:
+                        attrs = from_default.get(params) or transition(attrs, params)
+                    else:
+                        attrs = known((attrs, params)) or transition(attrs, params)
+                    if text:
+                        row.append((text, attrs))
+            if conceal:  # concealed text is kept as blanks
+                row = [(" " * len(text) if style[10] else text, style) for text, style in row]
+            if attrs[2] != "default":  # EL takes the background (bce)
+                cursor.attrs = attrs
+                row.append((" " * (columns - len(visible)), self.blank_cell()))
+            if y in buffer:
+                del buffer[y]
+            lazy[y] = row or None
+        cursor.attrs = attrs
+        cursor.x = len(visible)
+        cursor.y = y
+        if visible:
+            self.last_char = visible[-1]
+        self.dirty.update([row[0] for row in rows])
+
     def _draw_slow(self, data: str) -> None:
         """pyte's per-character draw, except that unprintable and zero-width characters never stop it and
         a wide character that does not fit in the last column wraps first."""
@@ -412,7 +632,7 @@ class TermScreen(pyte.Screen):
             if cursor.x == self.columns or (width == 2 and cursor.x == self.columns - 1):
                 if DECAWM in self.mode:
                     if cursor.x < self.columns:
-                        self.buffer[cursor.y][cursor.x] = cursor.attrs
+                        self._row_cells(cursor.y)[cursor.x] = cursor.attrs
                     self.dirty.add(cursor.y)
                     self.carriage_return()
                     self.linefeed()
@@ -420,7 +640,7 @@ class TermScreen(pyte.Screen):
                     cursor.x = self.columns - width
             if IRM in self.mode:
                 self.insert_characters(width)
-            line = self.buffer[cursor.y]
+            line = self._row_cells(cursor.y)
             line[cursor.x] = cursor.attrs._replace(data=" " if cursor.attrs[10] else char)
             if width == 2 and cursor.x + 1 < self.columns:
                 line[cursor.x + 1] = cursor.attrs._replace(data="")
@@ -436,7 +656,7 @@ class TermScreen(pyte.Screen):
         on the cell at the cursor, never on the row above (a character written in the last column leaves a
         pending wrap, so its marks still find it on its own row)."""
         cursor = self.cursor
-        line = self.buffer[cursor.y]
+        line = self._row_cells(cursor.y)
         if cursor.x:
             x = cursor.x - 1
             if line[x].data == "" and x:  # the stub of a wide character: combine with the character itself
@@ -482,20 +702,11 @@ class TermScreen(pyte.Screen):
             if cursor.y < self.lines - 1:
                 cursor.y += 1
             return
-        buffer = self.buffer
         if top == 0 and bottom == self.lines - 1 and not self.alt_active:
-            self.push_history(buffer.get(0))
+            self._push_row_history(0)
         self.dirty.update(range(top, bottom + 1))
-        for y in range(top, bottom):
-            following = buffer.get(y + 1)
-            if following is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = following
-        if cursor.attrs[2] == "default":
-            buffer.pop(bottom, None)
-        else:
-            self._fill_blank_rows(bottom, bottom + 1)
+        self._move_rows(range(top, bottom), 1)
+        self._fill_blank_rows(bottom, bottom + 1)
 
     def reverse_index(self) -> None:
         """RI: the mirror of `index` (scrolls down at the top margin, bce; above the region it only moves up)."""
@@ -507,25 +718,18 @@ class TermScreen(pyte.Screen):
             if cursor.y > 0:
                 cursor.y -= 1
             return
-        buffer = self.buffer
         self.dirty.update(range(top, bottom + 1))
-        for y in range(bottom, top, -1):
-            above = buffer.get(y - 1)
-            if above is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = above
+        self._move_rows(range(bottom, top, -1), -1)
         self._fill_blank_rows(top, top + 1)
 
     def _fill_blank_rows(self, start: int, stop: int) -> None:
         """Rows [start, stop) become blank rows in the current background (bce)."""
         blank = self.blank_cell()
-        if blank is self.default_char:
+        for y in range(start, stop):
+            self._drop_row(y)
+        if blank is not self.default_char:
             for y in range(start, stop):
-                self.buffer.pop(y, None)
-        else:
-            for y in range(start, stop):
-                self.buffer[y] = self._blank_row(blank)
+                self._lazy_rows[y] = [(" " * self.columns, blank)]
 
     def fill_bottom_row(self) -> None:
         """The bottom row blank in the current background, as the LF that scrolled it in leaves it (bce)."""
@@ -538,14 +742,8 @@ class TermScreen(pyte.Screen):
         if not top <= start <= bottom:
             return
         count = min(count or 1, bottom - start + 1)
-        buffer = self.buffer
         self.dirty.update(range(start, bottom + 1))
-        for y in range(bottom, start + count - 1, -1):
-            moved = buffer.get(y - count)
-            if moved is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = moved
+        self._move_rows(range(bottom, start + count - 1, -1), -count)
         self._fill_blank_rows(start, start + count)
         self.carriage_return()
 
@@ -557,14 +755,8 @@ class TermScreen(pyte.Screen):
         if not top <= start <= bottom:
             return
         count = min(count or 1, bottom - start + 1)
-        buffer = self.buffer
         self.dirty.update(range(start, bottom + 1))
-        for y in range(start, bottom + 1 - count):
-            moved = buffer.get(y + count)
-            if moved is None:
-                buffer.pop(y, None)
-            else:
-                buffer[y] = moved
+        self._move_rows(range(start, bottom + 1 - count), count)
         self._fill_blank_rows(bottom + 1 - count, bottom + 1)
         self.carriage_return()
 
@@ -587,7 +779,7 @@ class TermScreen(pyte.Screen):
         if start >= columns:
             return
         count = min(count, columns - start)
-        line = self.buffer[cursor.y]
+        line = self._row_cells(cursor.y)
         if right:
             moved = {x + count: cell for x, cell in line.items() if start <= x < columns - count}
             opened = range(start, start + count)
@@ -607,47 +799,12 @@ class TermScreen(pyte.Screen):
         self.dirty.add(cursor.y)
         stop = min(cursor.x + (count or 1), self.columns)
         blank = self.blank_cell()
-        line = self.buffer[cursor.y]
+        line = self._row_cells(cursor.y)
         if blank == line.default:
             for x in range(cursor.x, stop):
                 line.pop(x, None)
         else:
             line.update(dict.fromkeys(range(cursor.x, stop), blank))
-
-    def linefeed(self) -> None:
-        """While the block path holds rows as segments, a line feed at the bottom of a full-screen region
-        scrolls them as a block of one row (the bottom row's cells become segments), so output that arrives
-        in pty-sized pieces, each ending inside a line, never turns the whole screen back into cells."""
-        if self._lazy_rows and self._scroll_bottom_row_as_block():
-            if pyte_modes.LNM in self.mode:
-                self.carriage_return()
-            return
-        super().linefeed()
-
-    def _scroll_bottom_row_as_block(self) -> bool:
-        cursor = self.cursor
-        if (cursor.y != self.lines - 1 or cursor.x >= self.columns or self.margins is not None
-                or self.alt_active or DECSCNM in self.mode or cursor.attrs[2] != "default"):
-            return False
-        line = self._buffer.get(cursor.y)
-        row: list[tuple[str, Cell]] = []
-        if line:
-            count = max(line) + 1
-            if count > self.columns or line.default is not DEFAULT_CELL:
-                return False
-            cells = list(map(line.get, range(count), repeat(DEFAULT_CELL, count)))
-            text = "".join(map(_CELL_DATA, cells))
-            if len(text) != count or not (text.isascii() or NARROW_TEXT.fullmatch(text)):
-                return False  # wide or combined characters: only cells can hold them
-            offset = 0
-            for key, group in groupby(cells, _CELL_STYLE):
-                size = len(list(group))
-                row.append((text[offset:offset + size], Cell(" ", *key)))
-                offset += size
-        last_char = self.last_char
-        self.absorb_rows([row])
-        self.last_char = last_char
-        return True
 
     def style_of_attrs(self, attrs: Cell) -> Style:
         return self.style_cache[attrs[1:]]
@@ -688,14 +845,15 @@ class TermScreen(pyte.Screen):
         of an empty bottom row of a full-screen scroll region on the main screen, in plain modes."""
         cursor = self.cursor
         return (cursor.x == 0 and cursor.y == self.lines - 1 and self.margins is None
-                and not self.alt_active and not self._buffer.get(cursor.y)
+                and not self.alt_active and not self._buffer.get(cursor.y) and self._lazy_rows[cursor.y] is None
                 and self._charset_is_plain and DECAWM in self.mode and IRM not in self.mode
                 and DECSCNM not in self.mode)
 
     def absorb_rows(self, rows: list[list[tuple[str, Cell]]]) -> None:
         """Apply rows that were each drawn on the bottom row and then scrolled by CR LF, as if done one by
         one through `draw` and `linefeed` (requires `ready_for_block()`). Each row is a list of (single-cell
-        text, cell attrs) segments at most `columns` characters long. Rows that scroll past the top go to
+        text, cell attrs) segments at most `columns` characters long; a `BlockRow` goes to history as its
+        source line, and one that scrolls past the top in this call may be hollow (no segments). Rows that scroll past the top go to
         scrollback without ever becoming cells; the rows still visible afterwards are kept as segments
         (`_lazy_rows`) until something needs their cells, so a block costs O(its lines), not O(screen):
         a pty hands over about 4 KiB at a time, and each of those blocks scrolls the screen."""
@@ -709,13 +867,7 @@ class TermScreen(pyte.Screen):
         history = self.history
         if history.limit:
             for y in range(min(count, keep_old)):
-                row = lazy.get(y)
-                if row is None:
-                    self.push_history(buffer.get(y))
-                elif len(row) == 1 and row[0][1] == DEFAULT_CELL:
-                    history.lines.append(row[0][0].rstrip(" "))
-                else:
-                    history.append_row(row, self.style_of_attrs)
+                self._push_row_history(y)
         if count > keep_old and history.limit:
             first_visible = count - keep_old
             start = max(0, first_visible - history.limit)  # older rows would fall out at once
@@ -728,7 +880,7 @@ class TermScreen(pyte.Screen):
                 else:
                     append_row(row, style_of_attrs)
         # rows move up in place (callers such as draw may hold the buffer across a line feed)
-        new_lazy: dict[int, list[tuple[str, Cell]]] = {}
+        new_lazy: list[list[tuple[str, Cell]] | None] = [None] * lines
         for y in range(lines):
             source = count + y
             old = buffer.pop(source, None) if source < keep_old else None
@@ -737,8 +889,7 @@ class TermScreen(pyte.Screen):
                 continue
             buffer.pop(y, None)
             if source < keep_old:
-                if source in lazy:
-                    new_lazy[y] = lazy[source]
+                new_lazy[y] = lazy[source]
             elif source - keep_old < count:
                 row = rows[source - keep_old]
                 for text, _attrs in row:
@@ -747,6 +898,8 @@ class TermScreen(pyte.Screen):
                         break
         self._lazy_rows = new_lazy
         for row in reversed(rows):
+            if not row and type(row) is BlockRow:  # a row that went to history as its source line
+                row = row.read(row.source, row.start)
             texts = [text for text, _ in row if text]
             if texts:
                 self.last_char = texts[-1][-1]
@@ -837,7 +990,7 @@ class TermScreen(pyte.Screen):
         """Row y as runs covering exactly `columns` cells (blank default runs pad the end)."""
         if not 0 <= y < self.lines:
             return []
-        lazy = self._lazy_rows.get(y)
+        lazy = self._lazy_rows[y]
         if lazy is not None:  # single-cell text in block segments (see absorb_rows)
             style_of_attrs = self.style_of_attrs
             block_runs: list[Run] = [(text, *style_of_attrs(attrs)) for text, attrs in lazy if text]
@@ -892,6 +1045,10 @@ class TermScreen(pyte.Screen):
             self.select_graphic_rendition(*self.parse_sgr(params))
             found = self._sgr_text_cache[key] = self.cursor.attrs
             self.cursor.attrs = saved
+            if attrs is DEFAULT_CELL:
+                if len(self._sgr_from_default) >= SGR_CACHE_SIZE:
+                    self._sgr_from_default.clear()
+                self._sgr_from_default[params] = found
         return found
 
     def _apply_sgr(self, current: Cell, attrs: tuple[int, ...]) -> Cell:
@@ -950,6 +1107,10 @@ class TermScreen(pyte.Screen):
     # ---- modes ------------------------------------------------------------------------------------------
 
     def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        if modes == (25,) and kwargs.get("private"):  # DECTCEM: show the cursor (top and vim, every frame)
+            self.mode.add(DECTCEM)
+            self.cursor.hidden = False
+            return
         if kwargs.get("private"):
             rest = []
             for mode in modes:
@@ -978,6 +1139,10 @@ class TermScreen(pyte.Screen):
             super().set_mode(*[m for m in modes if m in (4, 20)])
 
     def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        if modes == (25,) and kwargs.get("private"):  # DECTCEM: hide the cursor
+            self.mode.discard(DECTCEM)
+            self.cursor.hidden = True
+            return
         if kwargs.get("private"):
             rest = []
             for mode in modes:
@@ -1042,7 +1207,7 @@ class TermScreen(pyte.Screen):
         self.mode.discard(IRM)
         self.mode.discard(DECOM)
         self.mode.add(DECAWM)
-        self.mode.add(pyte_modes.DECTCEM)
+        self.mode.add(DECTCEM)
         self.cursor.hidden = False
         self.margins = None
         self.app_cursor = self.app_keypad = False
@@ -1067,20 +1232,14 @@ class TermScreen(pyte.Screen):
         elif how == 2:
             rows = range(self.lines)
             if not self.alt_active:
-                used = [y for y, line in self.buffer.items() if line and y < self.lines]
+                used = [y for y, line in self._buffer.items() if line and y < self.lines]
+                used += [y for y, row in enumerate(self._lazy_rows) if row is not None]
                 for y in range(max(used) + 1 if used else 0):
-                    self.push_history(self.buffer.get(y))
+                    self._push_row_history(y)
         else:
             return
         self.dirty.update(rows)
-        attrs = self.blank_cell()
-        if attrs[1:] == self.default_char[1:]:
-            for y in rows:
-                self.buffer.pop(y, None)
-        else:
-            for y in rows:
-                self.buffer[y] = line = StaticDefaultDict(self.default_char)
-                line.update(dict.fromkeys(range(self.columns), attrs))
+        self._fill_blank_rows(rows.start, rows.stop)
         if how in (0, 1):
             self.erase_in_line(how)
 
@@ -1098,11 +1257,13 @@ class TermScreen(pyte.Screen):
             return
         self.dirty.add(cursor.y)
         attrs = self.blank_cell()
-        line = self.buffer.get(cursor.y)
+        line = self._buffer.get(cursor.y)
         if line is None:
-            if attrs == self.default_char:
+            segments = self._lazy_rows[cursor.y]
+            if segments is None and attrs is self.default_char:
                 return
-            line = self.buffer[cursor.y]
+            self._erase_segments(segments or [], start, stop, attrs)
+            return
         if attrs == line.default:
             # an erased cell equal to the row's default is the same as no cell: drop cells, touching only
             # the columns between the erased range and the row's written extent
@@ -1120,6 +1281,24 @@ class TermScreen(pyte.Screen):
                     pop(x, None)
         else:
             line.update(dict.fromkeys(range(start, stop), attrs))
+
+    def _erase_segments(self, segments: list[tuple[str, Cell]], start: int, stop: int, blank: Cell) -> None:
+        """erase_in_line on a row held as segments (or an empty row): columns [start, stop) become `blank`."""
+        y = self.cursor.y
+        columns = self.columns
+        if stop >= columns:
+            row = segments_cut(segments, start, columns)[0]
+            if blank is not self.default_char and start < columns:
+                used = sum(map(len, map(_SEGMENT_TEXT, row)))
+                if used < start:
+                    row.append((" " * (start - used), DEFAULT_CELL))
+                row.append((" " * (columns - start), blank))
+        else:
+            row = segments_splice(segments, start, " " * (stop - start), blank)
+        if row:
+            self._lazy_rows[y] = row
+        else:
+            self._lazy_rows[y] = None
 
     # ---- cursor and tabs --------------------------------------------------------------------------------
 
@@ -1314,6 +1493,8 @@ class TermScreen(pyte.Screen):
         elif columns > self.columns:
             self.tabstops.update(range((self.columns // 8 + 1) * 8, columns, 8))
         self.tabstops = {stop for stop in self.tabstops if stop < columns}
+        # rows of segments stay where they are when rows or columns are added (cutting either made them cells)
+        self._lazy_rows = (self._lazy_rows + [None] * lines)[:lines]
         self.lines, self.columns = lines, columns
         self.margins = None
         self.cursor.x = min(self.cursor.x, columns - 1)

@@ -10,8 +10,12 @@ generator one by one and raises on some malformed input (e.g. `CSI 1;2 A`). This
 - has a block path: while the screen is `ready_for_block()`, a run of complete lines made of single-cell
   text (printable ASCII and the common narrow characters of `NARROW_CHARS`) and SGR sequences
   (`...\\r\\n`) is cut into rows and handed to `TermScreen.absorb_rows`, so lines that scroll away
-  straight into scrollback never become per-cell objects;
-- takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text.
+  straight into scrollback never become per-cell objects; SGR sequences are followed through a memoised
+  graph of states (`SgrState`, walked in C), the rows remember the line they came from (`BlockRow`) and go
+  to history as that source text, and lines that scroll straight through get no segments at all;
+- takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text (+ EL), and
+  CUP + CR LF + the new row (a region scrolled at its bottom, as vim and less do); a run of rows redrawn as
+  top does it (`CUP row;1`, styled text, EL) goes to `TermScreen.rewrite_rows` in one call.
 Colon sub-parameters of SGR (38:2::r:g:b, 4:3) are understood; private/secondary variants that are not
 implemented (e.g. `CSI > 4;2 m`, xterm's modifyOtherKeys) are ignored instead of misread as plain SGR.
 """
@@ -21,21 +25,26 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, reduce
+from itertools import accumulate, compress
+from operator import attrgetter, getitem
 from typing import Any
 
 import pyte
 
 from tui.term.screen import NARROW_CHARS, TermScreen
+from tui.term.scrollback import BlockRow, Style
 
 TEXT_RE = re.compile(r"[^\x00-\x1f\x7f-\x9f]+")
 # one token; the commonest pairs (SGR + text, CUP + text) are single tokens to save dispatch overhead
 TOKEN_RE = re.compile(
     r"([^\x00-\x1f\x7f-\x9f]+)"  # 1: printable text
     r"|((?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)+)"  # 2: SGR sequences, each with the text after it
-    r"|\x1b\[([0-9]*;?[0-9]*)H"  # 3: CUP, then 4: the (styled) text written after it
-    r"((?>[^\x00-\x1f\x7f-\x9f]*+)(?>\x1b\[[0-9;]*+m[^\x00-\x1f\x7f-\x9f]*+)*)"
-    r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 5-8: any other CSI sequence
+    # 3: CUP, then 4: what follows up to the next escape sequence that is not SGR, then 5: EL if it follows.
+    # 4 is scanned as "anything but ESC" (several times faster than a class of printable characters) and is
+    # checked for controls afterwards: a row that top or vim redraws is taken in one token
+    r"|\x1b\[([0-9]*;?[0-9]*)H((?>[^\x1b]*+)(?>\x1b\[[0-9;]*+m[^\x1b]*+)*+)(\x1b\[K)?"
+    r"|\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])"  # 6-9: any other CSI sequence
     r"|\r\n"
 )
 CSI_RE = re.compile(r"\x1b\[([<=>?]?)([0-9:;]*)([ -/]*)([@-~])")
@@ -49,7 +58,16 @@ STRING_END_RE = re.compile(r"\x07|\x1b\\|\x9c")
 # atomic groups and possessive char classes: no backtracking stack (the naive form needs ~100 bytes of regex
 # stack per character matched) and 10x faster; possessive *groups* are avoided (buggy in Python 3.11.2)
 BLOCK_RE = re.compile(f"(?>[{NARROW_CHARS}]*+(?>\x1b\\[[0-9;]*+m[{NARROW_CHARS}]*+)*\r\n)+")
+# the same for text known to be ASCII (str.isascii() is O(1)): a small character class matches twice as fast
+ASCII_BLOCK_RE = re.compile("(?>[ -~]*+(?>\x1b\\[[0-9;]*+m[ -~]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
+ERASE_LINE = "\x1b[K"
+# one row redrawn as top does it: CUP row;1, styled text (scanned to the next ESC, checked for controls by the
+# screen), EL
+REDRAWN_ROW_RE = re.compile(r"\x1b\[([0-9]{0,4})(?:;1?)?H((?>[^\x1b]*+)(?>\x1b\[[0-9;]*+m[^\x1b]*+)*+)\x1b\[K")
+
+SGR_STATES_LIMIT = 4096  # distinct attributes kept in the block path's state graph (truecolour floods)
+SGR_TRANSITIONS_LIMIT = 256  # distinct SGR parameter texts kept per state
 
 MAX_PENDING_SEQUENCE = 512  # a CSI/ESC sequence longer than this is garbage
 MAX_STRING = 8192  # OSC/DCS payloads beyond this are skipped, not kept
@@ -108,6 +126,41 @@ def parse_sgr(text: str) -> tuple[int, ...]:
     return tuple(result) or (0,)
 
 
+class SgrState(dict):  # type: ignore[type-arg]
+    """Cell attributes, and the state each `CSI params m` leads to from them (params text -> SgrState),
+    filled in on first use; a line's SGR sequences then become dictionary lookups done in C."""
+
+    __slots__ = ("attrs", "graph")
+
+    def __init__(self, attrs: Any, graph: SgrStates) -> None:
+        super().__init__()
+        self.attrs = attrs
+        self.graph = graph
+
+    def __missing__(self, params: str) -> SgrState:
+        if len(self) >= SGR_TRANSITIONS_LIMIT:
+            self.clear()
+        following = self[params] = self.graph[self.graph.transition(self.attrs, params)]
+        return following
+
+
+class SgrStates(dict):  # type: ignore[type-arg]
+    """Cell attributes -> their SgrState: the block path's memo of SGR transitions (bounded)."""
+
+    def __init__(self, transition: Callable[[Any, str], Any]) -> None:
+        super().__init__()
+        self.transition = transition
+
+    def __missing__(self, attrs: Any) -> SgrState:
+        if len(self) >= SGR_STATES_LIMIT:
+            self.clear()  # the old graph becomes garbage: no state of the new one points into it
+        state = self[attrs] = SgrState(attrs, self)
+        return state
+
+
+_STATE_ATTRS = attrgetter("attrs")
+
+
 class TermStream(pyte.ByteStream):
     """Feeds bytes into a TermScreen; never raises on malformed input."""
 
@@ -121,6 +174,7 @@ class TermStream(pyte.ByteStream):
         self._string_data: list[str] = []
         self._string_len = 0
         self._skipping_string = False
+        self._sgr_states = SgrStates(screen.sgr_transition)
         s = screen
         # final byte -> (method, how many parameters it takes)
         self._csi: dict[str, tuple[Callable[..., Any], int]] = {
@@ -167,6 +221,8 @@ class TermStream(pyte.ByteStream):
         token_match = TOKEN_RE.match
         dispatch_csi = self._dispatch_csi
         draw_styled = screen.draw_styled
+        rewrite_row = screen.rewrite_row
+        rewrite_rows = screen.rewrite_rows
         split_sgr = SGR_SPLIT_RE.split
         length = len(data)
         if screen.ready_for_block():
@@ -179,12 +235,35 @@ class TermStream(pyte.ByteStream):
                 if kind == 1:  # printable text
                     draw(match.group(1))
                 elif kind == 2:  # SGR sequences, each with the text it colours
-                    draw_styled(split_sgr(match.group(2)))
-                elif kind == 4:  # cursor position, then (styled) text written there
-                    screen.cursor_position(*parse_cup(match.group(3)))
+                    parts = split_sgr(match.group(2))
+                    if data.startswith(ERASE_LINE, pos) and rewrite_row(parts):
+                        pos += 3  # a whole row redrawn: text from the first column, then EL
+                    else:
+                        draw_styled(parts)
+                elif kind == 4 or kind == 5:  # cursor position, then (styled) text written there, maybe EL
                     text = match.group(4)
-                    if "\x1b" in text:
-                        draw_styled(split_sgr(text))
+                    if kind == 5 and (not text or text[0] >= " " or text[0] == "\x1b"):
+                        # a row redrawn, likely the first of many (top): take them in one call
+                        end = rewrite_rows(iter(REDRAWN_ROW_RE.scanner(data, match.start()).match, None), split_sgr)
+                        if end > 0:
+                            pos = end
+                            continue
+                    screen.cursor_position(*parse_cup(match.group(3)))
+                    taken = match.end(3) + 1  # just after the CUP
+                    if text.startswith("\r\n"):  # the region scrolled at its bottom, then its new row (vim, less)
+                        screen.cursor.x = 0
+                        screen.linefeed()
+                        text = text[2:]
+                        taken += 2
+                    parts = split_sgr(text) if "\x1b" in text else [text]
+                    if not ("".join(parts[0::2]) if len(parts) > 1 else text).isprintable():
+                        pos = taken  # controls or other sequences follow: they go through the tokens
+                    elif kind == 5:
+                        if not rewrite_row(parts):  # a whole row redrawn, or else draw and erase
+                            draw_styled(parts)
+                            screen.erase_in_line(0)
+                    elif len(parts) > 1:
+                        draw_styled(parts)
                     elif text:
                         draw(text)
                 elif kind is None:  # CR LF
@@ -193,7 +272,7 @@ class TermStream(pyte.ByteStream):
                     if screen.ready_for_block():
                         pos = self._try_block(data, pos)
                 else:  # any other complete CSI sequence
-                    marker, params, intermediates, final = match.group(5, 6, 7, 8)
+                    marker, params, intermediates, final = match.group(6, 7, 8, 9)
                     if not marker and not intermediates and final == "K":
                         screen.erase_in_line(*parse_params(params)[:1])
                     else:
@@ -362,7 +441,7 @@ class TermStream(pyte.ByteStream):
 
     def _try_block(self, data: str, pos: int) -> int:
         """At an empty bottom row: swallow the complete plain/SGR lines that follow in one step."""
-        match = BLOCK_RE.match(data, pos)
+        match = (ASCII_BLOCK_RE if data.isascii() else BLOCK_RE).match(data, pos)
         if match is None:
             return pos
         screen = self.screen
@@ -371,65 +450,98 @@ class TermStream(pyte.ByteStream):
         append = rows.append
         lines = match.group().split("\r\n")
         lines.pop()
-        transition = screen.sgr_transition
-        known_transitions = screen._sgr_text_cache.get
-        default = screen.default_char
         split_sgr = SGR_SPLIT_RE.split
-        attrs = screen.cursor.attrs
+        read_source = self._read_source
+        states = self._sgr_states
+        default_state = states[screen.default_char]
+        state = states[screen.cursor.attrs]
+        attrs = state.attrs
+        # rows of lines before this one scroll past the top within this block (unless it stops early): they
+        # go to history as their source, so they need no segments, only the state they end in
+        direct = len(lines) - (screen.lines - 1)
         # bce: a line whose LF (or autowrap) runs with a coloured background brings in a coloured row, and
         # concealed text (SGR 8) must become blanks; plain lines in any other style need neither check
         simple_style = attrs[2] == "default" and not attrs[10]
         taken = len(lines)
         coloured_tail = False
         for number, line in enumerate(lines):
-            if simple_style and "\x1b" not in line:
-                if len(line) <= columns:
-                    append([(line, attrs)])
-                else:
-                    for start in range(0, len(line), columns):
-                        append([(line[start:start + columns], attrs)])
-                continue
+            line_start = state
             if "\x1b" not in line:
+                if simple_style:
+                    if len(line) <= columns:
+                        append([(line, attrs)])
+                    else:
+                        for start in range(0, len(line), columns):
+                            append([(line[start:start + columns], attrs)])
+                    continue
                 segments = [(" " * len(line) if attrs[10] else line, attrs)]
                 used = len(line)
             else:
-                parts = split_sgr(line)
-                text = parts[0]
-                segments = [(text, attrs)] if text else []
-                used = len(text)
-                for index in range(1, len(parts), 2):
-                    params = parts[index]
-                    if params == "0" or not params:
-                        attrs = default
+                if number < direct and len(line) <= columns:
+                    # after a final SGR 0 the line ends in the default state whatever came before it
+                    last_reset = line.rfind("\x1b[0m")
+                    if last_reset < 0 or line.find("\x1b[", last_reset + 4) >= 0:
+                        state = reduce(getitem, split_sgr(line)[1::2], state)
                     else:
-                        following = known_transitions((attrs, params))
-                        attrs = following if following is not None else transition(attrs, params)
-                    text = parts[index + 1]
-                    if text:
-                        segments.append((text, attrs))
-                        used += len(text)
-                if screen.conceal_seen:  # SGR 8 was used on this screen: concealed text becomes blanks
-                    segments = [(" " * len(text) if style[10] else text, style) for text, style in segments]
+                        state = default_state
+                    segments = BlockRow()  # hollow: filled below if the block stops early and it stays visible
+                    used = len(line)
+                else:
+                    # the SGR sequences of the line walk the state graph in C (accumulate + getitem); each
+                    # text takes the attributes of the state reached before it, empty texts are left out
+                    parts = split_sgr(line)
+                    texts = parts[0::2]
+                    walk = list(accumulate(parts[1::2], getitem, initial=state))
+                    state = walk[-1]
+                    segments = BlockRow(compress(zip(texts, map(_STATE_ATTRS, walk), strict=True), texts))
+                    used = sum(map(len, texts))
+                    if screen.conceal_seen:  # SGR 8 was used here (maybe in this line): concealed text is blank
+                        segments = BlockRow((" " * len(text) if style[10] else text, style) for text, style in segments)
+                attrs = state.attrs
+                # when this row scrolls off, history keeps the line it came from (decoded only if read)
+                segments.source = line
+                segments.start = line_start.attrs
+                segments.read = read_source
             if used <= columns:
                 append(segments)
             elif any(style[2] != "default" for _, style in segments):
-                attrs = screen.cursor.attrs  # autowrap would bring in a coloured row: the slow path draws it
+                state = line_start  # autowrap would bring in a coloured row: the slow path draws it
+                attrs = state.attrs
                 taken = number
                 break
             else:
                 self._append_wrapped(segments, columns, append)
-            screen.cursor.attrs = attrs
             if attrs[2] != "default":
                 taken = number + 1  # this line's LF brings in a coloured row; the slow path goes on from there
                 coloured_tail = True
                 break
             simple_style = not attrs[10]
+        if taken < len(lines):  # fewer rows than planned: rows left hollow may stay on screen
+            for row in rows[-(screen.lines - 1):]:
+                if not row and type(row) is BlockRow:
+                    row[:] = self._block_segments(row.source, row.start)
+        screen.cursor.attrs = attrs
         screen.absorb_rows(rows)
         if coloured_tail:
             screen.fill_bottom_row()
         if taken == len(lines):
             return match.end()
         return pos + sum(len(line) + 2 for line in lines[:taken])
+
+    def _block_segments(self, source: str, start: Any) -> list[tuple[str, Any]]:
+        """A line the block path cut (text and SGR only), drawn from attributes `start`, as (text, cell
+        attrs) segments; concealed text blank."""
+        parts = SGR_SPLIT_RE.split(source)
+        texts = parts[0::2]
+        walk = accumulate(parts[1::2], getitem, initial=self._sgr_states[start])
+        return [(" " * len(text) if attrs[10] else text, attrs)
+                for text, attrs in zip(texts, map(_STATE_ATTRS, walk), strict=True) if text]
+
+    def _read_source(self, source: str, start: Any) -> list[tuple[str, Style]]:
+        """The same as (text, Style) segments: how history reads the lines it keeps as their source (see
+        tui.term.scrollback)."""
+        style_of_attrs = self.screen.style_of_attrs
+        return [(text, style_of_attrs(attrs)) for text, attrs in self._block_segments(source, start)]
 
     @staticmethod
     def _append_wrapped(segments: list[tuple[str, Any]], columns: int,

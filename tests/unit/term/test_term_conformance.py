@@ -427,6 +427,23 @@ def test_feed_queue_slices_and_back_pressure():
     assert rows(term)[0] == "012345678901234567890123456789"
 
 
+def test_feed_queue_slices_end_after_a_line_while_more_is_queued():
+    queue = FeedQueue(slice_bytes=16)
+    queue.push(b"one\r\ntwo\r\nthree and")
+    queue.push(b" more\r\nprompt$ ")
+    slices = []
+    while queue.backlog:
+        slices.append(queue.take_slice())
+    # the first slice stops after "two\r\n" (the rest of the line joins the next one); the last one, the
+    # prompt without a line feed, is not held back
+    assert slices == [b"one\r\ntwo\r\n", b"three and more\r\n", b"prompt$ "]
+    # lines longer than a slice are cut where they must be, and a line feed early in a slice does not cut it
+    queue.push(b"x" * 20 + b"\n" + b"y" * 30)
+    assert queue.take_slice() == b"x" * 16
+    assert queue.take_slice() == b"x" * 4 + b"\n" + b"y" * 11
+    assert b"".join(iter(queue.take_slice, b"")) == b"y" * 19 and queue.backlog == 0
+
+
 def test_dec_line_drawing_charset():
     term = feed(Terminal(10, 3), "\x1b(0lqqk\x1b(Bx\r\n\x0e\x1b)0qq\x0fab")
     assert rows(term)[:2] == ["┌──┐x", "──ab"]

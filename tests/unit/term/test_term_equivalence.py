@@ -177,3 +177,22 @@ def test_non_ascii_log_lines_take_the_block_path_and_match_stock_pyte():
     assert calls
     assert_same_screen(ours, reference)
     assert ours.scrollback_rows(0, 1) == [[(lines[0], "default", "default", 0)]]
+
+
+def test_a_block_longer_than_the_screen_matches_the_character_path_before_rep_and_after_a_stop():
+    # lines that scroll straight into history are kept as their source; what comes after must not notice:
+    # REP after trailing empty lines repeats the last character drawn (on a row now in history), and a
+    # coloured background that stops the block early leaves rows on screen that must be drawn in full
+    coloured = "".join(f"\x1b[1;3{n % 8}m{n:03d}\x1b[0m text \x1b[38;5;{n}mmore\x1b[0m\r\n" for n in range(40))
+    cases = (coloured + "\x1b[32mlast Z\x1b[0m\r\n" + "\r\n" * 12 + "\x1b[3b\r\n",
+             coloured + "\x1b[44mblue\r\n" + coloured[:200] + "\x1b[0m\r\nend\r\n")
+    for text in cases:
+        data = text.encode()
+        fast = Terminal(30, 10, scrollback=100)
+        fast.feed(data)
+        slow = Terminal(30, 10, scrollback=100)
+        for byte in data:
+            slow.feed(bytes([byte]))
+        assert [fast.render_row(y) for y in range(10)] == [slow.render_row(y) for y in range(10)]
+        assert fast.cursor == slow.cursor
+        assert fast.scrollback_rows(0, 100) == slow.scrollback_rows(0, 100)

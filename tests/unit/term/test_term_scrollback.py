@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tui.protocol.messages import ATTR_BOLD
+from tui.protocol.messages import ATTR_BOLD, ATTR_DIM
 from tui.term import Terminal
-from tui.term.scrollback import STYLE_TABLE_SOFT_LIMIT, Scrollback
+from tui.term.scrollback import STYLE_TABLE_SOFT_LIMIT, Scrollback, SourceLine
 
 
 def flood(term: Terminal, lines: list[str], chunk: int = 65536) -> None:
@@ -98,3 +98,62 @@ def test_clear_moves_the_screen_into_history_and_erase_saved_lines_keeps_it():
     assert term.display()[0].rstrip() == "$"
     term.feed(b"\x1b[?1049h\x1b[2J\x1b[?1049l")  # clearing the alternate screen is not history
     assert term.scrollback_len == 3
+
+
+def test_lines_kept_as_their_source_read_back_as_the_character_path_gives_them():
+    lines = [f"\x1b[2m{n:04d}\x1b[0m \x1b[1;31mERR\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[0m \x1b[8msecret\x1b[28m shown  "
+             f"\x1b[1mbold   \x1b[0m   " for n in range(60)] + ["\x1b[4;35mtail\x1b[24m   plain   "] * 10
+    data = "".join(line + "\r\n" for line in lines).encode()
+    block = Terminal(60, 8, scrollback=100)
+    for cut in range(0, len(data), 4095):  # pty-sized pieces: the block path
+        block.feed(data[cut:cut + 4095])
+    reference = Terminal(60, 8, scrollback=100)
+    for byte in data:  # one byte at a time: every character through the cells
+        reference.feed(bytes([byte]))
+    assert any(isinstance(line, SourceLine) for line in block._screen.history.lines)
+    assert block.scrollback_len == reference.scrollback_len == 63
+    assert block.scrollback_rows(0, 100) == reference.scrollback_rows(0, 100)
+    assert block.scrollback_rows(0, 1)[0] == [
+        ("0000", "default", "default", ATTR_DIM), (" ", "default", "default", 0), ("ERR", "red", "default", ATTR_BOLD),
+        (" ", "default", "default", 0), ("rgb", "010203", "default", 0), ("        shown  ", "default", "default", 0),
+        ("bold   ", "default", "default", ATTR_BOLD)]
+
+
+def test_source_lines_survive_a_compaction_of_the_style_table():
+    term = Terminal(40, 3, scrollback=5)
+    history = term._screen.history
+    for n in range(STYLE_TABLE_SOFT_LIMIT - 2):
+        history.append_styled([("x", (f"{n:06x}", "default", 0))])
+    term.feed(b"\x1b[3;1H")
+    term.feed(b"\x1b[1;32mkept\x1b[0m as source\r\n" * 3)  # the first goes to history
+    assert isinstance(history.lines[-1], SourceLine)
+    for n in range(3):  # the table crosses its limit and is compacted
+        history.append_styled([("y", (f"{n:06x}", "blue", 0))])
+    assert len(history.table) < 10
+    assert history.runs(1) == [("kept", "green", "default", ATTR_BOLD), (" as source", "default", "default", 0)]
+    assert history.runs(4) == [("y", "000002", "blue", 0)]
+
+
+def test_concealed_text_in_the_first_block_that_uses_sgr_8_stays_hidden():
+    data = b"\x1b[24;1H" + b"".join(b"\x1b[1mline %d\x1b[0m \x1b[8msecret\x1b[28m shown\r\n" % n for n in range(30))
+    block = Terminal(40, 24, scrollback=100)
+    block.feed(data[:8])  # the cursor waits on the bottom row: the lines all come as one block
+    block.feed(data[8:])
+    reference = Terminal(40, 24, scrollback=100)
+    for byte in data:
+        reference.feed(bytes([byte]))
+    assert [block.render_row(y) for y in range(24)] == [reference.render_row(y) for y in range(24)]
+    assert block.scrollback_rows(0, 100) == reference.scrollback_rows(0, 100)
+    shown = [run[0] for y in range(24) for run in block.render_row(y)]
+    assert "secret" not in "".join(shown) and "shown" in "".join(shown)
+
+
+def test_a_table_still_full_after_compaction_is_not_compacted_again_at_every_line():
+    history = Scrollback(limit=20)
+    compactions = []
+    compact = history._compact_styles
+    history._compact_styles = lambda: (compactions.append(len(history.table)), compact())[1]
+    for n in range(60):  # 20 kept lines of 5000 truecolour runs each: 100,000 styles in use
+        history.append_styled([(f"{k}", (f"{n * 5000 + k:06x}", "default", 0)) for k in range(5000)])
+    assert 1 <= len(compactions) <= 3
+    assert history.runs(19)[:2] == [("0", f"{59 * 5000:06x}", "default", 0), ("1", f"{59 * 5000 + 1:06x}", "default", 0)]
