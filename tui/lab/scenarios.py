@@ -256,6 +256,16 @@ def _heal_vrrp(lab: LabDir) -> list[str]:
         except daemons.LabError:
             if attempt == 2:
                 raise
+            if (daemons.keepalived_pids(holders[REPLICA_NODE])
+                    and daemons.vrrp_state(holders[REPLICA_NODE]) == "MASTER"
+                    and daemons.vrrp_state(holders[MASTER_NODE]) == "MASTER"):
+                # still two MASTERs after the partition: the replica restarts as BACKUP (nopreempt) and
+                # stays one while it hears node-a's adverts
+                daemons.stop_keepalived(holders[REPLICA_NODE])
+                in_node(holders[REPLICA_NODE], f"ip addr del {VIP}/{SUBNET_PREFIX} dev eth0 2>/dev/null; true",
+                        check=False)
+                daemons.start_keepalived(holders[REPLICA_NODE])
+                done.append(f"keepalived restarted on {REPLICA_NODE} (two VRRP masters)")
     # The master announces the VIP once more, so a gateway that learned a wrong MAC during the fault
     # (duplicate VIP, both MASTER) follows at once instead of after its neighbour entry times out.
     in_node(holders[MASTER_NODE], f"setsid -f arping -q -U -c1 -I eth0 {VIP} >/dev/null 2>&1 </dev/null",
