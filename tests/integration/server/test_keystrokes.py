@@ -11,16 +11,13 @@ import asyncio
 
 from tests.integration.server.test_server_protocol import (  # noqa: F401 (session: a fixture)
     connect,
+    is_rows,
     read_until,
     screen_text,
     session,
 )
 from tui.protocol.framing import encode_frame
 from tui.protocol.messages import make_command, make_input
-
-
-def is_rows(message) -> bool:
-    return message["t"] == "rows"
 
 
 def line_at_cursor(pane_rows: dict[int, str], message) -> str:

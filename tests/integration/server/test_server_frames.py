@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from tests.integration.server.test_server_protocol import (  # noqa: F401 (session: a fixture)
     connect,
+    is_rows,
     read_until,
     screen_text,
     session,
 )
 from tui.protocol.framing import encode_frame
 from tui.protocol.messages import make_input
-
-
-def is_rows(message) -> bool:
-    return message["t"] == "rows"
 
 
 async def test_a_cursor_that_only_moves_reaches_the_client(session):  # noqa: F811

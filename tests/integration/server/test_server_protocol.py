@@ -56,6 +56,10 @@ async def read_until(reader, predicate, timeout=5.0):
     return await asyncio.wait_for(loop(), timeout)
 
 
+def is_rows(message) -> bool:
+    return message["t"] == "rows"
+
+
 def screen_text(rows_message) -> str:
     return "\n".join("".join(run[0] for run in runs) for _, runs in sorted(rows_message["rows"].items(),
                                                                            key=lambda kv: int(kv[0])))
