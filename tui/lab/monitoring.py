@@ -35,7 +35,7 @@ from tui.lab.layout import (
     VRRP_INSTANCE,
     LabDir,
 )
-from tui.lab.processes import LabError, in_node, run
+from tui.lab.processes import LabError, in_node, pids_by_argv, run
 
 PROMETHEUS_PORT = 9090
 NODE_EXPORTER_PORT = 9100
@@ -194,18 +194,8 @@ def status_line(lab: LabDir, profile: str) -> tuple[bool, str]:
 
 def prometheus_pids(lab: LabDir) -> list[int]:
     """Pids of this lab's Prometheus (and its `timeout` wrapper), found by the lab dir in their argv."""
-    mark = str(workdir(lab)).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(arg.startswith(b"--config.file=" + mark) for arg in argv) and _alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    flag = b"--config.file=" + str(workdir(lab)).encode()
+    return [pid for pid in pids_by_argv(lambda argv: any(arg.startswith(flag) for arg in argv)) if _alive(pid)]
 
 
 def stop(lab: LabDir, wait_s: float = 10.0) -> None:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from tui.lab.layout import NODE_BIND_DIRS, NODE_DRBD_SHARED, LabDir, netns_name
-from tui.lab.processes import LabError, in_node, run
+from tui.lab.processes import LabError, in_node, pids_by_argv, run
 
 HOLDER_MARK = "hascreen-lab-holder"
 
@@ -105,17 +105,8 @@ def _setup_mounts(lab: LabDir, node: str, holder: int, extra: tuple[str, ...] = 
 def find_holders(lab: LabDir | None) -> list[int]:
     """Pids of this lab's holders (or, with None, of any lab dir's: namespace names are global, so two
     labs cannot coexist), found by their mark and lab dir in argv (for cleanup after a crash)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if HOLDER_MARK.encode() in argv and (lab is None or str(lab.root).encode() in argv):
-            found.append(int(entry.name))
-    return found
+    mark = HOLDER_MARK.encode()
+    return pids_by_argv(lambda argv: mark in argv and (lab is None or str(lab.root).encode() in argv))
 
 
 def holder_alive(pid: int) -> bool:
