@@ -21,6 +21,7 @@ import termios
 import threading
 import time
 
+import pyte
 import pytest
 
 HASCREEN = os.path.join(os.path.dirname(sys.executable), "hascreen")
@@ -180,6 +181,47 @@ def test_an_echo_is_drawn_as_its_whole_line_with_the_cursor_after_the_key(live):
             line = SGR.sub(b"", drawn[2]).decode()
             assert line == typed.decode().ljust(100), line
             assert (int(drawn[3]), int(drawn[4])) == (int(drawn[1]), len(typed) + 1)
+        client.write(b"\x03")
+    finally:
+        client.close()
+
+
+def screen_of(output: bytes, cols: int, rows: int) -> list[str]:
+    """What a terminal shows after these bytes (pyte as the outer terminal)."""
+    screen = pyte.Screen(cols, rows)
+    pyte.ByteStream(screen).feed(output)
+    return screen.display
+
+
+def test_output_behind_a_dialog_is_never_drawn_over_it_and_the_echo_is_after_it_closes(live):
+    """The server draws echoes straight onto the client's terminal (tui.server.direct) only while the client
+    shows its panes: a pane's output that arrives while the help screen is open must not cross it."""
+    client = PtyClient(live, cols=100, rows=30)
+    try:
+        wait_until(lambda: "Attached" in live.hascreen("-ls").stdout, "the pty client to attach")
+        client.write(b"clear; sleep 1.5; printf '%090d\\n' 0 | tr 0 '#'; cat\r")
+        time.sleep(0.5)
+        client.write(b"\x01?")  # C-a ?: the help screen, before the row of '#' arrives
+        wait_until(lambda: "Key bindings" in "\n".join(screen_of(bytes(client.output), 100, 30)), "the help")
+        help_shown = len(client.output)
+        time.sleep(2.0)  # the row of '#' was printed behind the help meanwhile
+        quiet(client)
+        shown = screen_of(bytes(client.output), 100, 30)
+        hashes = [line for line in shown if "#" in line]
+        assert hashes, "\n".join(shown)  # the row shows in the margin left of the dialog...
+        for line in hashes:
+            assert line.count("#") < 20 and ("│" in line or "╭" in line), "\n".join(shown)  # ...never across it
+        # ...not even for a moment: nothing ever wrote the row whole while the help was open
+        assert b"#" * 20 not in bytes(client.output[help_shown:])
+        client.write(b"\x1b")  # the help closes: the panes show again, and an echo is drawn at once
+        wait_until(lambda: "Key bindings" not in "\n".join(screen_of(bytes(client.output), 100, 30)),
+                   "the help to close")
+        quiet(client)
+        client.write(b"QZ")
+        wait_until(lambda: any(line.rstrip() == "QZ" for line in screen_of(bytes(client.output), 100, 30)),
+                   "the echo of QZ")
+        shown = screen_of(bytes(client.output), 100, 30)
+        assert any(line.rstrip() == "#" * 90 for line in shown), "\n".join(shown)
         client.write(b"\x03")
     finally:
         client.close()

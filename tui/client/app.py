@@ -82,9 +82,11 @@ class MainScreen(Screen[None], inherit_bindings=False):
 
     def on_screen_resume(self) -> None:
         self.app.sync_terminal_cursor()  # type: ignore[attr-defined]
+        self.app.declare_direct()  # type: ignore[attr-defined]
 
     def on_screen_suspend(self) -> None:
         self.app.sync_terminal_cursor()  # type: ignore[attr-defined]
+        self.app.declare_direct()  # type: ignore[attr-defined]
 
 
 class ServerConnection(asyncio.Protocol):
@@ -173,6 +175,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._transport: asyncio.WriteTransport | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._sent_size: tuple[int, int] | None = None
+        self._direct_declared: tuple[bool, int, int] | None = None  # (on, x, y) last told to the server
+        self._direct_gen = 0
         self._notice_count = 0
         self._ui_keys: deque[bytes] = deque()  # key chunks waiting for the open UI element
         self._ui_pump: asyncio.Task[None] | None = None
@@ -332,6 +336,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
                 self.show_notice(self.startup_hint(), seconds=STARTUP_HINT_SECONDS)
         self.session_name = str(message.get("session") or self.session_name)
         self.connected.set()
+        self.declare_direct()
         self._set_holder(message.get("holder"))
         size = self.pane_area.size
         if size.width > 0 and size.height > 0 and (size.width, size.height) != self._sent_size:
@@ -363,13 +368,24 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             self._set_holder(message.get("holder"))
         self._update_throttled()
         self.sync_terminal_cursor()
+        self.declare_direct()
 
     def _on_server_rows(self, message: dict[str, Any]) -> None:
         area = self.pane_area
         changed = area.apply_rows(message)
         origin = area.content_region  # looked up once: it walks Textual's compositor
         cursor = self.sync_terminal_cursor(origin)
-        if len(changed) <= DIRECT_LINES and self._write_lines_now(changed, origin, cursor):
+        drawn = message.get("drawn")
+        if drawn is not None and (drawn != self._direct_gen or not self._direct_declared
+                                  or not self._direct_declared[0]):
+            # the server drew for what this screen showed before (a dialog opened, the terminal resized):
+            # its write may have landed anywhere on what shows now
+            self.screen.refresh()
+            area.refresh_lines(changed)
+        elif drawn is not None:
+            # the server drew it on the terminal already (tui.server.direct); Textual catches up a moment later
+            asyncio.get_running_loop().call_later(ECHO_REPAINT_DELAY, area.refresh_lines, changed)
+        elif len(changed) <= DIRECT_LINES and self._write_lines_now(changed, origin, cursor):
             # Textual repaints the same lines a moment later: the CPU goes to delivering the echo first
             asyncio.get_running_loop().call_later(ECHO_REPAINT_DELAY, area.refresh_lines, changed)
         else:
@@ -397,6 +413,31 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
             parts.append(f"\x1b[{cursor[1] + 1};{cursor[0] + 1}H")
         driver.write("".join(parts))
         return True
+
+    def declare_direct(self) -> None:
+        """Tell the server whether, and where, it may draw echo-sized changes straight onto this terminal
+        (tui.server.direct): only with the raw driver, while the main screen (the panes) is what shows. Sent
+        when that changes; each declaration gets the next generation number."""
+        driver = self._driver
+        if not isinstance(driver, RawInputDriver) or self._transport is None or not self.connected.is_set():
+            return
+        fd = driver.output_fd
+        if fd is None:
+            return
+        area = self.pane_area
+        on = self.screen is self._main_screen and area.size.width > 0 and area.size.height > 0
+        origin = area.content_region if on else Region()
+        state = (on, origin.x, origin.y)
+        if state == self._direct_declared:
+            return
+        try:
+            rdev = os.fstat(fd).st_rdev
+        except OSError:
+            return
+        self._direct_declared = state
+        self._direct_gen += 1
+        self.send({"t": "direct", "gen": self._direct_gen, "on": on, "x": origin.x, "y": origin.y, "fd": fd,
+                   "rdev": rdev, "truecolor": self.console.color_system == "truecolor"})
 
     def sync_terminal_cursor(self, origin: Region | None = None) -> tuple[int, int, int] | None:
         """Show the focused pane's cursor with the terminal's own cursor (raw driver only): at its place, in
@@ -541,6 +582,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         if self._transport is not None and size != self._sent_size and self.connected.is_set():
             self._sent_size = size
             self.send({"t": "resize", "cols": size[0], "rows": size[1]})
+        self.declare_direct()
 
     # ---- keys -------------------------------------------------------------------------------------------
     def on_raw_input(self, message: RawInput) -> None:

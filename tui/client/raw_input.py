@@ -254,6 +254,14 @@ class RawInputDriver(LinuxDriver):
     _cursor_shown = False
     _shape_sent = 0
 
+    @property
+    def output_fd(self) -> int | None:
+        """The file descriptor this driver draws on (the server may draw echoes on the same terminal)."""
+        try:
+            return self._file.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+
     def start_application_mode(self) -> None:
         constants.DISABLE_KITTY_KEY = True  # type: ignore[misc]  # legacy key bytes, as panes expect
         super().start_application_mode()

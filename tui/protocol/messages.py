@@ -56,6 +56,11 @@ CLIENT_MESSAGES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "unlock": {"method": str},
     # lock with a one-time passphrase ({"passphrase": str}), from a client whose user has no usable password
     "lock": {"passphrase": str},
+    # where the client's terminal shows the panes, so the server may draw an echo-sized change straight onto
+    # it (tui.server.direct): `on` while its main screen (the panes) is what it shows; x, y: its pane area's
+    # first cell; fd and rdev: the file descriptor it draws on and that terminal's device number; gen: counts
+    # the declarations; truecolor: its terminal shows 24-bit colour as it is
+    "direct": {"gen": int, "on": bool, "x": int, "y": int, "fd": int, "rdev": int, "truecolor": bool},
     "ping": {},
 }
 
@@ -98,6 +103,9 @@ def validate_client_message(message: dict[str, Any]) -> dict[str, Any]:
             raise MessageError(f"command: id must be an int or a string of at most {MAX_ID} characters")
     if kind == "input":
         decode_bytes(message["data"])
+    if kind == "direct" and not (message["gen"] >= 0 and 0 <= message["x"] <= 1000 and 0 <= message["y"] <= 1000
+                                 and 0 <= message["fd"] < 65536 and message["rdev"] >= 0):
+        raise MessageError("direct: gen, x, y, fd or rdev out of range")
     if kind == "paste" and not isinstance(message.get("more", False), bool):
         raise MessageError("paste: field 'more' must be a boolean")
     return message

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.protocol.framing import FRAME_HEADER, FrameError, decode_body, encode_frame, read_frame_body
+from tui.server.direct import DirectTerminal
 from tui.term.terminal import PasteEncoder
 
 log = logging.getLogger("hascreen.server")
@@ -144,6 +145,9 @@ class Client:
     view_top: int = 0  # the first session row this client sees when its terminal is shorter than the session
     view_offsets: dict[int, tuple[int, int]] = field(default_factory=dict)  # pane → (first row, rows) it sees
     waiting_for_frame: bool = False  # its task waits in read_message
+    pid: int = 0  # the peer's pid (SO_PEERCRED) when it connected
+    direct: DirectTerminal | None = None  # its terminal, when the server may draw on it (tui.server.direct)
+    direct_refused: bool = False  # its terminal could not be opened: not tried again
 
     def __post_init__(self) -> None:
         self.log = LogLimiter(f"client {self.id} ({self.user}): ")

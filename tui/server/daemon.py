@@ -66,6 +66,7 @@ from tui.server.clients import (
     PasteInProgress,
     RequestBudget,
 )
+from tui.server.direct import DIRECT_ROWS, REPAINT_EVERYTHING, DirectTerminal, Placement
 from tui.server.hooks import CommandTable, ServerHooks
 from tui.server.panes import Pane, PaneBackend, PtyBackend
 from tui.server.socketdir import open_private_log, peer_credentials
@@ -149,6 +150,7 @@ class Server:
         self._frame_tokens_at = 0.0
         self._layout_version_sent = -1
         self._geometry: dict[int, tuple[int, int, int, int]] = {}  # pane → (x, y, w, h) last sent
+        self._shown_twice: set[int] = set()  # panes whose window shows in two regions
         self._visible: tuple[tuple[int, int, int], dict[int, tuple[int, int, int, int]]] = ((-1, 0, 0), {})
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
@@ -400,9 +402,12 @@ class Server:
 
     def _layout_visible_panes(self) -> dict[int, tuple[int, int, int, int]]:
         result = {}
+        self._shown_twice = set()
         for region, rect in self.session.layout(self.cols, self.rows):
             if region.window is not None and region.window in self.session.windows:
                 pane_id = self.session.windows[region.window].pane
+                if pane_id in result:
+                    self._shown_twice.add(pane_id)
                 # a window shown in two regions takes the size of the focused one
                 if pane_id not in result or region is self.session.focused:
                     result[pane_id] = (rect.x, rect.y, rect.w, rect.h)
@@ -495,7 +500,55 @@ class Server:
         view = client.view_offsets.get(pane.id)
         if view is None:
             return  # the pane is outside this client's view
-        client.send(clip_rows(message, *view))
+        message = clip_rows(message, *view)
+        if client.direct is not None and client.direct.on:
+            drawn = self._draw_direct(client, pane, message, view)
+            if drawn is not None:
+                message = {**message, "drawn": drawn}
+                if drawn == REPAINT_EVERYTHING:
+                    client.direct = None
+        client.send(message)
+
+    def _declare_direct(self, client: Client, message: dict[str, Any]) -> None:
+        """A client says where its terminal shows the panes (tui.server.direct). Only a display client of the
+        server's own uid gets direct drawing; its terminal is opened at its first declaration that is on."""
+        if client.uid != self.owner_uid or not client.is_display or client.direct_refused:
+            return
+        if client.direct is None:
+            if not message["on"]:
+                return
+            try:
+                client.direct = DirectTerminal.open(client.pid, message["fd"], message["rdev"])
+            except OSError as exc:
+                client.direct_refused = True
+                log.info("client %d: its terminal cannot be drawn on directly (%s); frames only", client.id,
+                         exc)
+                return
+        client.direct.declare(message["gen"], message["on"], message["x"], message["y"], message["truecolor"])
+
+    def _draw_direct(self, client: Client, pane: Pane, message: dict[str, Any],
+                     view: tuple[int, int]) -> int | None:
+        """Draw a small change of a pane on the client's terminal at once (tui.server.direct): only for a
+        client that sees the session unclipped and has every earlier frame, while no visible pane floods (the
+        client is busy drawing those) and the pane shows in one region."""
+        rows = message["rows"]
+        rect = self._geometry.get(pane.id)
+        if (message["full"] or len(rows) > DIRECT_ROWS or client.buffered or rect is None
+                or view != (0, rect[3]) or client.cols < self.cols or client.rows < self.rows
+                or pane.id in self._shown_twice
+                or any(p.flooding for pane_id in self._geometry if (p := self.panes.get(pane_id)))):
+            return None
+        x, y, width, height = rect
+        focused = self.focused_pane()
+        cursor: tuple[int, int] | None = None
+        cursor_shown = False
+        if focused is not None and (focused_rect := self._geometry.get(focused.id)) is not None:
+            cursor_x, cursor_y = focused.terminal.cursor
+            cursor_shown = (focused.terminal.cursor_visible and 0 <= cursor_x < focused_rect[2]
+                            and 0 <= cursor_y < focused_rect[3])
+            if focused is pane and cursor_shown:
+                cursor = (cursor_x, cursor_y)
+        return client.direct.draw(rows, Placement(x, y, width, height, cursor, cursor_shown))
 
     def _send_layout(self, client: Client, layout: dict[str, Any]) -> None:
         clipped, client.view_offsets = clip_layout(layout, client.cols, client.rows, client.view_top)
@@ -595,12 +648,13 @@ class Server:
             return
         self._connections[credentials.uid] += 1
         try:
-            await self._accept_from(reader, writer, credentials.uid)
+            await self._accept_from(reader, writer, credentials.uid, credentials.pid)
         finally:
             self._connections[credentials.uid] -= 1
 
-    async def _accept_from(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, uid: int) -> None:
-        client = Client(self._next_client, reader, writer, uid, _user_name(uid))
+    async def _accept_from(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, uid: int,
+                           pid: int = 0) -> None:
+        client = Client(self._next_client, reader, writer, uid, _user_name(uid), pid=pid)
         self._next_client += 1
         access = self.access_for(uid)
         if access is None:
@@ -737,6 +791,9 @@ class Server:
             return
         if kind == "hello":
             raise MessageError("hello sent twice")
+        if kind == "direct":
+            self._declare_direct(client, message)
+            return
         handler = self._message_handlers.get(kind)
         if handler is not None:
             await handler(client, message)
@@ -900,6 +957,9 @@ class Server:
 
     async def _close_client(self, client: Client) -> None:
         registered = self.clients.pop(client.id, None) is not None
+        if client.direct is not None:
+            client.direct.close()
+            client.direct = None
         protocol = client.protocol
         if protocol is not None:
             protocol.take_at_once = None
