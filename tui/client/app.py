@@ -175,7 +175,7 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         self._transport: asyncio.WriteTransport | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._sent_size: tuple[int, int] | None = None
-        self._direct_declared: tuple[bool, int, int] | None = None  # (on, x, y) last told to the server
+        self._direct_declared: tuple[bool, int, int, int, int] | None = None  # (on, x, y, w, h) last declared
         self._direct_gen = 0
         self._notice_count = 0
         self._ui_keys: deque[bytes] = deque()  # key chunks waiting for the open UI element
@@ -376,6 +376,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         origin = area.content_region  # looked up once: it walks Textual's compositor
         cursor = self.sync_terminal_cursor(origin)
         drawn = message.get("drawn")
+        if drawn is not None and isinstance(self._driver, RawInputDriver):
+            self._driver.terminal_written_by_server()
         if drawn is not None and (drawn != self._direct_gen or not self._direct_declared
                                   or not self._direct_declared[0]):
             # the server drew for what this screen showed before (a dialog opened, the terminal resized):
@@ -427,7 +429,8 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         area = self.pane_area
         on = self.screen is self._main_screen and area.size.width > 0 and area.size.height > 0
         origin = area.content_region if on else Region()
-        state = (on, origin.x, origin.y)
+        # a resize makes a new generation too: a write the server made for the old size may have wrapped
+        state = (on, origin.x, origin.y, area.size.width, area.size.height)
         if state == self._direct_declared:
             return
         try:

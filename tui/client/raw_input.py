@@ -262,6 +262,11 @@ class RawInputDriver(LinuxDriver):
         except (AttributeError, OSError, ValueError):
             return None
 
+    def terminal_written_by_server(self) -> None:
+        """The server drew on the terminal (tui.server.direct) and may have shown the cursor: the next write
+        hides it again if it should be hidden."""
+        self._cursor_shown = True
+
     def start_application_mode(self) -> None:
         constants.DISABLE_KITTY_KEY = True  # type: ignore[misc]  # legacy key bytes, as panes expect
         super().start_application_mode()
