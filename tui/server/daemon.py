@@ -66,7 +66,7 @@ from tui.server.clients import (
     PasteInProgress,
     RequestBudget,
 )
-from tui.server.direct import DIRECT_ROWS, REPAINT_EVERYTHING, DirectTerminal, Placement
+from tui.server.direct import DIRECT_AFTER_FRAMES, DIRECT_ROWS, REPAINT_EVERYTHING, DirectTerminal, Placement
 from tui.server.hooks import CommandTable, ServerHooks
 from tui.server.panes import Pane, PaneBackend, PtyBackend
 from tui.server.socketdir import open_private_log, peer_credentials
@@ -501,12 +501,14 @@ class Server:
         if view is None:
             return  # the pane is outside this client's view
         message = clip_rows(message, *view)
-        if client.direct is not None and client.direct.on:
+        if client.direct is not None:
             drawn = self._draw_direct(client, pane, message, view)
             if drawn is not None:
                 message = {**message, "drawn": drawn}
                 if drawn == REPAINT_EVERYTHING:
                     client.direct = None
+            elif message["full"] or len(message["rows"]) > DIRECT_ROWS:
+                client.direct.busy_until = time.monotonic() + DIRECT_AFTER_FRAMES
         client.send(message)
 
     def _declare_direct(self, client: Client, message: dict[str, Any]) -> None:
@@ -529,11 +531,14 @@ class Server:
     def _draw_direct(self, client: Client, pane: Pane, message: dict[str, Any],
                      view: tuple[int, int]) -> int | None:
         """Draw a small change of a pane on the client's terminal at once (tui.server.direct): only for a
-        client that sees the session unclipped and has every earlier frame, while no visible pane floods (the
-        client is busy drawing those) and the pane shows in one region."""
+        client that sees the session unclipped, has been sent every earlier frame and had time to draw the
+        last large one or layout (so the terminal never shows a newer row before older ones), while no visible
+        pane floods (the client is busy drawing those) and the pane shows in one region."""
         rows = message["rows"]
         rect = self._geometry.get(pane.id)
-        if (message["full"] or len(rows) > DIRECT_ROWS or client.buffered or rect is None
+        direct = client.direct
+        if (not direct.on or message["full"] or len(rows) > DIRECT_ROWS or client.buffered or rect is None
+                or time.monotonic() < direct.busy_until
                 or view != (0, rect[3]) or client.cols < self.cols or client.rows < self.rows
                 or pane.id in self._shown_twice
                 or any(p.flooding for pane_id in self._geometry if (p := self.panes.get(pane_id)))):
@@ -548,10 +553,12 @@ class Server:
                             and 0 <= cursor_y < focused_rect[3])
             if focused is pane and cursor_shown:
                 cursor = (cursor_x, cursor_y)
-        return client.direct.draw(rows, Placement(x, y, width, height, cursor, cursor_shown))
+        return direct.draw(rows, Placement(x, y, width, height, cursor, cursor_shown))
 
     def _send_layout(self, client: Client, layout: dict[str, Any]) -> None:
         clipped, client.view_offsets = clip_layout(layout, client.cols, client.rows, client.view_top)
+        if client.direct is not None:
+            client.direct.busy_until = time.monotonic() + DIRECT_AFTER_FRAMES
         if not client.stalled:  # a stalled client gets the layout with its snapshot
             client.send(clipped)
 
