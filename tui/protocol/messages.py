@@ -26,6 +26,9 @@ ATTR_UNDERLINE = 8
 ATTR_REVERSE = 16
 ATTR_STRIKE = 32
 ATTR_BLINK = 64
+# each attribute bit and the SGR parameter that sets it
+ATTR_SGR = ((ATTR_BOLD, 1), (ATTR_DIM, 2), (ATTR_ITALIC, 3), (ATTR_UNDERLINE, 4), (ATTR_BLINK, 5),
+            (ATTR_REVERSE, 7), (ATTR_STRIKE, 9))
 
 
 class MessageError(ValueError):

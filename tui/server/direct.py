@@ -33,15 +33,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
-from tui.protocol.messages import (
-    ATTR_BLINK,
-    ATTR_BOLD,
-    ATTR_DIM,
-    ATTR_ITALIC,
-    ATTR_REVERSE,
-    ATTR_STRIKE,
-    ATTR_UNDERLINE,
-)
+from tui.protocol.messages import ATTR_SGR
 from tui.term.screen import cell_width
 
 log = logging.getLogger("hascreen.server")
@@ -52,8 +44,6 @@ DIRECT_AFTER_FRAMES = 0.1  # seconds after a large frame or a layout (the client
 REPAINT_EVERYTHING = -1  # the `drawn` mark that tells the client its screen may be torn: repaint it all
 
 _PALETTE = {"black": 0, "red": 1, "green": 2, "yellow": 3, "blue": 4, "magenta": 5, "cyan": 6, "white": 7}
-_ATTR_SGR = ((ATTR_BOLD, "1"), (ATTR_DIM, "2"), (ATTR_ITALIC, "3"), (ATTR_UNDERLINE, "4"), (ATTR_BLINK, "5"),
-             (ATTR_REVERSE, "7"), (ATTR_STRIKE, "9"))
 _sgr_cache: dict[tuple[str, str, int, bool], str | None] = {}
 
 
@@ -85,7 +75,7 @@ def run_sgr(fg: str, bg: str, attrs: int, truecolor: bool) -> str | None:
     bg_params = _colour_params(bg, 40, truecolor) if isinstance(bg, str) else None
     sequence = None
     if fg_params is not None and bg_params is not None and isinstance(attrs, int):
-        params = ["0"] + [code for bit, code in _ATTR_SGR if attrs & bit]
+        params = ["0"] + [str(code) for bit, code in ATTR_SGR if attrs & bit]
         params += [p for p in (fg_params, bg_params) if p]
         sequence = f"\x1b[{';'.join(params)}m"
     if len(_sgr_cache) < 4096:

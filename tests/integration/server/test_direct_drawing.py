@@ -9,10 +9,13 @@ connection goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pty
 import select
 import time
+
+import pytest
 
 from tests.integration.server.test_server_protocol import (  # noqa: F401 (session: a fixture)
     connect,
@@ -43,19 +46,30 @@ def read_terminal(master: int, seconds: float) -> bytes:
     return data
 
 
-async def settle(reader) -> dict:
-    """The attach snapshot, then quiet: the prompt is drawn and no frame is pending."""
-    snapshot = await read_until(reader, lambda m: is_rows(m) and m["full"] and "$" in str(m["rows"]))
-    await asyncio.sleep(0.3)
-    return snapshot
-
-
-async def test_the_echo_is_drawn_on_the_named_terminal_at_its_place(session):  # noqa: F811
-    _, _, socket_path = session
+@pytest.fixture
+def terminal():
+    """A pty that plays the client's terminal: (master, slave); the server is told to draw on the slave."""
     master, slave = pty.openpty()
+    yield master, slave
+    os.close(master)
+    os.close(slave)
+
+
+@contextlib.asynccontextmanager
+async def attached(socket_path):
+    """A client attached and settled (the prompt drawn, no frame pending): (reader, writer, its snapshot)."""
     reader, writer, _ = await connect(socket_path)
     try:
-        snapshot = await settle(reader)
+        snapshot = await read_until(reader, lambda m: is_rows(m) and m["full"] and "$" in str(m["rows"]))
+        await asyncio.sleep(0.3)
+        yield reader, writer, snapshot
+    finally:
+        writer.close()
+
+
+async def test_the_echo_is_drawn_on_the_named_terminal_at_its_place(session, terminal):  # noqa: F811
+    master, slave = terminal
+    async with attached(session[2]) as (reader, writer, snapshot):
         prompt_x, prompt_y, _ = snapshot["cursor"]
         writer.write(declaration(5, True, slave))
         await asyncio.sleep(0.2)
@@ -75,37 +89,27 @@ async def test_the_echo_is_drawn_on_the_named_terminal_at_its_place(session):  #
         frame = await read_until(reader, lambda m: is_rows(m) and "Z" in str(m["rows"]))
         assert "drawn" not in frame
         assert await asyncio.to_thread(read_terminal, master, 0.3) == b""
-    finally:
-        writer.close()
-        os.close(master)
-        os.close(slave)
 
 
-async def test_nothing_is_drawn_on_a_terminal_other_than_the_one_named(session):  # noqa: F811
-    _, _, socket_path = session
-    master, slave = pty.openpty()
+async def test_nothing_is_drawn_on_a_terminal_other_than_the_one_named(session, terminal):  # noqa: F811
+    master, slave = terminal
     other_master, other_slave = pty.openpty()
-    reader, writer, _ = await connect(socket_path)
     try:
-        await settle(reader)
-        writer.write(declaration(1, True, slave, rdev=os.fstat(other_slave).st_rdev))
-        writer.write(encode_frame(make_input(b"W")))
-        frame = await read_until(reader, lambda m: is_rows(m) and "W" in str(m["rows"]))
-        assert "drawn" not in frame
-        assert await asyncio.to_thread(read_terminal, master, 0.3) == b""
-        assert await asyncio.to_thread(read_terminal, other_master, 0.1) == b""
+        async with attached(session[2]) as (reader, writer, _):
+            writer.write(declaration(1, True, slave, rdev=os.fstat(other_slave).st_rdev))
+            writer.write(encode_frame(make_input(b"W")))
+            frame = await read_until(reader, lambda m: is_rows(m) and "W" in str(m["rows"]))
+            assert "drawn" not in frame
+            assert await asyncio.to_thread(read_terminal, master, 0.3) == b""
+            assert await asyncio.to_thread(read_terminal, other_master, 0.1) == b""
     finally:
-        writer.close()
-        for fd in (master, slave, other_master, other_slave):
-            os.close(fd)
+        os.close(other_master)
+        os.close(other_slave)
 
 
-async def test_nothing_is_drawn_while_the_session_is_locked(session):  # noqa: F811
-    _, _, socket_path = session
-    master, slave = pty.openpty()
-    reader, writer, _ = await connect(socket_path)
-    try:
-        await settle(reader)
+async def test_nothing_is_drawn_while_the_session_is_locked(session, terminal):  # noqa: F811
+    master, slave = terminal
+    async with attached(session[2]) as (reader, writer, _):
         writer.write(declaration(1, True, slave))
         # output that arrives after the lock: the pane prints it a moment after the command is typed
         writer.write(encode_frame(make_input(b"sleep 1; echo SECRET-$((6*7))\r")))
@@ -117,18 +121,11 @@ async def test_nothing_is_drawn_while_the_session_is_locked(session):  # noqa: F
         await asyncio.sleep(1.5)  # the pane printed SECRET-42 meanwhile
         drawn = await asyncio.to_thread(read_terminal, master, 0.3)
         assert b"SECRET-42" not in drawn and drawn == b""
-    finally:
-        writer.close()
-        os.close(master)
-        os.close(slave)
 
 
-async def test_a_malformed_declaration_is_answered_and_the_connection_goes_on(session):  # noqa: F811
-    _, _, socket_path = session
-    master, slave = pty.openpty()
-    reader, writer, _ = await connect(socket_path)
-    try:
-        await settle(reader)
+async def test_a_malformed_declaration_is_answered_and_the_connection_goes_on(session, terminal):  # noqa: F811
+    master, slave = terminal
+    async with attached(session[2]) as (reader, writer, _):
         writer.write(encode_frame({"t": "direct", "gen": 1, "on": True, "x": -5, "y": 1, "fd": slave,
                                    "rdev": os.fstat(slave).st_rdev, "truecolor": False}))
         error = await read_until(reader, lambda m: m["t"] == "error")
@@ -140,7 +137,3 @@ async def test_a_malformed_declaration_is_answered_and_the_connection_goes_on(se
         writer.write(encode_frame(make_input(b"echo still-$((2+3))\r")))
         await read_until(reader, lambda m: is_rows(m) and "still-5" in str(m["rows"]))
         assert await asyncio.to_thread(read_terminal, master, 0.2) == b""
-    finally:
-        writer.close()
-        os.close(master)
-        os.close(slave)
