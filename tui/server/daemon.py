@@ -507,8 +507,8 @@ class Server:
                 message = {**message, "drawn": drawn}
                 if drawn == REPAINT_EVERYTHING:
                     client.direct = None
-            elif message["full"] or len(message["rows"]) > DIRECT_ROWS:
-                client.direct.busy_until = time.monotonic() + DIRECT_AFTER_FRAMES
+            else:  # the client draws this one: no direct drawing of this pane until it has
+                client.direct.pane_busy_until[pane.id] = time.monotonic() + DIRECT_AFTER_FRAMES
         client.send(message)
 
     def _declare_direct(self, client: Client, message: dict[str, Any]) -> None:
@@ -532,16 +532,17 @@ class Server:
                      view: tuple[int, int]) -> int | None:
         """Draw a small change of a pane on the client's terminal at once (tui.server.direct): only for a
         client that sees the session unclipped, has been sent every earlier frame and had time to draw the
-        last large one or layout (so the terminal never shows a newer row before older ones), while no visible
-        pane floods (the client is busy drawing those) and the pane shows in one region."""
+        last layout and the last frame of this pane it draws itself (so the terminal never shows a newer row
+        before older ones), and only when the pane shows in one region. Another pane's flood does not stop it:
+        that is when the echo gains most, as the client is busy drawing the flood."""
         rows = message["rows"]
         rect = self._geometry.get(pane.id)
         direct = client.direct
+        now = time.monotonic()
         if (not direct.on or message["full"] or len(rows) > DIRECT_ROWS or client.buffered or rect is None
-                or time.monotonic() < direct.busy_until
+                or now < direct.layout_busy_until or now < direct.pane_busy_until.get(pane.id, 0.0)
                 or view != (0, rect[3]) or client.cols < self.cols or client.rows < self.rows
-                or pane.id in self._shown_twice
-                or any(p.flooding for pane_id in self._geometry if (p := self.panes.get(pane_id)))):
+                or pane.id in self._shown_twice):
             return None
         x, y, width, height = rect
         focused = self.focused_pane()
@@ -558,7 +559,7 @@ class Server:
     def _send_layout(self, client: Client, layout: dict[str, Any]) -> None:
         clipped, client.view_offsets = clip_layout(layout, client.cols, client.rows, client.view_top)
         if client.direct is not None:
-            client.direct.busy_until = time.monotonic() + DIRECT_AFTER_FRAMES
+            client.direct.layout_busy_until = time.monotonic() + DIRECT_AFTER_FRAMES
         if not client.stalled:  # a stalled client gets the layout with its snapshot
             client.send(clipped)
 

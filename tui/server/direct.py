@@ -15,9 +15,10 @@ later. What makes that safe:
   write was on its way) repaints its whole screen.
 - **What the server writes.** Only what the client is entitled to see: the rows go through the same
   `frame_out` hook (the lock withholds them) and views before they are drawn. Only small changes of a
-  client that sees the session unclipped and is not behind on frames (none queued, none large sent in the
-  last DIRECT_AFTER_FRAMES, so a newer row never shows before the client has drawn older ones); and only
-  colours its terminal shows as the client itself would draw them.
+  client that sees the session unclipped and is not behind on frames (none queued; no layout, and no frame
+  of that pane that the client draws itself, sent in the last DIRECT_AFTER_FRAMES: so a newer row never
+  shows before the client has drawn an older one); and only colours its terminal shows as the client itself
+  would draw them.
 - **Never blocking, never interleaving.** The terminal is opened non-blocking. A tty write holds the
   terminal's write lock for the whole call, so the bytes never interleave with one of the client's own
   writes; when the client is writing (the lock is taken) or the terminal is full, the write fails at once
@@ -40,7 +41,7 @@ log = logging.getLogger("hascreen.server")
 
 DIRECT_ROWS = 2  # a frame that changes more rows than this goes through the client (its repaint is cheap)
 TERMINAL_MAJORS = frozenset({4, *range(136, 144)})  # Linux's virtual consoles and serial ttys, pty slaves
-DIRECT_AFTER_FRAMES = 0.1  # seconds after a large frame or a layout (the client draws those) before drawing again
+DIRECT_AFTER_FRAMES = 0.1  # seconds after a frame the client draws itself before the server draws there again
 REPAINT_EVERYTHING = -1  # the `drawn` mark that tells the client its screen may be torn: repaint it all
 
 _PALETTE = {"black": 0, "red": 1, "green": 2, "yellow": 3, "blue": 4, "magenta": 5, "cyan": 6, "white": 7}
@@ -105,7 +106,10 @@ class DirectTerminal:
         self.on = False
         self.origin = (0, 0)  # the client's pane area's first cell on its terminal
         self.truecolor = False
-        self.busy_until = 0.0  # monotonic time until which the client is still drawing a large frame
+        # monotonic times until which the client may still be drawing frames it was sent: a layout (no direct
+        # drawing at all), or a frame of a pane that it draws itself (no direct drawing of that pane)
+        self.layout_busy_until = 0.0
+        self.pane_busy_until: dict[int, float] = {}
 
     @classmethod
     def open(cls, pid: int, fd: int, rdev: int) -> DirectTerminal:
