@@ -192,6 +192,7 @@ def cell_width(text: str) -> int:
 # mode, another charset) turn that one row into cells.
 MAX_ROW_SEGMENTS = 48  # a row split finer than this is cheaper as cells
 _SEGMENT_TEXT = itemgetter(0)
+SGR_RESETS = ("m", "0m")  # what follows CSI in an SGR that resets every attribute
 
 # A row that `rewrite_rows` put in place may be held as its source instead: (the styled text as the program
 # sent it, single-cell text and SGR sequences only, narrower than the screen; the attributes in force at its
@@ -616,8 +617,7 @@ class TermScreen(pyte.Screen):
         attrs = self.cursor.attrs
         taken: list[int] = []
         take = taken.append
-        end = -1
-        source = ""
+        last_match = None
         for match in rows:
             line, linefeed, text = match.group(1, 2, 3)
             if not printable or len(text) >= columns:
@@ -627,11 +627,11 @@ class TermScreen(pyte.Screen):
                         visible.isascii() or NARROW_TEXT.fullmatch(visible)):
                     break
             start = attrs
-            if "\x1b" in text:
+            last_sgr = text.rfind("\x1b[")
+            if last_sgr >= 0:
                 # the attributes the row leaves: the default when its last SGR is a reset (top and vim end
                 # their coloured fields so), else its SGR sequences walk the state graph
-                last = text.rfind("\x1b[") + 2
-                if text.startswith("m", last) or text.startswith("0m", last):
+                if text.startswith(SGR_RESETS, last_sgr + 2):
                     attrs = DEFAULT_CELL
                 else:
                     attrs = reduce(getitem, split(text)[1::2], states[attrs]).attrs
@@ -641,7 +641,7 @@ class TermScreen(pyte.Screen):
                 cursor.x = 0
                 cursor.y = y
                 cursor.attrs = start
-                self.linefeed()
+                self.index()  # (LNM's carriage return: the cursor is at the first column already)
                 y = cursor.y
             if buffer:
                 buffer.pop(y, None)
@@ -654,10 +654,10 @@ class TermScreen(pyte.Screen):
             else:
                 lazy[y] = (text, start) if text else None
             take(y)
-            source = text
-            end = match.end()
-        if end < 0:
+            last_match = match
+        if last_match is None:
             return -1
+        source = last_match.group(3)
         cursor = self.cursor
         cursor.attrs = attrs
         visible = "".join(split(source)[0::2]) if "\x1b" in source else source
@@ -666,7 +666,7 @@ class TermScreen(pyte.Screen):
         if visible:
             self.last_char = visible[-1]
         self.dirty.update(taken)
-        return end
+        return last_match.end()
 
     def _put_rows(self, rows: list[tuple[int, list[str], str]]) -> None:
         """Each (y, parts, visible) in turn: row y becomes the styled text `parts` (visible text `visible`,
@@ -787,18 +787,27 @@ class TermScreen(pyte.Screen):
         bottom row takes the background (bce); below the region the cursor only moves down, never scrolls,
         and stops at the last row (stock pyte pulls it back into the region)."""
         cursor = self.cursor
-        if cursor.x >= self.columns:
-            cursor.x = self.columns - 1
-        top, bottom = self.margins or Margins(0, self.lines - 1)
+        columns = self.columns
+        if cursor.x >= columns:
+            cursor.x = columns - 1
+        last = self.lines - 1
+        margins = self.margins
+        top, bottom = (0, last) if margins is None else margins
         if cursor.y != bottom:
-            if cursor.y < self.lines - 1:
+            if cursor.y < last:
                 cursor.y += 1
             return
-        if top == 0 and bottom == self.lines - 1 and not self.alt_active:
+        if top == 0 and bottom == last and not self.alt_active:
             self._push_row_history(0)
         self.dirty.update(range(top, bottom + 1))
-        self._move_rows(range(top, bottom), 1)
-        self._fill_blank_rows(bottom, bottom + 1)
+        if self._buffer:
+            self._move_rows(range(top, bottom), 1)
+            self._fill_blank_rows(bottom, bottom + 1)
+            return
+        # no row is cells (top, vim, less): the rows move up as one list operation, a blank row comes in
+        lazy = self._lazy_rows
+        del lazy[top]
+        lazy.insert(bottom, None if cursor.attrs[2] == "default" else [(" " * columns, self.blank_cell())])
 
     def reverse_index(self) -> None:
         """RI: the mirror of `index` (scrolls down at the top margin, bce; above the region it only moves up)."""
