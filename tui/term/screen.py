@@ -192,7 +192,7 @@ def cell_width(text: str) -> int:
 # mode, another charset) turn that one row into cells.
 MAX_ROW_SEGMENTS = 48  # a row split finer than this is cheaper as cells
 _SEGMENT_TEXT = itemgetter(0)
-SGR_RESETS = ("m", "0m")  # what follows CSI in an SGR that resets every attribute
+SGR_RESETS = frozenset(("", "0"))  # the parameters of an SGR that resets every attribute
 
 # A row that `rewrite_rows` put in place may be held as its source instead: (the styled text as the program
 # sent it, single-cell text and SGR sequences only, narrower than the screen; the attributes in force at its
@@ -601,7 +601,7 @@ class TermScreen(pyte.Screen):
                      printable: bool = False) -> int:
         """Rows redrawn one after another, as top redraws its screen: each match is `CUP row;1` (the row
         number in group 1), maybe CR LF (group 2: vim and less scroll a region at its bottom and write the
-        new row), styled text (group 3) and EL. Each row is put in place as `rewrite_row` does, in one loop,
+        new row), styled text (group 3; group 4: the parameters of its last SGR sequence) and EL. Each row is put in place as `rewrite_row` does, in one loop,
         but held as its source (`SourceRow`): segments are built only if someone reads the row before it is
         redrawn again. `printable`: the caller's pattern admits only printable ASCII between the
         SGR sequences. Stops before the first row this shortcut does not apply to (controls or other
@@ -619,7 +619,7 @@ class TermScreen(pyte.Screen):
         take = taken.append
         last_match = None
         for match in rows:
-            line, linefeed, text = match.group(1, 2, 3)
+            line, linefeed, text, last_sgr = match.group(1, 2, 3, 4)
             if not printable or len(text) >= columns:
                 parts = split(text) if "\x1b" in text else [text]
                 visible = "".join(parts[0::2]) if len(parts) > 1 else text
@@ -627,14 +627,12 @@ class TermScreen(pyte.Screen):
                         visible.isascii() or NARROW_TEXT.fullmatch(visible)):
                     break
             start = attrs
-            last_sgr = text.rfind("\x1b[")
-            if last_sgr >= 0:
-                # the attributes the row leaves: the default when its last SGR is a reset (top and vim end
-                # their coloured fields so), else its SGR sequences walk the state graph
-                if text.startswith(SGR_RESETS, last_sgr + 2):
-                    attrs = DEFAULT_CELL
-                else:
-                    attrs = reduce(getitem, split(text)[1::2], states[attrs]).attrs
+            # the attributes the row leaves: the default when its last SGR is a reset (top and vim end their
+            # coloured fields so), else its SGR sequences walk the state graph
+            if last_sgr in SGR_RESETS:
+                attrs = DEFAULT_CELL
+            elif last_sgr is not None:
+                attrs = reduce(getitem, split(text)[1::2], states[attrs]).attrs
             y = cup_rows[line]
             if linefeed:  # CR LF after the CUP: the row below, or at the bottom margin the region scrolls
                 cursor = self.cursor

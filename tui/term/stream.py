@@ -63,14 +63,14 @@ ASCII_BLOCK_RE = re.compile("(?>[ -~]*+(?>\x1b\\[[0-9;]*+m[ -~]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
 ERASE_LINE = "\x1b[K"
 # one row redrawn as top does it: CUP row;1 (1: the row), maybe CR LF (2: the region scrolled at its bottom,
-# then its new row, as vim and less do; CR CR LF once a tty's ONLCR has added a CR), styled text (3: scanned to the next ESC, checked for controls by the
-# screen), EL
+# then its new row, as vim and less do; CR CR LF once a tty's ONLCR has added a CR), styled text (3: scanned
+# to the next ESC, checked for controls by the screen; 4: the parameters of its last SGR, if any), EL
 REDRAWN_ROW_RE = re.compile(
-    r"\x1b\[([0-9]{0,4})(?:;1?)?H(\r*\n)?((?>[^\x1b]*+)(?>\x1b\[[0-9;]*+m[^\x1b]*+)*+)\x1b\[K")
+    r"\x1b\[([0-9]{0,4})(?:;1?)?H(\r*\n)?((?>[^\x1b]*+)(?>\x1b\[([0-9;]*+)m[^\x1b]*+)*+)\x1b\[K")
 # the same for text known to be ASCII: only printable characters between the SGR sequences (as fast to scan
 # as "anything but ESC", and the row then needs no further check)
 ASCII_REDRAWN_ROW_RE = re.compile(
-    r"\x1b\[([0-9]{0,4})(?:;1?)?H(\r*\n)?((?>[ -~]*+)(?>\x1b\[[0-9;]*+m[ -~]*+)*+)\x1b\[K")
+    r"\x1b\[([0-9]{0,4})(?:;1?)?H(\r*\n)?((?>[ -~]*+)(?>\x1b\[([0-9;]*+)m[ -~]*+)*+)\x1b\[K")
 
 SGR_STATES_LIMIT = 4096  # distinct attributes kept in the block path's state graph (truecolour floods)
 SGR_TRANSITIONS_LIMIT = 256  # distinct SGR parameter texts kept per state
