@@ -550,8 +550,9 @@ class TermScreen(pyte.Screen):
             del self._buffer[y]
         elif line is not None:
             del self._buffer[y]  # an empty row of cells is the same as no row
-        else:
+        elif x or len(data) < self.columns:
             segments = self._segments(y)
+        # else: the text covers the whole row (top's header), whatever the row held is not read
         text = " " * len(data) if attrs[10] else data  # concealed text is kept as blanks
         if not segments:
             row = [(" " * x, DEFAULT_CELL), (text, attrs)] if x else [(text, attrs)]

@@ -213,6 +213,7 @@ THEN = {
     "nothing": "",
     "text over the middle of a row": "\x1b[3;5HXY\x1b[31mZ",
     "text past the end of a row": "\x1b[2;30Hfar",
+    "a row of the screen's width over one, then a shorter one": "\x1b[2;1H\x1b[7m" + "W" * 40 + "\x1b[0m\x1b[3;1Hshort",
     "EL from the middle, EL 1, EL 2": "\x1b[2;8H\x1b[K\x1b[3;4H\x1b[1K\x1b[4;1H\x1b[2K",
     "EL in a coloured background": "\x1b[2;8H\x1b[44m\x1b[K\x1b[0m",
     "ICH, DCH, ECH": "\x1b[2;2H\x1b[3@\x1b[3;2H\x1b[2P\x1b[4;2H\x1b[4X",
