@@ -598,16 +598,14 @@ class TermScreen(pyte.Screen):
         self._put_rows([(cursor.y, parts, visible)])
         return True
 
-    def rewrite_rows(self, rows: Iterator[re.Match[str]], split: Callable[[str], list[str]],
-                     printable: bool = False) -> int:
+    def rewrite_rows(self, rows: Iterator[re.Match[str]], split: Callable[[str], list[str]]) -> int:
         """Rows redrawn one after another, as top redraws its screen: each match is `CUP row;1` (the row
         number in group 1), maybe CR LF (group 2: vim and less scroll a region at its bottom and write the
-        new row), styled text (group 3; group 4: the parameters of its last SGR sequence) and EL. Each row is put in place as `rewrite_row` does, in one loop,
-        but held as its source (`SourceRow`): segments are built only if someone reads the row before it is
-        redrawn again. `printable`: the caller's pattern admits only printable ASCII between the
-        SGR sequences. Stops before the first row this shortcut does not apply to (controls or other
-        sequences in the text, text reaching the right margin, wide characters) and returns where the rows
-        it took end, or -1 when it took none (the caller then parses on as usual)."""
+        new row), styled text (group 3: single-cell characters and SGR sequences only; group 4: the parameters
+        of its last SGR sequence) and EL. Each row is put in place as `rewrite_row` does, in one loop, but held
+        as its source (`SourceRow`): segments are built only if someone reads the row before it is redrawn
+        again. Stops before the first row whose text reaches the right margin and returns where the rows it
+        took end, or -1 when it took none (the caller then parses on as usual)."""
         if not self._charset_is_plain or IRM in self.mode or (self.margins is not None and DECOM in self.mode):
             return -1
         columns = self.columns
@@ -621,12 +619,8 @@ class TermScreen(pyte.Screen):
         last_match = None
         for match in rows:
             line, linefeed, text, last_sgr = match.group(1, 2, 3, 4)
-            if not printable or len(text) >= columns:
-                parts = split(text) if "\x1b" in text else [text]
-                visible = "".join(parts[0::2]) if len(parts) > 1 else text
-                if len(visible) >= columns or not visible.isprintable() or not (
-                        visible.isascii() or NARROW_TEXT.fullmatch(visible)):
-                    break
+            if len(text) >= columns and len("".join(split(text)[0::2])) >= columns:
+                break
             start = attrs
             # the attributes the row leaves: the default when its last SGR is a reset (top and vim end their
             # coloured fields so), else its SGR sequences walk the state graph

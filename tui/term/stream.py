@@ -63,14 +63,11 @@ ASCII_BLOCK_RE = re.compile("(?>[ -~]*+(?>\x1b\\[[0-9;]*+m[ -~]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
 ERASE_LINE = "\x1b[K"
 # one row redrawn as top does it: CUP row;1 (1: the row), maybe CR LF (2: the region scrolled at its bottom,
-# then its new row, as vim and less do; CR CR LF once a tty's ONLCR has added a CR), styled text (3: scanned
-# to the next ESC, checked for controls by the screen; 4: the parameters of its last SGR, if any), EL
-REDRAWN_ROW_RE = re.compile(
-    r"\x1b\[([0-9]{0,4})(?:;1?)?H(\r*\n)?((?>[^\x1b]*+)(?>\x1b\[([0-9;]*+)m[^\x1b]*+)*+)\x1b\[K")
-# the same for text known to be ASCII: only printable characters between the SGR sequences (as fast to scan
-# as "anything but ESC", and the row then needs no further check)
-ASCII_REDRAWN_ROW_RE = re.compile(
-    r"\x1b\[([0-9]{0,4})(?:;1?)?H(\r*\n)?((?>[ -~]*+)(?>\x1b\[([0-9;]*+)m[ -~]*+)*+)\x1b\[K")
+# then its new row, as vim and less do; CR CR LF once a tty's ONLCR has added a CR), styled text (3: single-cell
+# characters and SGR sequences only, so the row needs no further check; 4: the parameters of its last SGR, if
+# any), EL. The class of single-cell characters scans about as fast as "anything but ESC".
+REDRAWN_ROW_RE = re.compile(f"\x1b\\[([0-9]{{0,4}})(?:;1?)?H(\r*\n)?((?>[{NARROW_CHARS}]*+)"
+                            f"(?>\x1b\\[([0-9;]*+)m[{NARROW_CHARS}]*+)*+)\x1b\\[K")
 
 SGR_STATES_LIMIT = 4096  # distinct attributes kept in the block path's state graph (truecolour floods)
 SGR_TRANSITIONS_LIMIT = 256  # distinct SGR parameter texts kept per state
@@ -253,10 +250,7 @@ class TermStream(pyte.ByteStream):
                     text = match.group(4)
                     if kind == 5 and (not text or text[0] >= " " or text[0] == "\x1b" or text[0] in "\r\n"):
                         # a row redrawn, likely the first of many (top, vim): take them in one call
-                        ascii_only = data.isascii()
-                        row_re = ASCII_REDRAWN_ROW_RE if ascii_only else REDRAWN_ROW_RE
-                        end = rewrite_rows(iter(row_re.scanner(data, match.start()).match, None), split_sgr,
-                                           ascii_only)
+                        end = rewrite_rows(iter(REDRAWN_ROW_RE.scanner(data, match.start()).match, None), split_sgr)
                         if end > 0:
                             pos = end
                             continue
