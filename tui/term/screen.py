@@ -12,8 +12,9 @@ differ, xterm's documented behaviour (ctlseqs, the VT manuals) wins. Additions o
   must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
 - rows held as segments instead of cells: text drawn in single-cell characters, erases and scrolls keep a row
   as (text, style) segments (`_lazy_rows`), and `rewrite_row`/`rewrite_rows` replace a row that a program
-  redraws (`CUP row;1`, text, `EL`: top, vim, status lines) in one step; a row becomes cells only for what
-  needs them (wide or combining characters, ICH/DCH/ECH, insert mode, another charset, `buffer` readers);
+  redraws (`CUP row;1`, text, `EL`: top, vim, status lines) in one step, `rewrite_rows` keeping it as its
+  source text (`SourceRow`) until something reads it; a row becomes cells only for what needs them (wide or
+  combining characters, ICH/DCH/ECH, insert mode, another charset, `buffer` readers);
 - scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
   `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
 - background colour erase (bce) on every erase, insert, delete and scroll; IND/RI/CUU/CUD that leave a

@@ -15,7 +15,8 @@ generator one by one and raises on some malformed input (e.g. `CSI 1;2 A`). This
   to history as that source text, and lines that scroll straight through get no segments at all;
 - takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text (+ EL), and
   CUP + CR LF + the new row (a region scrolled at its bottom, as vim and less do); a run of rows redrawn as
-  top does it (`CUP row;1`, styled text, EL) goes to `TermScreen.rewrite_rows` in one call.
+  top does it (`CUP row;1`, styled text, EL), or as vim scrolls them in (`CUP bottom;1`, CR LF, styled
+  text, EL), goes to `TermScreen.rewrite_rows` in one call.
 Colon sub-parameters of SGR (38:2::r:g:b, 4:3) are understood; private/secondary variants that are not
 implemented (e.g. `CSI > 4;2 m`, xterm's modifyOtherKeys) are ignored instead of misread as plain SGR.
 """
