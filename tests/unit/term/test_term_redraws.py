@@ -226,6 +226,7 @@ THEN = {
     "ED 0, ED 1": "\x1b[3;5H\x1b[J\x1b[2;5H\x1b[1J",
     "ED 2 (the screen goes to history)": "\x1b[2J",
     "a row of SGR only, then ED 2": "\x1b[6;1H\x1b[1m\x1b[K\x1b[0m\x1b[2J",
+    "a row of SGR only scrolled into history": "\x1b[1;1H\x1b[1m\x1b[K\x1b[0m\x1b[6;1H\n\n",
     "plain lines from the bottom row": "\x1b[6;1H\x1b[K\r\nplain one\r\nplain two\r\n",
     "the alternate screen and back": "\x1b[?1049h\x1b[1;1Halt\x1b[K\x1b[?1049l",
     "REP of the last character, DSR": "\x1b[3b\x1b[6n",
