@@ -12,8 +12,9 @@ differ, xterm's documented behaviour (ctlseqs, the VT manuals) wins. Additions o
   must report (DECCKM, keypad, mouse 1000/1002/1003 + 1006, bracketed paste 2004);
 - rows held as segments instead of cells: text drawn in single-cell characters, erases and scrolls keep a row
   as (text, style) segments (`_lazy_rows`), and `rewrite_row`/`rewrite_rows` replace a row that a program
-  redraws (`CUP row;1`, text, `EL`: top, vim, status lines) in one step; a row becomes cells only for what
-  needs them (wide or combining characters, ICH/DCH/ECH, insert mode, another charset, `buffer` readers);
+  redraws (`CUP row;1`, text, `EL`: top, vim, status lines) in one step, `rewrite_rows` keeping it as its
+  source text (`SourceRow`) until something reads it; a row becomes cells only for what needs them (wide or
+  combining characters, ICH/DCH/ECH, insert mode, another charset, `buffer` readers);
 - scrollback: lines scrolled off the top of a full-screen scroll region on the main screen go to a
   `Scrollback`, and `absorb_rows` lets the stream push whole blocks of lines there without drawing them;
 - background colour erase (bce) on every erase, insert, delete and scroll; IND/RI/CUU/CUD that leave a
@@ -34,8 +35,9 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from functools import reduce
 from itertools import groupby, repeat
-from operator import itemgetter
+from operator import getitem, itemgetter
 from typing import Any, NamedTuple
 
 import pyte
@@ -191,6 +193,35 @@ def cell_width(text: str) -> int:
 # mode, another charset) turn that one row into cells.
 MAX_ROW_SEGMENTS = 48  # a row split finer than this is cheaper as cells
 _SEGMENT_TEXT = itemgetter(0)
+SGR_RESETS = frozenset(("", "0"))  # the parameters of an SGR that resets every attribute
+
+# A row that `rewrite_rows` put in place may be held as its source instead: (the styled text as the program
+# sent it, single-cell text and SGR sequences only, narrower than the screen; the attributes in force at its
+# start). top and vim redraw most rows many times between two frames a client reads, so segments are built
+# only when something reads the row (`TermScreen._segments`); a tuple, never a list, so it is told apart
+# from segments by its type.
+SourceRow = tuple[str, Cell]
+
+
+def _no_source_reader(source: str, start: Any) -> list[Any]:
+    raise RuntimeError("no stream attached to this screen to read rows held as their source")
+
+
+class CupRows(dict):  # type: ignore[type-arg]
+    """The row parameter of `CSI row ; 1 H` as text -> the screen row it addresses (clamped), memoised."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def __missing__(self, text: str) -> int:
+        y = int(text) - 1 if text else 0
+        y = 0 if y < 0 else self.lines - 1 if y >= self.lines else y
+        if len(self) < 4096:
+            self[text] = y
+        return y
 
 
 def segments_cut(segments: list[tuple[str, Cell]], x: int, end: int) -> tuple[list[tuple[str, Cell]],
@@ -280,10 +311,17 @@ class TermScreen(pyte.Screen):
         self._bce_blanks: dict[str, Cell] = {}
         self.conceal_seen = False  # SGR 8 ever used here (the block path only then blanks concealed text)
         self.parse_sgr: Any = None  # set by the stream: SGR parameter text -> ints
+        # set by the stream: its memoised graph of SGR states (attrs -> state; state[params] -> state, .attrs),
+        # (source, start attrs) -> (text, attrs) segments, and the same as (text, Style) for history
+        self.sgr_states: Any = None
+        self.source_segments: Callable[[str, Cell], list[tuple[str, Cell]]] = _no_source_reader
+        self.read_source: Callable[[str, Any], list[tuple[str, Style]]] = _no_source_reader
+        self._cup_rows = CupRows(max(1, lines))
         # rows the block path put on screen, still as (text, attrs) segments: cells are built only when
         # something reads `buffer` (see absorb_rows); render_row and the next block use them as they are
-        # one entry per row: its segments, or None (the row is cells in `_buffer`, or blank)
-        self._lazy_rows: list[list[tuple[str, Cell]] | None] = []
+        # one entry per row: its segments, or None (the row is cells in `_buffer`, or blank), or a row that
+        # rewrite_rows put there, still as its source (see SourceRow): read it through `_segments`
+        self._lazy_rows: list[list[tuple[str, Cell]] | SourceRow | None] = []
         self.replies = bytearray()
         # what OSC 10/11 report as the default colours: the server cannot see the user's terminal, so
         # these are the Linux console's (light grey on black) until someone sets better ones
@@ -343,9 +381,17 @@ class TermScreen(pyte.Screen):
             if segments is not None:
                 self._row_cells(y)
 
+    def _segments(self, y: int) -> list[tuple[str, Cell]] | None:
+        """Row y's segments, or None (the row is cells in `_buffer`, or blank); a row held as its source
+        (`SourceRow`) is built into segments first, and stays so."""
+        row = self._lazy_rows[y]
+        if type(row) is tuple:
+            row = self._lazy_rows[y] = self.source_segments(*row) or None
+        return row  # type: ignore[return-value]
+
     def _row_cells(self, y: int) -> StaticDefaultDict[int, Cell]:
         """Row y as cells, for the operations that need them (a row held as segments becomes cells)."""
-        segments = self._lazy_rows[y]
+        segments = self._segments(y)
         self._lazy_rows[y] = None
         line = self._buffer[y]
         if segments:
@@ -382,9 +428,11 @@ class TermScreen(pyte.Screen):
         self._lazy_rows[y] = None
 
     def _push_row_history(self, y: int) -> None:
-        """Row y, cells or segments, to scrollback."""
+        """Row y, cells or segments, to scrollback (a row held as its source goes there as that source)."""
         row = self._lazy_rows[y]
-        if not row:
+        if type(row) is tuple:
+            self.history.append_source(*row, self.read_source)
+        elif not row:
             self.push_history(self._buffer.get(y))
         elif len(row) == 1 and row[0][1] == DEFAULT_CELL:  # a plain line: just its text
             self.history.append_plain(row[0][0])
@@ -503,8 +551,9 @@ class TermScreen(pyte.Screen):
             del self._buffer[y]
         elif line is not None:
             del self._buffer[y]  # an empty row of cells is the same as no row
-        else:
-            segments = self._lazy_rows[y]
+        elif x or len(data) < self.columns:
+            segments = self._segments(y)
+        # else: the text covers the whole row (top's header), whatever the row held is not read
         text = " " * len(data) if attrs[10] else data  # concealed text is kept as blanks
         if not segments:
             row = [(" " * x, DEFAULT_CELL), (text, attrs)] if x else [(text, attrs)]
@@ -552,29 +601,66 @@ class TermScreen(pyte.Screen):
 
     def rewrite_rows(self, rows: Iterator[re.Match[str]], split: Callable[[str], list[str]]) -> int:
         """Rows redrawn one after another, as top redraws its screen: each match is `CUP row;1` (the row
-        number in group 1), styled text (group 2) and EL. Each row is put in place as `rewrite_row` does, in
-        one loop. Stops before the first row this shortcut does not apply to (controls or other sequences in
-        the text, text reaching the right margin, wide characters) and returns where the rows it took end, or
-        -1 when it took none (the caller then parses on as usual)."""
+        number in group 1), maybe CR LF (group 2: vim and less scroll a region at its bottom and write the
+        new row), styled text (group 3: single-cell characters and SGR sequences only; group 4: the parameters
+        of its last SGR sequence) and EL. Each row is put in place as `rewrite_row` does, in one loop, but held
+        as its source (`SourceRow`): segments are built only if someone reads the row before it is redrawn
+        again. Stops before the first row whose text reaches the right margin and returns where the rows it
+        took end, or -1 when it took none (the caller then parses on as usual)."""
         if not self._charset_is_plain or IRM in self.mode or (self.margins is not None and DECOM in self.mode):
             return -1
-        last_row = self.lines - 1
         columns = self.columns
-        taken: list[tuple[int, list[str], str]] = []
-        end = -1
+        cup_rows = self._cup_rows
+        lazy = self._lazy_rows
+        buffer = self._buffer
+        states = self.sgr_states
+        attrs = self.cursor.attrs
+        taken: list[int] = []
+        take = taken.append
+        last_match = None
         for match in rows:
-            line, text = match.group(1, 2)
-            parts = split(text) if "\x1b" in text else [text]
-            visible = "".join(parts[0::2]) if len(parts) > 1 else text
-            if len(visible) >= columns or not visible.isprintable() or not (
-                    visible.isascii() or NARROW_TEXT.fullmatch(visible)):
+            line, linefeed, text, last_sgr = match.group(1, 2, 3, 4)
+            if len(text) >= columns and len("".join(split(text)[0::2])) >= columns:
                 break
-            y = int(line) - 1 if line else 0
-            taken.append((0 if y < 0 else last_row if y > last_row else y, parts, visible))
-            end = match.end()
-        if taken:
-            self._put_rows(taken)
-        return end
+            start = attrs
+            # the attributes the row leaves: the default when its last SGR is a reset (top and vim end their
+            # coloured fields so), else its SGR sequences walk the state graph
+            if last_sgr in SGR_RESETS:
+                attrs = DEFAULT_CELL
+            elif last_sgr is not None:
+                attrs = reduce(getitem, split(text)[1::2], states[attrs]).attrs
+            y = cup_rows[line]
+            if linefeed:  # CR LF after the CUP: the row below, or at the bottom margin the region scrolls
+                cursor = self.cursor
+                cursor.x = 0
+                cursor.y = y
+                cursor.attrs = start
+                self.index()  # (LNM's carriage return: the cursor is at the first column already)
+                y = cursor.y
+            if buffer:
+                buffer.pop(y, None)
+            if attrs[2] != "default":  # EL takes the background (bce): this row is built now
+                self.cursor.attrs = attrs
+                row = self.source_segments(text, start)
+                used = sum(map(len, map(_SEGMENT_TEXT, row)))
+                row.append((" " * (columns - used), self.blank_cell()))
+                lazy[y] = row
+            else:
+                lazy[y] = (text, start) if text else None
+            take(y)
+            last_match = match
+        if last_match is None:
+            return -1
+        source = last_match.group(3)
+        cursor = self.cursor
+        cursor.attrs = attrs
+        visible = "".join(split(source)[0::2]) if "\x1b" in source else source
+        cursor.x = len(visible)
+        cursor.y = taken[-1]
+        if visible:
+            self.last_char = visible[-1]
+        self.dirty.update(taken)
+        return last_match.end()
 
     def _put_rows(self, rows: list[tuple[int, list[str], str]]) -> None:
         """Each (y, parts, visible) in turn: row y becomes the styled text `parts` (visible text `visible`,
@@ -695,18 +781,27 @@ class TermScreen(pyte.Screen):
         bottom row takes the background (bce); below the region the cursor only moves down, never scrolls,
         and stops at the last row (stock pyte pulls it back into the region)."""
         cursor = self.cursor
-        if cursor.x >= self.columns:
-            cursor.x = self.columns - 1
-        top, bottom = self.margins or Margins(0, self.lines - 1)
+        columns = self.columns
+        if cursor.x >= columns:
+            cursor.x = columns - 1
+        last = self.lines - 1
+        margins = self.margins
+        top, bottom = (0, last) if margins is None else margins
         if cursor.y != bottom:
-            if cursor.y < self.lines - 1:
+            if cursor.y < last:
                 cursor.y += 1
             return
-        if top == 0 and bottom == self.lines - 1 and not self.alt_active:
+        if top == 0 and bottom == last and not self.alt_active:
             self._push_row_history(0)
         self.dirty.update(range(top, bottom + 1))
-        self._move_rows(range(top, bottom), 1)
-        self._fill_blank_rows(bottom, bottom + 1)
+        if self._buffer:
+            self._move_rows(range(top, bottom), 1)
+            self._fill_blank_rows(bottom, bottom + 1)
+            return
+        # no row is cells (top, vim, less): the rows move up as one list operation, a blank row comes in
+        lazy = self._lazy_rows
+        del lazy[top]
+        lazy.insert(bottom, None if cursor.attrs[2] == "default" else [(" " * columns, self.blank_cell())])
 
     def reverse_index(self) -> None:
         """RI: the mirror of `index` (scrolls down at the top margin, bce; above the region it only moves up)."""
@@ -990,7 +1085,7 @@ class TermScreen(pyte.Screen):
         """Row y as runs covering exactly `columns` cells (blank default runs pad the end)."""
         if not 0 <= y < self.lines:
             return []
-        lazy = self._lazy_rows[y]
+        lazy = self._segments(y)
         if lazy is not None:  # single-cell text in block segments (see absorb_rows)
             style_of_attrs = self.style_of_attrs
             block_runs: list[Run] = [(text, *style_of_attrs(attrs)) for text, attrs in lazy if text]
@@ -1233,7 +1328,7 @@ class TermScreen(pyte.Screen):
             rows = range(self.lines)
             if not self.alt_active:
                 used = [y for y, line in self._buffer.items() if line and y < self.lines]
-                used += [y for y, row in enumerate(self._lazy_rows) if row is not None]
+                used += [y for y in range(self.lines) if self._segments(y) is not None]
                 for y in range(max(used) + 1 if used else 0):
                     self._push_row_history(y)
         else:
@@ -1259,7 +1354,7 @@ class TermScreen(pyte.Screen):
         attrs = self.blank_cell()
         line = self._buffer.get(cursor.y)
         if line is None:
-            segments = self._lazy_rows[cursor.y]
+            segments = self._segments(cursor.y)
             if segments is None and attrs is self.default_char:
                 return
             self._erase_segments(segments or [], start, stop, attrs)
@@ -1495,6 +1590,7 @@ class TermScreen(pyte.Screen):
         self.tabstops = {stop for stop in self.tabstops if stop < columns}
         # rows of segments stay where they are when rows or columns are added (cutting either made them cells)
         self._lazy_rows = (self._lazy_rows + [None] * lines)[:lines]
+        self._cup_rows = CupRows(lines)
         self.lines, self.columns = lines, columns
         self.margins = None
         self.cursor.x = min(self.cursor.x, columns - 1)

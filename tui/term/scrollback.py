@@ -6,10 +6,11 @@ Style ids index a table of `(fg, bg, attrs)` triples shared by every line of the
 costs a few bytes per colour change instead of one Python object per cell. Trailing default-style blanks are
 trimmed. A wide character is one character of `text` (it covers two cells when shown).
 
-A line that a flood's block path cut from the program's output is kept as a `SourceLine` instead: its text
-as it arrived (SGR sequences included, which costs about what text plus runs would) with the attributes in
-force at its start and the function that turns the two into styled segments. Storing it costs no work per
-colour change; it is decoded only when read (a client scrolling back), to the same runs as the compact form.
+A line that a flood's block path cut from the program's output (or a redrawn row the screen still held as
+its source) is kept as a `SourceLine` instead: its text as it arrived (SGR sequences included, which costs
+about what text plus runs would) with the attributes in force at its start and the function that turns the
+two into styled segments. Storing it costs no work per colour change; it is decoded only when read (a
+client scrolling back), to the same runs as the compact form.
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ class Scrollback:
         """A line whose every character has the default style."""
         if self.limit:
             self.lines.append(text.rstrip(" "))
+
+    def append_source(self, source: str, start: Hashable,
+                      read: Callable[[str, Any], list[tuple[str, Style]]]) -> None:
+        """A line kept as the text it was drawn from (see `SourceLine`)."""
+        if self.limit:
+            self.lines.append(SourceLine(source, start, read))
 
     def append_row(self, row: Sequence[tuple[str, Hashable]], style_of: Callable[[Any], Style]) -> None:
         """A line given as (text, key) segments, where style_of(key) gives the Style of a key (the

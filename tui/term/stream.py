@@ -15,7 +15,8 @@ generator one by one and raises on some malformed input (e.g. `CSI 1;2 A`). This
   to history as that source text, and lines that scroll straight through get no segments at all;
 - takes the commonest sequences as single tokens: text, runs of SGR + text, CUP + (styled) text (+ EL), and
   CUP + CR LF + the new row (a region scrolled at its bottom, as vim and less do); a run of rows redrawn as
-  top does it (`CUP row;1`, styled text, EL) goes to `TermScreen.rewrite_rows` in one call.
+  top does it (`CUP row;1`, styled text, EL), or as vim scrolls them in (`CUP bottom;1`, CR LF, styled
+  text, EL), goes to `TermScreen.rewrite_rows` in one call.
 Colon sub-parameters of SGR (38:2::r:g:b, 4:3) are understood; private/secondary variants that are not
 implemented (e.g. `CSI > 4;2 m`, xterm's modifyOtherKeys) are ignored instead of misread as plain SGR.
 """
@@ -62,9 +63,12 @@ BLOCK_RE = re.compile(f"(?>[{NARROW_CHARS}]*+(?>\x1b\\[[0-9;]*+m[{NARROW_CHARS}]
 ASCII_BLOCK_RE = re.compile("(?>[ -~]*+(?>\x1b\\[[0-9;]*+m[ -~]*+)*\r\n)+")
 SGR_SPLIT_RE = re.compile(r"\x1b\[([0-9;]*)m")
 ERASE_LINE = "\x1b[K"
-# one row redrawn as top does it: CUP row;1, styled text (scanned to the next ESC, checked for controls by the
-# screen), EL
-REDRAWN_ROW_RE = re.compile(r"\x1b\[([0-9]{0,4})(?:;1?)?H((?>[^\x1b]*+)(?>\x1b\[[0-9;]*+m[^\x1b]*+)*+)\x1b\[K")
+# one row redrawn as top does it: CUP row;1 (1: the row), maybe CR LF (2: the region scrolled at its bottom,
+# then its new row, as vim and less do; CR CR LF once a tty's ONLCR has added a CR), styled text (3: single-cell
+# characters and SGR sequences only, so the row needs no further check; 4: the parameters of its last SGR, if
+# any), EL. The class of single-cell characters scans about as fast as "anything but ESC".
+REDRAWN_ROW_RE = re.compile(f"\x1b\\[([0-9]{{0,4}})(?:;1?)?H(\r*\n)?((?>[{NARROW_CHARS}]*+)"
+                            f"(?>\x1b\\[([0-9;]*+)m[{NARROW_CHARS}]*+)*+)\x1b\\[K")
 
 SGR_STATES_LIMIT = 4096  # distinct attributes kept in the block path's state graph (truecolour floods)
 SGR_TRANSITIONS_LIMIT = 256  # distinct SGR parameter texts kept per state
@@ -175,6 +179,9 @@ class TermStream(pyte.ByteStream):
         self._string_len = 0
         self._skipping_string = False
         self._sgr_states = SgrStates(screen.sgr_transition)
+        screen.sgr_states = self._sgr_states
+        screen.source_segments = self._block_segments
+        screen.read_source = self._read_source
         s = screen
         # final byte -> (method, how many parameters it takes)
         self._csi: dict[str, tuple[Callable[..., Any], int]] = {
@@ -242,8 +249,8 @@ class TermStream(pyte.ByteStream):
                         draw_styled(parts)
                 elif kind == 4 or kind == 5:  # cursor position, then (styled) text written there, maybe EL
                     text = match.group(4)
-                    if kind == 5 and (not text or text[0] >= " " or text[0] == "\x1b"):
-                        # a row redrawn, likely the first of many (top): take them in one call
+                    if kind == 5 and (not text or text[0] >= " " or text[0] == "\x1b" or text[0] in "\r\n"):
+                        # a row redrawn, likely the first of many (top, vim): take them in one call
                         end = rewrite_rows(iter(REDRAWN_ROW_RE.scanner(data, match.start()).match, None), split_sgr)
                         if end > 0:
                             pos = end
