@@ -12,6 +12,7 @@ covers two cells.
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from tui.protocol.framing import PROTOCOL_VERSION, clean_strings, frame_of
@@ -142,6 +143,18 @@ def input_frame(data: bytes) -> bytes:
     """encode_frame(make_input(data)), built without the JSON encoder: it is on the path of every keystroke,
     and base64 holds nothing JSON would escape."""
     return frame_of(b'{"t":"input","data":"' + base64.b64encode(data) + b'"}')
+
+
+# the body `input_frame` builds: base64 whose padding is only at its end, so any match decodes
+_INPUT_BODY = re.compile(rb'\{"t":"input","data":"((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)"\}')
+
+
+def input_message_of(body: bytes) -> dict[str, Any] | None:
+    """The valid `input` message of a frame body exactly as `input_frame` builds it, read without the JSON
+    decoder and the generic validation (the server's keystroke path); None for any other body, which then
+    goes the general way."""
+    match = _INPUT_BODY.fullmatch(body)
+    return {"t": "input", "data": match[1].decode("ascii")} if match else None
 
 
 def make_paste_parts(text: str) -> list[dict[str, Any]]:

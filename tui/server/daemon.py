@@ -52,6 +52,7 @@ from tui.protocol.messages import (
     PASTE_LIMIT,
     MessageError,
     decode_bytes,
+    input_message_of,
     make_error,
     make_notice,
     make_result,
@@ -858,10 +859,12 @@ class Server:
         body = whole_frame_body(data, INPUT_AT_ONCE_MAX)
         if body is None:
             return False
-        try:
-            message = validate_client_message(decode_body(body))
-        except (FrameError, MessageError):
-            return False
+        message = input_message_of(body)
+        if message is None:
+            try:
+                message = validate_client_message(decode_body(body))
+            except (FrameError, MessageError):
+                return False
         if message["t"] != "input" or not client.budget.take(_request_cost(message)):
             return False
         try:

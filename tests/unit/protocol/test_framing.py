@@ -1,6 +1,7 @@
 """Protocol framing and message validation: malformed, truncated and oversized frames, version mismatch."""
 
 import asyncio
+import json
 import struct
 
 import pytest
@@ -17,6 +18,7 @@ from tui.protocol.messages import (
     MessageError,
     decode_bytes,
     input_frame,
+    input_message_of,
     make_hello,
     make_input,
     validate_client_message,
@@ -39,6 +41,26 @@ def test_round_trip_in_arbitrary_pieces():
 def test_a_keystrokes_frame_built_directly_is_the_one_encode_frame_makes(data):
     assert input_frame(data) == encode_frame(make_input(data))
     assert decode_bytes(FrameDecoder().feed(input_frame(data))[0]["data"]) == data
+
+
+@pytest.mark.parametrize("data", [b"a", b"ab", b"abc", b"\x01c\xff\x00", "\u00e9\u732b".encode(), bytes(range(256)), b""])
+def test_the_servers_keystroke_reading_gives_what_the_general_path_gives(data):
+    body = input_frame(data)[4:]
+    assert input_message_of(body) == validate_client_message(json.loads(body)) == make_input(data)
+
+
+@pytest.mark.parametrize("body", [
+    b'{"t": "input", "data": "YQ=="}',  # spaced: valid JSON, not input_frame's bytes
+    b'{"t":"input","data":"YQ==","more":1}',
+    b'{"t":"input","data":"YQ"}',  # no padding
+    b'{"t":"input","data":"Y==="}',
+    b'{"t":"input","data":"YQ==YQ=="}',  # padding inside
+    b'{"t":"input","data":"YQ\\u003d="}',
+    b'{"t":"input","data":"YQ=="}\n',
+    b'{"t":"paste","data":"YQ=="}',
+])
+def test_any_other_body_goes_the_general_way(body):
+    assert input_message_of(body) is None
 
 
 @pytest.mark.parametrize(
