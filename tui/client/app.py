@@ -378,15 +378,12 @@ class HascreenApp(App[ExitInfo], inherit_bindings=False):
         drawn = message.get("drawn")
         if drawn is not None and isinstance(self._driver, RawInputDriver):
             self._driver.terminal_written_by_server()
-        if drawn is not None and (drawn != self._direct_gen or not self._direct_declared
-                                  or not self._direct_declared[0]):
-            # the server drew for what this screen showed before (a dialog opened, the terminal resized):
-            # its write may have landed anywhere on what shows now
-            self.screen.refresh()
+        if drawn is not None:  # the server drew it on the terminal already (tui.server.direct)
+            if drawn != self._direct_gen or not (self._direct_declared and self._direct_declared[0]):
+                # it drew for what this screen showed before (a dialog opened, the terminal resized): its
+                # write may have landed anywhere on what shows now
+                self.screen.refresh()
             area.refresh_lines(changed)
-        elif drawn is not None:
-            # the server drew it on the terminal already (tui.server.direct); Textual catches up a moment later
-            asyncio.get_running_loop().call_later(ECHO_REPAINT_DELAY, area.refresh_lines, changed)
         elif len(changed) <= DIRECT_LINES and self._write_lines_now(changed, origin, cursor):
             # Textual repaints the same lines a moment later: the CPU goes to delivering the echo first
             asyncio.get_running_loop().call_later(ECHO_REPAINT_DELAY, area.refresh_lines, changed)

@@ -148,6 +148,8 @@ class Client:
     pid: int = 0  # the peer's pid (SO_PEERCRED) when it connected
     direct: DirectTerminal | None = None  # its terminal, when the server may draw on it (tui.server.direct)
     direct_refused: bool = False  # its terminal could not be opened: not tried again
+    held: list[dict[str, Any]] = field(default_factory=list)  # messages `send_later` holds back, in order
+    held_handle: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
         self.log = LogLimiter(f"client {self.id} ({self.user}): ")
@@ -180,7 +182,28 @@ class Client:
             protocol.unread -= FRAME_HEADER + len(body)
         return decode_body(body)
 
+    def send_later(self, message: dict[str, Any], delay: float) -> None:
+        """Send this message in `delay` seconds, or before anything else sent to this client sooner: held
+        messages keep their order. A frame the server drew on the client's terminal already (tui.server.
+        direct) waits like this, so the CPU goes to the terminal showing it before the client wakes up."""
+        self.held.append(message)
+        if self.held_handle is None:
+            self.held_handle = asyncio.get_running_loop().call_later(delay, self.send_held)
+
+    def send_held(self) -> None:
+        if self.held_handle is not None:
+            self.held_handle.cancel()
+            self.held_handle = None
+        held, self.held = self.held, []
+        for message in held:
+            self._send_now(message)
+
     def send(self, message: dict[str, Any]) -> None:
+        if self.held:
+            self.send_held()
+        self._send_now(message)
+
+    def _send_now(self, message: dict[str, Any]) -> None:
         if self.writer.is_closing():
             return
         try:

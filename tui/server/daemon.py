@@ -67,7 +67,14 @@ from tui.server.clients import (
     PasteInProgress,
     RequestBudget,
 )
-from tui.server.direct import DIRECT_AFTER_FRAMES, DIRECT_ROWS, REPAINT_EVERYTHING, DirectTerminal, Placement
+from tui.server.direct import (
+    DIRECT_AFTER_FRAMES,
+    DIRECT_ROWS,
+    DRAWN_FRAME_DELAY,
+    REPAINT_EVERYTHING,
+    DirectTerminal,
+    Placement,
+)
 from tui.server.hooks import CommandTable, ServerHooks
 from tui.server.panes import Pane, PaneBackend, PtyBackend
 from tui.server.socketdir import open_private_log, peer_credentials
@@ -504,12 +511,14 @@ class Server:
         message = clip_rows(message, *view)
         if client.direct is not None:
             drawn = self._draw_direct(client, pane, message, view)
-            if drawn is not None:
-                message = {**message, "drawn": drawn}
-                if drawn == REPAINT_EVERYTHING:
-                    client.direct = None
-            else:  # the client draws this one: no direct drawing of this pane until it has
+            if drawn is None:  # the client draws this one: no direct drawing of this pane until it has
                 client.direct.pane_busy_until[pane.id] = time.monotonic() + DIRECT_AFTER_FRAMES
+            elif drawn == REPAINT_EVERYTHING:  # the terminal took part of it: the client repaints it all
+                client.direct = None
+                message = {**message, "drawn": drawn}
+            else:
+                client.send_later({**message, "drawn": drawn}, DRAWN_FRAME_DELAY)
+                return
         client.send(message)
 
     def _declare_direct(self, client: Client, message: dict[str, Any]) -> None:

@@ -2,8 +2,9 @@
 
 A keystroke's echo otherwise takes one more process hop: the server sends the row to the client, which wakes,
 decodes it and writes it to its terminal. For an echo-sized change the server can write those bytes itself,
-then send the frame as always, marked `drawn`, so the client only brings Textual's picture in step a moment
-later. What makes that safe:
+then send the frame as always, marked `drawn`, so the client only brings Textual's picture in step. The
+frame waits DRAWN_FRAME_DELAY first (`Client.send_later`, which keeps the order of frames): on two cores a
+client woken at once took the CPU the user's terminal needed to show the echo. What makes that safe:
 
 - **Whose terminal.** Only a client of the server's own uid asks for it, and the server opens the terminal
   the client already has open (`/proc/PID/fd/N` of the peer's SO_PEERCRED pid) and checks it is a tty and
@@ -42,6 +43,7 @@ log = logging.getLogger("hascreen.server")
 DIRECT_ROWS = 2  # a frame that changes more rows than this goes through the client (its repaint is cheap)
 TERMINAL_MAJORS = frozenset({4, *range(136, 144)})  # Linux's virtual consoles and serial ttys, pty slaves
 DIRECT_AFTER_FRAMES = 0.1  # seconds after a frame the client draws itself before the server draws there again
+DRAWN_FRAME_DELAY = 0.002  # a drawn frame waits this long (while the terminal shows the echo) before it goes out
 REPAINT_EVERYTHING = -1  # the `drawn` mark that tells the client its screen may be torn: repaint it all
 
 _PALETTE = {"black": 0, "red": 1, "green": 2, "yellow": 3, "blue": 4, "magenta": 5, "cyan": 6, "white": 7}
