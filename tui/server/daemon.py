@@ -457,7 +457,12 @@ class Server:
             pane = self.panes.get(pane_id)
             if pane is None:
                 continue
-            if pane.flooding and pane_id not in full_panes and now - pane.last_frame < FLOOD_FRAME_INTERVAL:
+            typed_pane, typed_at = self._typing
+            # while someone types in another pane, a flood's frames come half as often: each one keeps the
+            # client busy drawing for milliseconds, and a key that arrives meanwhile waits in the client
+            interval = (FLOOD_FRAME_INTERVAL * 2 if typed_pane != pane_id and now - typed_at < TYPING_SECONDS
+                        else FLOOD_FRAME_INTERVAL)
+            if pane.flooding and pane_id not in full_panes and now - pane.last_frame < interval:
                 flood_pending = True  # its rows stay dirty and go out in a later frame
                 continue
             pane.last_frame = now
