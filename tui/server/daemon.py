@@ -516,12 +516,13 @@ class Server:
         message = clip_rows(message, *view)
         if client.direct is not None:
             drawn = self._draw_direct(client, pane, message, view)
-            busy_until = client.direct.pane_busy_until
-            now = time.monotonic()
-            if drawn is None and now >= busy_until.get(pane.id, 0.0):
+            if drawn is None:
                 # the client draws this one: no direct drawing of this pane until it has (a frame held back
                 # by that wait does not prolong it, or a steady typist would never get direct drawing again)
-                busy_until[pane.id] = now + DIRECT_AFTER_FRAMES
+                busy_until = client.direct.pane_busy_until
+                now = time.monotonic()
+                if now >= busy_until.get(pane.id, 0.0):
+                    busy_until[pane.id] = now + DIRECT_AFTER_FRAMES
             elif drawn == REPAINT_EVERYTHING:  # the terminal took part of it: the client repaints it all
                 client.direct = None
                 message = {**message, "drawn": drawn}
