@@ -47,6 +47,7 @@ DRAWN_FRAME_DELAY = 0.002  # a drawn frame waits this long (while the terminal s
 REPAINT_EVERYTHING = -1  # the `drawn` mark that tells the client its screen may be torn: repaint it all
 
 _PALETTE = {"black": 0, "red": 1, "green": 2, "yellow": 3, "blue": 4, "magenta": 5, "cyan": 6, "white": 7}
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _sgr_cache: dict[tuple[str, str, int, bool], str | None] = {}
 
 
@@ -59,11 +60,8 @@ def _colour_params(value: str, base: int, truecolor: bool) -> str | None:
         return str(base + _PALETTE[value])
     if value.startswith("bright") and value[6:] in _PALETTE:
         return str(base + 60 + _PALETTE[value[6:]])
-    if truecolor and len(value) == 6:
-        try:
-            red, green, blue = int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
-        except ValueError:
-            return None
+    if truecolor and len(value) == 6 and _HEX_DIGITS.issuperset(value):
+        red, green, blue = int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
         return f"{base + 8};2;{red};{green};{blue}"
     return None
 

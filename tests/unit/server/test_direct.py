@@ -31,6 +31,8 @@ def test_truecolour_only_where_the_terminal_shows_it():
     assert run_sgr("ff8700", "default", 0, truecolor=False) is None
     assert run_sgr("notacolour", "default", 0, truecolor=True) is None
     assert run_sgr("zzzzzz", "default", 0, truecolor=True) is None
+    assert run_sgr("-1ffff", "default", 0, truecolor=True) is None  # int() would take it
+    assert run_sgr(" f0000", "default", 0, truecolor=True) is None
 
 
 def _terminal(origin=(0, 1)) -> DirectTerminal:
